@@ -1,0 +1,267 @@
+"""Hindi text analysis: text -> terms, with offsets into the original text.
+
+This is the heart of the product. Stock tokenizers treat Devanagari vowel signs
+and the virama as punctuation, so ``भारत`` falls apart into ``भ | रत``. Here a
+word is a whole run of Devanagari letters *and* their combining signs, and each
+word then goes through a short, visible chain of steps::
+
+    tokenize  ->  normalise  ->  stop (marked)  ->  stem
+
+    "भारत और रूस ने हिन्दी में…"
+    tokens:   भारत | और | रूस | ने | हिन्दी | में
+    normalise: भारत | और | रूस | ने | हिंदी  | में
+    stop:      भारत | (और) | रूस | (ने) | हिंदी | (में)
+    stem:      भारत | (और) | रूस | (ने) | हिंद  | (में)
+
+Which steps run is decided by :class:`AnalysisOptions`, the one switch board.
+Stop words are *marked*, not dropped: the index keeps them (so the phrase
+``"भारत और रूस"`` matches exactly those three words in a row) and the query
+side drops them from keyword queries, where they only cost time.
+
+The chain works word by word and remembers each word it has seen, because
+Hindi vocabulary is Zipfian: almost every token of a new document is a word
+already analysed, so analysis costs one dictionary lookup per token.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterator
+
+import Stemmer
+
+__all__ = [
+    "ANALYSIS_VERSION",
+    "AnalysisOptions",
+    "Analyzer",
+    "Token",
+    "STOP_WORDS",
+    "normalise",
+    "tokenize",
+]
+
+# --------------------------------------------------------------------------
+# Tokenizing: find the words and where they are.
+# --------------------------------------------------------------------------
+
+#: Devanagari letters, vowel signs, virama, nukta, anusvara, chandrabindu,
+#: visarga and Vedic signs, plus ZWJ/ZWNJ (which shape a conjunct and must
+#: never split a word). Not included: danda ``।`` (U+0964), double danda ``॥``
+#: (U+0965), Devanagari digits (U+0966–096F, numbers are their own tokens) and
+#: the abbreviation sign ``॰`` (U+0970): those separate words.
+_DEVANAGARI = "\u0900-\u0963\u0971-\u097f\ua8e0-\ua8ff\u1cd0-\u1cff\u200c\u200d"
+_DIGIT = "0-9\u0966-\u096f"
+#: Any other letter (Latin, other scripts), optionally with digits inside
+#: (``G20``, ``COVID19``) and joined by ``&`` or an apostrophe (``M&MTC``).
+_OTHER_LETTER = r"[^\W\d_\u0900-\u097f]"
+_OTHER_CHAR = r"(?:[^\W_\u0900-\u097f]|[\u0300-\u036f])"
+
+_WORD_RE = re.compile(
+    rf"[{_DEVANAGARI}]+"
+    rf"|[{_DIGIT}]+(?:[.,][{_DIGIT}]+)*"
+    rf"|{_OTHER_LETTER}{_OTHER_CHAR}*(?:[&'’]{_OTHER_CHAR}+)*"
+)
+
+
+def tokenize(text: str) -> Iterator[tuple[str, int, int]]:
+    """Yield ``(word, start, end)`` for each word, offsets into ``text``.
+
+    >>> [w for w, _, _ in tokenize("ISIS/दाएश और IRIGC-M&MTC की 22वीं बैठक।")]
+    ['ISIS', 'दाएश', 'और', 'IRIGC', 'M&MTC', 'की', '22', 'वीं', 'बैठक']
+
+    Hyphenated compounds are two words (``को-विकास`` -> ``को``, ``विकास``), so
+    a search for ``विकास`` finds them; a query word typed with the hyphen
+    becomes the phrase of its parts.
+    """
+    for match in _WORD_RE.finditer(text):
+        yield match.group(), match.start(), match.end()
+
+
+# --------------------------------------------------------------------------
+# Normalising: make the common spellings of one word meet.
+# --------------------------------------------------------------------------
+
+_NUKTA = "\u093c"
+_VIRAMA = "\u094d"
+_ANUSVARA = "\u0902"
+_CHANDRABINDU = "\u0901"
+_ZW = "\u200c\u200d"
+_CONSONANT = "\u0915-\u0939\u0958-\u095f\u0978-\u097f"
+
+#: A nasal consonant (ङ ञ ण न म) + virama before a stop consonant (क … भ)
+#: is the same sound as an anusvara: हिन्दी = हिंदी, सम्बन्ध = संबंध. Before
+#: य र ल व श स ह and other nasals it is not (सैन्य, अन्य, सम्मान stay).
+_STOPS = "\u0915-\u0918\u091a-\u091d\u091f-\u0922\u0924-\u0927\u092a-\u092d"
+_NASAL_CLUSTER_RE = re.compile(rf"[\u0919\u091e\u0923\u0928\u092e]{_VIRAMA}(?=[{_STOPS}])")
+#: ये / यी after a vowel sound at the end of a word are spelled ए / ई just as
+#: often: गये = गए, नयी = नई, लिये = लिए, रुपये = रुपए. Only word-final, so
+#: the pronoun ये and words like नियम are untouched.
+_YE_RE = re.compile(rf"(?<=[\u0905-\u0914{_CONSONANT}\u093e-\u094c])य([\u0947\u0940])({_ANUSVARA}?)$")
+_YE_VOWEL = {"\u0947": "\u090f", "\u0940": "\u0908"}  # े -> ए, ी -> ई
+_FOLD_TABLE = str.maketrans(
+    {
+        _NUKTA: None,  # ज़ोर -> जोर, फ़ैसला -> फैसला
+        _CHANDRABINDU: _ANUSVARA,  # गाँव -> गांव
+        "\u200c": None,  # ZWNJ and ZWJ only choose a glyph shape
+        "\u200d": None,
+        ",": None,  # 1,20,000 -> 120000
+        **{chr(0x0966 + d): str(d) for d in range(10)},  # २०२६ -> 2026
+    }
+)
+
+
+def normalise(word: str) -> str:
+    """Fold the spelling variants of one word onto one form.
+
+    >>> [normalise(w) for w in ["ज़ोर", "गाँव", "हिन्दी", "सम्बन्ध", "गये", "२०२६", "BRICS"]]
+    ['जोर', 'गांव', 'हिंदी', 'संबंध', 'गए', '2026', 'brics']
+
+    Decomposing first (NFD) also turns the precomposed nukta letters
+    (U+0958–095F, e.g. ज़ as one code point) into consonant + nukta, so both
+    encodings fold the same way. Long and short vowels are *not* folded: कि
+    and की, दिन and दीन are different words.
+    """
+    word = unicodedata.normalize("NFD", word).translate(_FOLD_TABLE)
+    word = _NASAL_CLUSTER_RE.sub(_ANUSVARA, word)
+    word = _YE_RE.sub(lambda m: _YE_VOWEL[m.group(1)] + m.group(2), word)
+    return unicodedata.normalize("NFC", word).lower()
+
+
+# --------------------------------------------------------------------------
+# Stop words: function words that carry no topic.
+# --------------------------------------------------------------------------
+
+_STOP_WORDS_TEXT = """
+और तथा एवं व या अथवा कि की का के को से में पर ने तक भी ही तो न नहीं ना
+है हैं था थे थी थीं हो होता होती होते होना होने हुआ हुई हुए हुईं रहा रही रहे
+गया गई गए गयी गये जा जाता जाती जाते जाना जाने जाएगा जाएगी जाएंगे
+किया किए किये करता करती करते करना करने करें करेंगे करेगा करेगी कराया
+कहा कहते कहती कहना कहने
+यह ये वह वे इस उस इन उन इसे उसे इन्हें उन्हें इसका इसकी इसके उसका उसकी उसके
+इनका इनकी इनके उनका उनकी उनके इनमें उनमें इसमें उसमें इससे उससे इनसे उनसे
+मैं हम तुम आप मुझे हमें तुम्हें आपको मेरा मेरी मेरे हमारा हमारी हमारे तुम्हारा
+तुम्हारी तुम्हारे आपका आपकी आपके अपना अपनी अपने खुद स्वयं
+जो जिस जिन जिसे जिन्हें जिसका जिसकी जिसके जिनका जिनकी जिनके जिसमें जिनमें
+कौन क्या क्यों कैसे कहां कब कितना कितनी कितने कोई कुछ किसी किसे किन
+सब सभी हर कई अन्य बहुत अधिक कम ज्यादा लिए लिये द्वारा बाद पहले साथ बीच
+यहां वहां जहां तब जब अब फिर यदि अगर तो लेकिन परंतु किंतु मगर बल्कि इसलिए
+क्योंकि चूंकि ताकि वाला वाली वाले रूप प्रति ओर तरह एक दो
+"""
+
+# --------------------------------------------------------------------------
+# Stemming
+# --------------------------------------------------------------------------
+
+
+def _snowball_hindi() -> Callable[[str], str]:
+    """Snowball's Hindi stemmer (PyStemmer, in C): a light suffix stripper.
+
+    >>> stem = _snowball_hindi(); [stem(w) for w in ["देशों", "साझेदारी", "करेंगे"]]
+    ['देश', 'साझेदार', 'कर']
+
+    It runs after :func:`normalise`; its suffix list has both the anusvara
+    and the chandrabindu forms (लड़कियां, लड़कियाँ), so nothing is lost.
+    """
+    return Stemmer.Stemmer("hindi").stemWord
+
+
+# --------------------------------------------------------------------------
+# The analyzer
+# --------------------------------------------------------------------------
+
+
+#: Bumped whenever a change to this module changes the terms of some text:
+#: an index built by another version must be rebuilt (``engine`` checks).
+ANALYSIS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Which steps of the chain run. One place to switch each of them."""
+
+    normalise: bool = True
+    stop: bool = True
+    stem: bool = True
+
+    def as_dict(self) -> dict[str, bool]:
+        return asdict(self)
+
+
+@dataclass
+class Token:
+    """One word of a text: its surface form, its index term and where it is."""
+
+    text: str
+    term: str
+    start: int
+    end: int
+    pos: int
+    stop: bool = False
+
+
+@dataclass
+class Analyzer:
+    """Turns text into :class:`Token` s, remembering each word it analysed.
+
+    >>> [t.term for t in Analyzer().tokens("भारत और रूस ने अपनी दीर्घकालिक रणनीतिक साझेदारी")]
+    ['भारत', 'और', 'रूस', 'ने', 'अपनी', 'दीर्घकालिक', 'रणनीतिक', 'साझेदार']
+    """
+
+    options: AnalysisOptions = field(default_factory=AnalysisOptions)
+    cache_size: int = 500_000
+
+    def __post_init__(self) -> None:
+        steps: list[Callable[[str], str]] = []
+        if self.options.normalise:
+            steps.append(normalise)
+        else:
+            steps.append(str.lower)
+        self._normalisers = tuple(steps)
+        self._stem = _snowball_hindi() if self.options.stem else None
+        self._stops = (
+            frozenset(self.normalise_word(w) for w in _STOP_WORDS_TEXT.split())
+            if self.options.stop
+            else frozenset()
+        )
+        self._cache: dict[str, tuple[str, bool]] = {}
+
+    def normalise_word(self, word: str) -> str:
+        """The normalised (unstemmed) form of one word, as prefix queries need it."""
+        for step in self._normalisers:
+            word = step(word)
+        return word
+
+    def word(self, word: str) -> tuple[str, bool]:
+        """``(term, is_stop_word)`` for one surface word; empty term = nothing left."""
+        hit = self._cache.get(word)
+        if hit is not None:
+            return hit
+        norm = self.normalise_word(word)
+        is_stop = norm in self._stops
+        term = norm
+        if self._stem is not None and not is_stop and not norm.isascii():
+            term = self._stem(norm) or norm
+        if len(self._cache) >= self.cache_size:
+            self._cache.clear()
+        self._cache[word] = result = (term, is_stop)
+        return result
+
+    def tokens(self, text: str) -> Iterator[Token]:
+        """Every word of ``text`` with its term; stop words are marked, not dropped."""
+        pos = 0
+        for surface, start, end in tokenize(text):
+            term, is_stop = self.word(surface)
+            if not term:  # e.g. a lone ZWNJ or nukta
+                continue
+            yield Token(surface, term, start, end, pos, is_stop)
+            pos += 1
+
+    def terms(self, text: str, *, drop_stop: bool = False) -> list[str]:
+        """The index terms of ``text``; with ``drop_stop`` as a keyword query sees them."""
+        return [t.term for t in self.tokens(text) if not (drop_stop and t.stop)]
+
+
+#: The stop list as the default analyzer normalises it (for display and tests).
+STOP_WORDS: frozenset[str] = Analyzer()._stops

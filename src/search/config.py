@@ -1,0 +1,86 @@
+"""Every setting of the service, declared once with its default and help text.
+
+Values come from, in order of precedence: a mapping passed by code (tests,
+``create_app({...})``), command-line flags (which the CLI passes as that
+mapping), environment variables ``SEARCH_<NAME>``, then the default here.
+``hindi-search settings`` prints this table.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Mapping
+
+__all__ = ["Settings", "SETTINGS_HELP", "SettingsError"]
+
+
+class SettingsError(ValueError):
+    """A setting has a value of the wrong kind."""
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration. Build it with :meth:`load`."""
+
+    index: str = _setting("index", "Directory of the Whoosh index (created by ingest when missing).")
+    default_per_page: int = _setting(10, "Hits per page when the request gives no per_page.")
+    max_per_page: int = _setting(100, "Largest per_page a request may ask for.")
+    max_page: int = _setting(1000, "Deepest page a request may ask for (page * per_page bounds the work).")
+    max_query_chars: int = _setting(1000, "Longest query string accepted, in characters.")
+    max_query_terms: int = _setting(64, "Most words a query may have after analysis.")
+    snippet_chars: int = _setting(200, "Target length of a snippet fragment, in characters.")
+    title_boost: float = _setting(2.0, "Weight of a title match relative to a body match.")
+    cors_origins: str = _setting("", "Origins allowed to call the API from a browser: comma-separated, or '*'. Empty: none.")
+    refresh_seconds: float = _setting(
+        1.0, "How often a server checks the index for newly committed documents."
+    )
+
+    @classmethod
+    def load(
+        cls, mapping: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> "Settings":
+        """Defaults, overridden by ``SEARCH_*`` environment variables, then by ``mapping``.
+
+        Keys of ``mapping`` may be written in any case (``INDEX`` or ``index``), so a
+        Flask-style config dict works as is; unknown keys are ignored.
+        """
+        environ = os.environ if environ is None else environ
+        settings = cls()
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            env_value = environ.get(f"SEARCH_{f.name.upper()}")
+            if env_value is not None:
+                values[f.name] = env_value
+        for key, value in (mapping or {}).items():
+            name = key.lower().removeprefix("search_")
+            if name in _NAMES and value is not None:
+                values[name] = value
+        return replace(settings, **{k: _coerce(k, v) for k, v in values.items()})
+
+    def allowed_origins(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+
+_NAMES = {f.name: f for f in fields(Settings)}
+
+SETTINGS_HELP: dict[str, tuple[Any, str]] = {
+    f.name: (f.default, f.metadata["help"]) for f in fields(Settings)
+}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = type(_NAMES[name].default)
+    if isinstance(value, kind) and not isinstance(value, bool):
+        return value
+    try:
+        result = kind(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"setting {name!r} must be {kind.__name__}, got {value!r}") from None
+    if kind in (int, float) and result < 0:
+        raise SettingsError(f"setting {name!r} must not be negative, got {value!r}")
+    return result

@@ -1,0 +1,313 @@
+"""The one module that talks to Whoosh, so its quirks stay in one place.
+
+Everything else in the package speaks in our own terms: :class:`Record` s go
+in, query trees from :mod:`search.querying` are compiled here, and plain dicts
+of stored fields come out.
+
+Whoosh quirks handled here:
+
+* The schema (with its analyzer) is pickled into the index. Our analyzer is
+  stored as its :class:`AnalysisOptions` only, so an index always knows how
+  it was analysed, and :meth:`SearchIndex.analyzer` gives the query side the
+  very same chain.
+* Whoosh's ``Searcher`` is not meant to be shared between threads and does
+  not notice new commits by itself: each thread keeps its own and refreshes
+  it at most every ``refresh_seconds``.
+* Prefix queries expand to every matching term; we expand them ourselves,
+  keeping the most frequent ``max_prefix_terms``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import asdict
+from typing import Any, Iterable
+
+import whoosh.analysis
+import whoosh.fields
+import whoosh.index
+import whoosh.query
+import whoosh.scoring
+from whoosh.searching import Searcher
+
+from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer
+from .documents import Record
+from .querying import And, Node, Not, Or, Phrase, Prefix, Word
+
+__all__ = ["SearchIndex", "IndexUnavailable", "IndexLocked", "STORED_FIELDS"]
+
+#: Stored fields, as returned for each hit.
+STORED_FIELDS = ("id", "title", "body", "url", "published", "source", "category", "hash")
+TEXT_FIELDS = ("title", "body")
+
+_ANALYZERS: dict[AnalysisOptions, Analyzer] = {}
+_ANALYZERS_LOCK = threading.Lock()
+
+
+def shared_analyzer(options: AnalysisOptions) -> Analyzer:
+    """One analyzer (and one word cache) per configuration, for index and query side."""
+    with _ANALYZERS_LOCK:
+        if options not in _ANALYZERS:
+            _ANALYZERS[options] = Analyzer(options)
+        return _ANALYZERS[options]
+
+
+class IndexUnavailable(RuntimeError):
+    """The index is missing or cannot be opened; the message says why."""
+
+
+class IndexLocked(RuntimeError):
+    """Another writer holds the index lock."""
+
+
+class HindiTokenizer(whoosh.analysis.Tokenizer):
+    """Our :class:`Analyzer` in Whoosh's tokenizer interface.
+
+    Pickled into the index as its options only. Stop words are indexed (the
+    tokens are only *marked* stop), so phrases with और, के, में match exactly.
+    """
+
+    def __init__(self, options: AnalysisOptions | None = None) -> None:
+        self.options = options or AnalysisOptions()
+        self.version = ANALYSIS_VERSION
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"options": asdict(self.options), "version": self.version}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.options = AnalysisOptions(**state["options"])
+        self.version = state.get("version", 0)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HindiTokenizer) and other.options == self.options
+
+    def __hash__(self) -> int:
+        return hash(self.options)
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ):
+        token = whoosh.analysis.Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        analyzer = shared_analyzer(self.options)
+        for t in analyzer.tokens(value):
+            token.text = t.term
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = t.text
+            if positions:
+                token.pos = start_pos + t.pos
+            if chars:
+                token.startchar = start_char + t.start
+                token.endchar = start_char + t.end
+            yield token
+
+
+def _schema(options: AnalysisOptions) -> whoosh.fields.Schema:
+    text = HindiTokenizer(options)
+    return whoosh.fields.Schema(
+        id=whoosh.fields.ID(stored=True, unique=True),
+        title=whoosh.fields.TEXT(analyzer=text, stored=True, phrase=True),
+        body=whoosh.fields.TEXT(analyzer=text, stored=True, phrase=True),
+        url=whoosh.fields.STORED(),
+        published=whoosh.fields.ID(stored=True, sortable=True),
+        source=whoosh.fields.ID(stored=True, sortable=True),
+        category=whoosh.fields.ID(stored=True, sortable=True),
+        hash=whoosh.fields.STORED(),
+    )
+
+
+class SearchIndex:
+    """A Whoosh index directory: open it for searching, or write to it."""
+
+    def __init__(self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0) -> None:
+        self._ix = ix
+        self.path = path
+        self.refresh_seconds = refresh_seconds
+        self._local = threading.local()
+        tokenizer: HindiTokenizer = ix.schema["body"].analyzer
+        if tokenizer.version != ANALYSIS_VERSION:
+            raise IndexUnavailable(
+                f"the index at {path!r} was built with analysis version {tokenizer.version}, "
+                f"this code analyses text with version {ANALYSIS_VERSION}: "
+                "move the directory away and ingest the documents again"
+            )
+        self.options = tokenizer.options
+        self.analyzer = shared_analyzer(self.options)
+
+    # -- opening -----------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str, refresh_seconds: float = 1.0) -> "SearchIndex":
+        """Open an existing index, or raise :class:`IndexUnavailable` saying why."""
+        if not os.path.isdir(path):
+            raise IndexUnavailable(f"no index directory at {path!r}: run ingest first")
+        try:
+            if not whoosh.index.exists_in(path):
+                raise IndexUnavailable(f"{path!r} holds no index: run ingest first")
+            ix = whoosh.index.open_dir(path)
+            ix.doc_count()
+        except IndexUnavailable:
+            raise
+        except Exception as exc:  # Whoosh raises many kinds on a damaged index
+            raise IndexUnavailable(f"the index at {path!r} cannot be opened: {exc}") from exc
+        return cls(ix, path, refresh_seconds)
+
+    @classmethod
+    def open_or_create(
+        cls, path: str, options: AnalysisOptions | None = None
+    ) -> "SearchIndex":
+        """Open the index at ``path``, creating directory and index when missing."""
+        os.makedirs(path, exist_ok=True)
+        if whoosh.index.exists_in(path):
+            return cls.open(path)
+        ix = whoosh.index.create_in(path, _schema(options or AnalysisOptions()))
+        return cls(ix, path)
+
+    # -- reading -----------------------------------------------------------
+
+    def searcher(self) -> Searcher:
+        """This thread's searcher, refreshed when a writer has committed since."""
+        local = self._local
+        searcher: Searcher | None = getattr(local, "searcher", None)
+        now = time.monotonic()
+        if searcher is None:
+            local.searcher = self._ix.searcher(weighting=whoosh.scoring.BM25F())
+            local.checked = now
+        elif now - local.checked >= self.refresh_seconds:
+            local.checked = now
+            if not searcher.up_to_date():
+                local.searcher = searcher.refresh()
+        return local.searcher
+
+    def doc_count(self) -> int:
+        return self.searcher().doc_count()
+
+    def stored(self, doc_id: str) -> dict[str, Any] | None:
+        """The stored fields of one document, or None."""
+        return self.searcher().document(id=doc_id)
+
+    def search(
+        self, node: Node, *, limit: int, title_boost: float = 2.0, max_prefix_terms: int = 50
+    ) -> tuple[int, list[tuple[float, dict[str, Any]]]]:
+        """``(total matching documents, [(score, stored fields)] of the top limit)``."""
+        searcher = self.searcher()
+        query = _Compiler(searcher, title_boost, max_prefix_terms).compile(node)
+        results = searcher.search(query, limit=limit)
+        hits = [(hit.score or 0.0, hit.fields()) for hit in results]
+        return len(results), hits
+
+    def close(self) -> None:
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None:
+            searcher.close()
+            self._local.searcher = None
+
+    # -- writing -----------------------------------------------------------
+
+    def writer(self, timeout: float = 0.0) -> "Writer":
+        """A writer holding the index lock; raises :class:`IndexLocked` after ``timeout`` s."""
+        try:
+            w = self._ix.writer(timeout=timeout, limitmb=256)
+        except whoosh.index.LockError as exc:
+            raise IndexLocked(f"another ingest is writing to {self.path!r}") from exc
+        return Writer(w)
+
+
+class Writer:
+    """Adds, replaces and deletes documents; nothing is visible before :meth:`commit`."""
+
+    def __init__(self, writer: Any) -> None:
+        self._w = writer
+        self._searcher = writer.searcher()
+
+    def stored_hash(self, doc_id: str) -> str | None:
+        """The content hash of the committed document ``doc_id``, or None if absent."""
+        fields = self._searcher.document(id=doc_id)
+        return None if fields is None else fields.get("hash", "")
+
+    def put(self, record: Record, content_hash: str, *, replace: bool) -> None:
+        fields = {k: v for k, v in record.__dict__.items() if v}
+        if replace:
+            self._w.delete_by_term("id", record.id)
+        self._w.add_document(hash=content_hash, **fields)
+
+    def delete(self, doc_id: str) -> int:
+        return self._w.delete_by_term("id", doc_id)
+
+    def commit(self) -> None:
+        self._searcher.close()
+        self._w.commit()
+
+    def cancel(self) -> None:
+        self._searcher.close()
+        self._w.cancel()
+
+
+class _Compiler:
+    """Query tree -> Whoosh query, with BM25F over title (boosted) and body."""
+
+    def __init__(self, searcher: Searcher, title_boost: float, max_prefix_terms: int) -> None:
+        self.reader = searcher.reader()
+        self.title_boost = title_boost
+        self.max_prefix_terms = max_prefix_terms
+
+    def fields(self, field: str | None) -> Iterable[tuple[str, float]]:
+        if field:
+            return [(field, 1.0)]
+        return [("title", self.title_boost), ("body", 1.0)]
+
+    def compile(self, node: Node) -> whoosh.query.Query:
+        if isinstance(node, Word):
+            return _or(
+                whoosh.query.Term(f, term, boost=boost)
+                for f, boost in self.fields(node.field)
+                for term in node.terms
+            )
+        if isinstance(node, Phrase):
+            return _or(
+                whoosh.query.Phrase(f, list(node.terms), boost=boost) for f, boost in self.fields(node.field)
+            )
+        if isinstance(node, Prefix):
+            return _or(
+                whoosh.query.Term(f, term, boost=boost)
+                for f, boost in self.fields(node.field)
+                for term in self.expand(f, node.prefix)
+            )
+        if isinstance(node, Not):
+            return whoosh.query.Not(self.compile(node.child))
+        if isinstance(node, And):
+            positive = [self.compile(c) for c in node.children if not isinstance(c, Not)]
+            negative = [self.compile(c.child) for c in node.children if isinstance(c, Not)]
+            query = positive[0] if len(positive) == 1 else whoosh.query.And(positive)
+            return whoosh.query.AndNot(query, _or(negative)) if negative else query
+        if isinstance(node, Or):
+            return _or(self.compile(c) for c in node.children)
+        raise TypeError(f"not a query node: {node!r}")
+
+    def expand(self, field: str, prefix: str) -> list[str]:
+        """The ``max_prefix_terms`` most frequent index terms starting with ``prefix``."""
+        terms = [t.decode("utf-8") for t in self.reader.expand_prefix(field, prefix)]
+        if len(terms) > self.max_prefix_terms:
+            terms.sort(key=lambda t: -self.reader.doc_frequency(field, t))
+            terms = terms[: self.max_prefix_terms]
+        return terms
+
+
+def _or(queries: Iterable[whoosh.query.Query]) -> whoosh.query.Query:
+    queries = list(queries)
+    if not queries:
+        return whoosh.query.NullQuery
+    return queries[0] if len(queries) == 1 else whoosh.query.Or(queries)

@@ -1,0 +1,321 @@
+"""User query -> a small query tree of analysed terms.
+
+The syntax (one documented language, parsed here, never a 500)::
+
+    भारत रूस               every word required (stop words like और, में dropped)
+    "सैन्य सहयोग"           phrase: these words, adjacent, in this order
+    भारत OR रूस             either word;  AND is implied between words
+    -क्रिकेट  NOT क्रिकेट     exclude documents with the word
+    (भारत OR चीन) सीमा       parentheses group
+    title:मानसून  title:"…"  restrict a word or phrase to the title (or body:)
+    भार*                    prefix: words starting with भार (2+ letters)
+
+Every word goes through the same :class:`~search.analysis.Analyzer` as the
+documents, so ``हिन्दी`` finds ``हिंदी``. A word typed with inner punctuation
+(``को-विकास``, ``ISIS/दाएश``) becomes the phrase of its parts. Sloppy input is
+read leniently where the intent is clear (an unclosed quote or parenthesis is
+closed at the end, a stray ``)`` or dangling operator is ignored) and refused
+with a :class:`QueryError` saying what to fix where it is not.
+
+The tree is plain data; :mod:`search.engine` turns it into a Whoosh query and
+:mod:`search.searching` uses it again to highlight what matched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator, Union
+
+from .analysis import Analyzer
+
+__all__ = [
+    "QueryError",
+    "Word",
+    "Phrase",
+    "Prefix",
+    "And",
+    "Or",
+    "Not",
+    "Node",
+    "parse",
+    "describe",
+    "positive_leaves",
+    "FIELDS",
+]
+
+#: Fields a user may name in ``field:word``.
+FIELDS = ("title", "body")
+
+
+class QueryError(ValueError):
+    """The query cannot be searched; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word; a document matches if it has any of ``terms`` (alternative spellings)."""
+
+    text: str
+    terms: tuple[str, ...]
+    field: str | None = None
+    stop: bool = False
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words that must stand next to each other, in order."""
+
+    text: str
+    terms: tuple[str, ...]
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """Every word starting with ``prefix`` (normalised, not stemmed)."""
+
+    text: str
+    prefix: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: "Node"
+
+
+Node = Union[Word, Phrase, Prefix, And, Or, Not]
+
+# --------------------------------------------------------------------------
+# Lexing
+# --------------------------------------------------------------------------
+
+_LEX_RE = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<phrase>"[^"]*"?)
+  | (?P<neg>-(?=[("]))
+  | (?P<lparen>\()
+  | (?P<rparen>\))
+  | (?P<chunk>[^\s"()]+)
+    """,
+    re.VERBOSE,
+)
+_OPERATORS = {"OR": "or", "AND": "and", "NOT": "not", "||": "or", "&&": "and"}
+_FIELD_RE = re.compile(rf"^({'|'.join(FIELDS)}):(.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class _Lexeme:
+    kind: str  # word | phrase | lparen | rparen | or | and | not | neg | field
+    text: str = ""
+
+
+def _lex(query: str) -> Iterator[_Lexeme]:
+    for match in _LEX_RE.finditer(query):
+        kind, text = match.lastgroup, match.group()
+        if kind == "space":
+            continue
+        if kind == "phrase":
+            yield _Lexeme("phrase", text[1:-1] if len(text) > 1 and text.endswith('"') else text[1:])
+        elif kind in ("lparen", "rparen", "neg"):
+            yield _Lexeme(kind)
+        elif text in _OPERATORS:
+            yield _Lexeme(_OPERATORS[text])
+        else:
+            yield from _lex_chunk(text)
+
+
+def _lex_chunk(text: str) -> Iterator[_Lexeme]:
+    """Split ``-title:word*`` style prefixes off a chunk of non-space text."""
+    while text[:1] in ("-", "+") and len(text) > 1:
+        if text[0] == "-":
+            yield _Lexeme("neg")
+        text = text[1:]
+    field_match = _FIELD_RE.match(text)
+    if field_match:
+        yield _Lexeme("field", field_match.group(1))
+        text = field_match.group(2)
+    if text:
+        yield _Lexeme("word", text)
+
+
+# --------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------
+
+
+class _Parser:
+    """Recursive descent over the lexemes: or_expr := and_expr (OR and_expr)*."""
+
+    def __init__(self, lexemes: list[_Lexeme], analyzer: Analyzer, max_terms: int) -> None:
+        self.lexemes = lexemes
+        self.i = 0
+        self.analyzer = analyzer
+        self.max_terms = max_terms
+        self.term_count = 0
+
+    def peek(self) -> str | None:
+        return self.lexemes[self.i].kind if self.i < len(self.lexemes) else None
+
+    def take(self) -> _Lexeme:
+        lexeme = self.lexemes[self.i]
+        self.i += 1
+        return lexeme
+
+    def parse(self) -> Node | None:
+        node = self.or_expr()
+        while self.peek() is not None:  # a stray ')' ends or_expr early: skip it, go on
+            self.take()
+            more = self.or_expr()
+            node = _join(And, [n for n in (node, more) if n is not None])
+        return node
+
+    def or_expr(self) -> Node | None:
+        parts = [self.and_expr()]
+        while self.peek() == "or":
+            self.take()
+            parts.append(self.and_expr())
+        return _join(Or, [p for p in parts if p is not None])
+
+    def and_expr(self) -> Node | None:
+        parts: list[Node] = []
+        while self.peek() not in (None, "or", "rparen"):
+            if self.peek() == "and":
+                self.take()
+                continue
+            node = self.unary()
+            if node is not None:
+                parts.append(node)
+        return _join(And, _drop_stop_words(parts))
+
+    def unary(self) -> Node | None:
+        negate = False
+        while self.peek() in ("not", "neg"):
+            self.take()
+            negate = not negate
+        node = self.primary()
+        if node is None or not negate:
+            return node
+        return node.child if isinstance(node, Not) else Not(node)
+
+    def primary(self) -> Node | None:
+        kind = self.peek()
+        if kind is None or kind in ("or", "rparen"):
+            return None  # dangling operator: nothing to apply it to
+        lexeme = self.take()
+        if lexeme.kind == "lparen":
+            node = self.or_expr()
+            if self.peek() == "rparen":
+                self.take()
+            return node
+        field = None
+        if lexeme.kind == "field":
+            field = lexeme.text
+            if self.peek() not in ("word", "phrase"):
+                return None
+            lexeme = self.take()
+        if lexeme.kind == "phrase":
+            return self.words(lexeme.text, field, quoted=True)
+        if lexeme.kind == "word":
+            return self.words(lexeme.text, field, quoted=False)
+        return None  # 'and' handled by the caller; anything else is noise
+
+    def words(self, text: str, field: str | None, quoted: bool) -> Node | None:
+        if not quoted and text.endswith("*"):
+            return self.prefix(text, field)
+        tokens = list(self.analyzer.tokens(text))
+        self.count(len(tokens))
+        if not tokens:
+            return None
+        if len(tokens) == 1:
+            token = tokens[0]
+            return Word(text, (token.term,), field, stop=token.stop and not quoted)
+        return Phrase(text, tuple(t.term for t in tokens), field)
+
+    def prefix(self, text: str, field: str | None) -> Node | None:
+        stem = text.rstrip("*")
+        tokens = list(self.analyzer.tokens(stem))
+        if not tokens:
+            return None
+        if len(tokens) > 1 or tokens[-1].end != len(stem):
+            raise QueryError(f"a prefix query takes one word before the '*': {text!r}")
+        self.count(1)
+        prefix = self.analyzer.normalise_word(tokens[0].text)
+        if len(prefix) < 2:
+            raise QueryError(f"a prefix needs at least 2 letters before the '*': {text!r}")
+        return Prefix(text, prefix, field)
+
+    def count(self, n: int) -> None:
+        self.term_count += n
+        if self.term_count > self.max_terms:
+            raise QueryError(f"the query has more than {self.max_terms} words; shorten it")
+
+
+def _join(kind: type, parts: list[Node]) -> Node | None:
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    flat: list[Node] = []
+    for part in parts:
+        flat.extend(part.children if isinstance(part, kind) else (part,))
+    return kind(tuple(flat))
+
+
+def _drop_stop_words(parts: list[Node]) -> list[Node]:
+    """Stop words add nothing to a keyword query but cost time: drop them,
+    unless the query is nothing but stop words (then they are what was asked)."""
+    kept = [p for p in parts if not (isinstance(p, Word) and p.stop)]
+    return kept if any(not isinstance(p, Not) for p in kept) else parts
+
+
+def parse(query: str, analyzer: Analyzer, *, max_terms: int = 64) -> Node:
+    """Parse ``query`` into a tree; raise :class:`QueryError` if nothing searchable is left.
+
+    >>> describe(parse('भारत और रूस "सैन्य सहयोग" -क्रिकेट', Analyzer()))
+    'भारत AND रूस AND "सैन्य सहयोग" AND NOT क्रिकेट'
+    """
+    node = _Parser(list(_lex(query)), analyzer, max_terms).parse()
+    if node is None:
+        raise QueryError("the query has no words to search for")
+    if not positive_leaves(node):
+        raise QueryError("the query only excludes words: add at least one word to find")
+    return node
+
+
+def positive_leaves(node: Node) -> list[Union[Word, Phrase, Prefix]]:
+    """The words, phrases and prefixes a matching document may contain (for highlighting)."""
+    if isinstance(node, (Word, Phrase, Prefix)):
+        return [node]
+    if isinstance(node, Not):
+        return []
+    return [leaf for child in node.children for leaf in positive_leaves(child)]
+
+
+def describe(node: Node) -> str:
+    """How the query was understood, in terms of index terms (for ``parsed``)."""
+    if isinstance(node, Word):
+        text = "|".join(node.terms) if len(node.terms) > 1 else node.terms[0]
+        return f"{node.field}:{text}" if node.field else text
+    if isinstance(node, Phrase):
+        text = '"' + " ".join(node.terms) + '"'
+        return f"{node.field}:{text}" if node.field else text
+    if isinstance(node, Prefix):
+        return f"{node.field}:{node.prefix}*" if node.field else f"{node.prefix}*"
+    if isinstance(node, Not):
+        return f"NOT {describe(node.child)}"
+    joiner = " AND " if isinstance(node, And) else " OR "
+    inner = [describe(c) if not isinstance(c, (And, Or)) else f"({describe(c)})" for c in node.children]
+    return joiner.join(inner)

@@ -1,0 +1,89 @@
+"""Shared fixtures: the sample corpus indexed once, the Flask app and client,
+the real corpora in ../shared/data, and a runner for ``ingest.py``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from search import create_app, ingest, read_inputs
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample" / "news.jsonl"
+SHARED_DATA = Path(os.environ.get("SEARCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def sample_records() -> list[dict]:
+    return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The bundled sample corpus, ingested once for the whole test session (read-only)."""
+    path = tmp_path_factory.mktemp("sample-index")
+    report = ingest(read_inputs([str(SAMPLE)]), str(path))
+    assert report.rejected == 0 and report.added > 40
+    return str(path)
+
+
+@pytest.fixture
+def app(sample_index: str):
+    return create_app({"index": sample_index, "refresh_seconds": 0})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def search(client):
+    """``search(q, **params)`` -> the JSON answer of /search, asserting 200."""
+
+    def run(q: str, **params) -> dict:
+        response = client.get("/search", query_string={"q": q, **params})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data; skipped where absent, but a failure when CI requires it."""
+    if SHARED_DATA.is_dir():
+        return SHARED_DATA
+    message = f"real corpora not found at {SHARED_DATA} (only CI and developers have them)"
+    if os.environ.get("SEARCH_REQUIRE_DATA") == "1":
+        pytest.fail(message + " but SEARCH_REQUIRE_DATA=1")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def run_ingest():
+    """Run ``python ingest.py ARGS`` as a user would; returns the CompletedProcess."""
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "ingest.py"), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=300,
+        )
+
+    return run
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    """Write rows (dicts, or raw strings for broken lines) as JSON Lines."""
+    lines = [row if isinstance(row, str) else json.dumps(row, ensure_ascii=False) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

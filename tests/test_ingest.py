@@ -1,0 +1,92 @@
+"""``ingest.py`` run as a user runs it: JSON Lines in, report and exit status out."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import write_jsonl
+
+from search import SearchRequest, SearchService, Settings
+
+GOOD = {"id": "d1", "title": "मानसून की पहली बारिश", "body": "दिल्ली में मानसून की पहली बारिश हुई।"}
+
+
+def ids_for(index: str, q: str) -> list[str]:
+    service = SearchService(Settings.load({"index": index, "refresh_seconds": 0}))
+    return sorted(h.id for h in service.search(SearchRequest(q=q, per_page=100)).hits)
+
+
+def test_creates_index_and_reports(tmp_path, run_ingest):
+    index = tmp_path / "new" / "index"
+    data = write_jsonl(tmp_path / "in.jsonl", [GOOD, {**GOOD, "id": "d2"}])
+    result = run_ingest("--index", str(index), str(data))
+    assert result.returncode == 0, result.stderr
+    assert "read 2, added 2, updated 0, unchanged 0" in result.stdout
+    assert ids_for(str(index), "मानसून") == ["d1", "d2"]
+
+
+def test_bad_lines_rejected_with_line_numbers_good_lines_land(tmp_path, run_ingest):
+    rows = [
+        GOOD,  # 1
+        "{not json",  # 2
+        {"title": "बिना पहचान"},  # 3 missing id
+        {"id": "d4", "title": "", "body": "   "},  # 4 empty text
+        {"id": "d5", "title": ["सूची"]},  # 5 wrong type
+        {"id": "d6", "body": "क्रिकेट मैच में भारत जीता", "published": "कल"},  # 6 bad date
+        [1, 2],  # 7 not an object
+        {"id": "d8", "body": "हॉकी टीम ने क्रिकेट के बाद अभ्यास किया"},  # 8 good
+    ]
+    data = write_jsonl(tmp_path / "in.jsonl", rows)
+    result = run_ingest("--index", str(tmp_path / "ix"), str(data))
+    assert result.returncode == 1
+    err = result.stderr
+    for line, reason in [
+        (2, "invalid JSON"),
+        (3, "missing 'id'"),
+        (4, "empty text"),
+        (5, "'title' must be a string"),
+        (6, "'published' is not an ISO date"),
+        (7, "a record must be a JSON object"),
+    ]:
+        assert f"in.jsonl:{line}: rejected: {reason}" in err, err
+    assert "read 2, added 2" in result.stdout and "rejected 6" in result.stdout
+    assert ids_for(str(tmp_path / "ix"), "क्रिकेट") == ["d8"]
+    assert ids_for(str(tmp_path / "ix"), "मानसून") == ["d1"]
+
+
+def test_rerun_is_idempotent_and_changed_documents_replace(tmp_path, run_ingest):
+    index = str(tmp_path / "ix")
+    data = write_jsonl(tmp_path / "in.jsonl", [GOOD, {**GOOD, "id": "d2"}])
+    assert run_ingest("--index", index, str(data)).returncode == 0
+    again = run_ingest("--index", index, str(data), "--json")
+    report = json.loads(again.stdout)
+    assert (report["added"], report["updated"], report["unchanged"]) == (0, 0, 2)
+
+    changed = write_jsonl(tmp_path / "changed.jsonl", [{**GOOD, "body": "मुंबई में भारी बारिश से जलभराव हुआ।"}])
+    result = run_ingest("--index", index, str(changed))
+    assert "added 0, updated 1" in result.stdout
+    assert ids_for(index, "जलभराव") == ["d1"]
+    assert ids_for(index, "दिल्ली") == ["d2"]  # the old text of d1 is gone
+    assert ids_for(index, "बारिश") == ["d1", "d2"]  # once each
+
+
+def test_stdin_and_date_alias(tmp_path, run_ingest):
+    line = json.dumps({"id": "x", "body": "चुनाव आयोग ने तारीखें घोषित कीं", "date": "2020-03-05"}, ensure_ascii=False)
+    result = run_ingest("--index", str(tmp_path / "ix"), "-", stdin=line + "\n")
+    assert result.returncode == 0, result.stderr
+    service = SearchService(Settings.load({"index": str(tmp_path / "ix")}))
+    assert service.search(SearchRequest(q="चुनाव")).hits[0].published == "2020-03-05"
+
+
+def test_missing_file_is_a_usage_error(tmp_path, run_ingest):
+    result = run_ingest("--index", str(tmp_path / "ix"), str(tmp_path / "nope.jsonl"))
+    assert result.returncode == 2
+    assert "nope.jsonl" in result.stderr
+
+
+def test_hindi_search_ingest_is_the_same_command(tmp_path):
+    from search.cli import main
+
+    data = write_jsonl(tmp_path / "in.jsonl", [GOOD])
+    assert main(["ingest", "--quiet", "--index", str(tmp_path / "ix"), str(data)]) == 0
+    assert ids_for(str(tmp_path / "ix"), "बारिश") == ["d1"]

@@ -1,0 +1,92 @@
+"""The query language: what a user types -> which terms and phrases are searched."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.analysis import Analyzer
+from search.querying import And, Not, Or, Phrase, Prefix, QueryError, Word, describe, parse
+
+
+def parsed(q: str) -> str:
+    return describe(parse(q, Analyzer()))
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("भारत रूस", "भारत AND रूस"),
+        ("भारत और रूस", "भारत AND रूस"),  # stop word dropped from keyword queries
+        ("और", "और"),  # ...unless it is all there is
+        ('"सैन्य सहयोग"', '"सैन्य सहयोग"'),
+        ('"भारत और रूस"', '"भारत और रूस"'),  # stop words kept inside phrases
+        ("हिन्दी देशों", "हिंद AND देश"),  # same analysis as documents
+        ("भारत OR चीन", "भारत OR चीन"),
+        ("(भारत OR चीन) सीमा", "(भारत OR चीन) AND सीम"),
+        ("मानसून -दिल्ली", "मानसून AND NOT दिल्ल"),
+        ("मानसून NOT दिल्ली", "मानसून AND NOT दिल्ल"),
+        ('title:मानसून title:"पहली बारिश"', 'title:मानसून AND title:"पहल बारिश"'),
+        ("भार*", "भार*"),
+        ("को-विकास", '"को विकास"'),  # a word with inner punctuation is a phrase
+        ("ISIS/दाएश", '"isis दाएश"'),
+    ],
+)
+def test_parse(query, expected):
+    assert parsed(query) == expected
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ('"सैन्य सहयोग', '"सैन्य सहयोग"'),  # unclosed quote closed at the end
+        ("(भारत OR चीन", "भारत OR चीन"),  # unclosed parenthesis
+        ("भारत) रूस", "भारत AND रूस"),  # stray parenthesis ignored
+        ("OR भारत", "भारत"),  # dangling operator ignored
+        ("भारत AND", "भारत"),
+        ("भारत NOT", "भारत"),
+        ("भारत , ! ?", "भारत"),  # punctuation ignored
+        ("भारत *", "भारत"),
+    ],
+)
+def test_sloppy_input_is_read_leniently(query, expected):
+    assert parsed(query) == expected
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("", "no words"),
+        ("   ", "no words"),
+        ('"', "no words"),
+        ("()", "no words"),
+        ("! ? ।", "no words"),
+        ("*", "no words"),
+        ("-भारत", "only excludes"),
+        ("NOT भारत", "only excludes"),
+        ("भ*", "at least 2 letters"),
+        ("भारत-रू*", "one word before"),
+    ],
+)
+def test_unsearchable_queries_say_what_to_fix(query, message):
+    with pytest.raises(QueryError, match=message):
+        parse(query, Analyzer())
+
+
+def test_term_limit():
+    with pytest.raises(QueryError, match="more than 5 words"):
+        parse("क ख ग घ च छ", Analyzer(), max_terms=5)
+
+
+def test_tree_shape():
+    node = parse('भारत "सैन्य सहयोग" -क्रिकेट भार*', Analyzer())
+    assert isinstance(node, And)
+    word, phrase, negated, prefix = node.children
+    assert word == Word("भारत", ("भारत",))
+    assert phrase == Phrase("सैन्य सहयोग", ("सैन्य", "सहयोग"))
+    assert negated == Not(Word("क्रिकेट", ("क्रिकेट",)))
+    assert prefix == Prefix("भार*", "भार")
+
+
+def test_double_negation_cancels():
+    assert parse("भारत --रूस", Analyzer()) == And((Word("भारत", ("भारत",)), Word("रूस", ("रूस",))))
+    assert isinstance(parse("भारत OR रूस", Analyzer()), Or)

@@ -15,11 +15,20 @@ Whoosh quirks handled here:
   it at most every ``refresh_seconds``.
 * Prefix queries expand to every matching term; we expand them ourselves,
   keeping the most frequent ``max_prefix_terms``.
+* Whoosh's write lock (``WRITELOCK``) is an ``fcntl.flock``: the kernel
+  releases it when the holder dies, so a killed writer never leaves a stale
+  lock. A killed writer does leave its spill directories (``*.tmp``) and
+  unreferenced segment files behind: :meth:`SearchIndex.remove_leftovers`
+  clears them while the ingest lock is held. A commit becomes visible when
+  the new table of contents is renamed into place, so a reader never sees a
+  half-written commit.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import threading
 import time
 from dataclasses import asdict
@@ -217,6 +226,24 @@ class SearchIndex:
 
     # -- writing -----------------------------------------------------------
 
+    def remove_leftovers(self) -> None:
+        """Delete what a killed writer left: spill directories and unreferenced segment files.
+
+        Only call this while holding the ingest lock (no writer is running).
+        """
+        live = {seg.segid for seg in self._ix._segments()}
+        for name in os.listdir(self.path):
+            full = os.path.join(self.path, name)
+            if name.endswith(".tmp") and os.path.isdir(full):
+                shutil.rmtree(full, ignore_errors=True)
+            else:
+                match = _SEGMENT_FILE_RE.match(name)
+                if match and match["segid"] not in live:
+                    try:
+                        os.remove(full)
+                    except OSError:
+                        pass
+
     def writer(self, timeout: float = 0.0) -> "Writer":
         """A writer holding the index lock; raises :class:`IndexLocked` after ``timeout`` s."""
         try:
@@ -224,6 +251,10 @@ class SearchIndex:
         except whoosh.index.LockError as exc:
             raise IndexLocked(f"another ingest is writing to {self.path!r}") from exc
         return Writer(w)
+
+
+#: ``MAIN_<16-character segment id>.<ext>``: the files of one segment.
+_SEGMENT_FILE_RE = re.compile(r"^[A-Za-z]\w*?_(?P<segid>[a-z0-9]{16})\.\w+$")
 
 
 class Writer:
@@ -246,6 +277,13 @@ class Writer:
 
     def delete(self, doc_id: str) -> int:
         return self._w.delete_by_term("id", doc_id)
+
+    def ids_with_source(self, source: str) -> list[str]:
+        """Ids of the committed documents whose ``source`` is ``source`` ("" = none given)."""
+        searcher = self._searcher
+        if source:
+            return [searcher.stored_fields(n)["id"] for n in searcher.document_numbers(source=source)]
+        return [f["id"] for f in searcher.reader().all_stored_fields() if not f.get("source")]
 
     def commit(self) -> None:
         self._searcher.close()

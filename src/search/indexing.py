@@ -1,23 +1,36 @@
-"""Records -> the Whoosh index: add new ids, replace changed ones, skip the rest.
+"""Records -> the Whoosh index: add new ids, replace changed ones, skip the rest, delete.
 
 An ingest run is idempotent: each document's content hash is stored, so
 re-running a job on the same input writes nothing and reports every record as
 unchanged. Bad lines never stop a run; they are collected as rejects.
+
+Crash safety: changes are committed every ``batch_size`` documents, and a
+commit only becomes visible when the index's table of contents is renamed
+into place, so a ``kill -9`` at any moment leaves the last committed state;
+re-running the job completes it. One run at a time: :class:`IngestLock`.
 """
 
 from __future__ import annotations
 
-import sys
+import fcntl
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterable, Iterator, Union
+from typing import Any, Callable, Iterable
 
 from .analysis import AnalysisOptions
-from .documents import Record, Reject, read_jsonl
-from .engine import SearchIndex
+from .documents import Delete, Item, Record, Reject
+from .engine import IndexLocked, SearchIndex
 
-__all__ = ["IngestReport", "ingest", "read_inputs"]
+__all__ = ["IngestReport", "IngestLock", "ingest", "read_inputs", "reason_kind"]
+
+from .documents import read_inputs  # noqa: E402  (re-exported: the ingest's usual input)
+
+
+def reason_kind(reason: str) -> str:
+    """The reason without its details, for counting: ``"invalid JSON: …"`` -> ``"invalid JSON"``."""
+    return reason.split(":")[0]
 
 
 @dataclass
@@ -31,6 +44,7 @@ class IngestReport:
     deleted: int = 0
     rejects: list[Reject] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
@@ -44,9 +58,10 @@ class IngestReport:
             "unchanged": self.unchanged,
             "deleted": self.deleted,
             "rejected": self.rejected,
-            "rejected_by_reason": dict(Counter(r.reason.split(":")[0] for r in self.rejects)),
+            "rejected_by_reason": dict(Counter(reason_kind(r.reason) for r in self.rejects)),
             "seconds": round(self.seconds, 3),
             "docs_per_second": round(self.read / self.seconds, 1) if self.seconds else None,
+            "notes": self.notes,
         }
 
     def summary(self) -> str:
@@ -57,70 +72,180 @@ class IngestReport:
         )
 
 
-def read_inputs(paths: Iterable[str], stdin: IO[str] | None = None) -> Iterator[Union[Record, Reject]]:
-    """Records and rejects from each input: a JSON Lines file, or ``-`` for stdin."""
-    for path in paths:
-        if path == "-":
-            yield from read_jsonl(stdin or sys.stdin, "<stdin>")
-            continue
-        with open(path, encoding="utf-8", errors="strict", newline="") as stream:
+class IngestLock:
+    """One ingest at a time per index: ``<index>/INGEST.lock``, held for the whole run.
+
+    Whoosh's own write lock is only held per batch, so two jobs could
+    interleave their batches; this lock spans the run. It is an ``flock`` on
+    the file, which the kernel drops when the holder dies (even by
+    ``kill -9``), so a lock left by a killed job is never stale: the file stays
+    but is free. The holder's pid and start time are written into it for the
+    message a waiting job prints.
+    """
+
+    def __init__(self, index_dir: str) -> None:
+        os.makedirs(index_dir, exist_ok=True)
+        self.path = os.path.join(index_dir, "INGEST.lock")
+        self._fd: int | None = None
+
+    def holder(self) -> str:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                return f.read().strip() or "unknown"
+        except OSError:
+            return "unknown"
+
+    def acquire(self, wait: float) -> None:
+        """Take the lock, waiting up to ``wait`` seconds; :class:`IndexLocked` after that."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + wait
+        while True:
             try:
-                yield from read_jsonl(stream, path)
-            except UnicodeDecodeError as exc:
-                yield Reject(path, 0, f"not UTF-8 text: {exc.reason} at byte {exc.start}", "")
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise IndexLocked(
+                        f"another ingest ({self.holder()}) is writing to {os.path.dirname(self.path)!r}; "
+                        f"gave up after waiting {wait:g} s (--wait)"
+                    ) from None
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "IngestLock":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class _Batch:
+    """The open writer and what it holds uncommitted."""
+
+    def __init__(self, index: SearchIndex, batch_size: int) -> None:
+        self.index = index
+        self.batch_size = batch_size
+        self.writer = index.writer(timeout=30.0)
+        self.pending: dict[str, str | None] = {}  # id -> hash written (None: deleted) in this batch
+
+    def touch(self, doc_id: str) -> None:
+        """Whoosh cannot change a document twice in one batch: commit first."""
+        if doc_id in self.pending:
+            self.commit()
+
+    def maybe_commit(self) -> None:
+        if len(self.pending) >= self.batch_size:
+            self.commit()
+
+    def commit(self) -> None:
+        self.writer.commit()
+        self.writer, self.pending = self.index.writer(timeout=30.0), {}
 
 
 def ingest(
-    items: Iterable[Union[Record, Reject]],
+    items: Iterable[Item],
     index_dir: str,
     *,
     options: AnalysisOptions | None = None,
     batch_size: int = 5000,
+    delete_ids: Iterable[str] = (),
+    prune: bool = False,
+    wait: float = 0.0,
     on_reject: Callable[[Reject], None] | None = None,
+    on_progress: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
     """Write ``items`` to the index at ``index_dir`` (created when missing).
 
     Commits every ``batch_size`` documents, so a crash loses at most one batch;
     a re-run then finishes the job (unchanged documents are skipped).
+    ``delete_ids`` are removed first. With ``prune``, documents of a ``source``
+    seen in this run that the run did not see are deleted at the end (a
+    full-sync run); pruning is skipped, with a note, when any record was
+    rejected, since the run then did not see the whole source.
     ``options`` only matter when the index is new: an existing index keeps
-    the analysis it was built with.
+    the analysis it was built with. Raises :class:`IndexLocked` when another
+    ingest holds the index longer than ``wait`` seconds.
     """
     started = time.perf_counter()
     report = IngestReport()
-    index = SearchIndex.open_or_create(index_dir, options)
-    writer = index.writer(timeout=5.0)
-    pending: dict[str, str] = {}  # id -> hash written in this batch (not yet visible)
-    try:
-        for item in items:
-            if isinstance(item, Reject):
-                report.rejects.append(item)
-                if on_reject:
-                    on_reject(item)
-                continue
-            report.read += 1
-            content_hash = item.content_hash
-            previous = pending.get(item.id) or writer.stored_hash(item.id)
-            if previous == content_hash:
-                report.unchanged += 1
-                continue
-            if item.id in pending:
-                # Whoosh cannot delete a document added in the same batch: commit first.
-                writer.commit()
-                writer, pending = index.writer(timeout=5.0), {}
-            writer.put(item, content_hash, replace=previous is not None)
-            pending[item.id] = content_hash
-            if previous is None:
-                report.added += 1
-            else:
-                report.updated += 1
-            if len(pending) >= batch_size:
-                writer.commit()
-                writer, pending = index.writer(timeout=5.0), {}
-        writer.commit()
-    except BaseException:
-        writer.cancel()
-        raise
-    finally:
-        index.close()
+    with IngestLock(index_dir) as lock:
+        lock.acquire(wait)
+        index = SearchIndex.open_or_create(index_dir, options)
+        index.remove_leftovers()
+        batch = _Batch(index, batch_size)
+        seen_ids: set[str] = set()
+        seen_sources: set[str] = set()
+        try:
+            for doc_id in delete_ids:
+                _delete(batch, doc_id, report)
+            for count, item in enumerate(items, start=1):
+                if on_progress and count % 1000 == 0:
+                    on_progress(report)
+                if isinstance(item, Reject):
+                    report.rejects.append(item)
+                    if on_reject:
+                        on_reject(item)
+                elif isinstance(item, Delete):
+                    _delete(batch, item.id, report)
+                else:
+                    seen_ids.add(item.id)
+                    seen_sources.add(item.source)
+                    _put(batch, item, report)
+            if prune and report.rejects:
+                report.notes.append("--prune skipped: some records were rejected, so this run did not see every document")
+            elif prune:
+                for source in sorted(seen_sources):
+                    for doc_id in batch.writer.ids_with_source(source):
+                        if doc_id not in seen_ids and doc_id not in batch.pending:
+                            _delete(batch, doc_id, report)
+            batch.writer.commit()
+        except BaseException:
+            batch.writer.cancel()
+            raise
+        finally:
+            index.close()
     report.seconds = time.perf_counter() - started
+    if on_progress:
+        on_progress(report)
     return report
+
+
+def _put(batch: _Batch, record: Record, report: IngestReport) -> None:
+    report.read += 1
+    content_hash = record.content_hash
+    if record.id in batch.pending:
+        previous = batch.pending[record.id]
+    else:
+        previous = batch.writer.stored_hash(record.id)
+    if previous == content_hash:
+        report.unchanged += 1
+        return
+    batch.touch(record.id)
+    batch.writer.put(record, content_hash, replace=previous is not None)
+    batch.pending[record.id] = content_hash
+    if previous is None:
+        report.added += 1
+    else:
+        report.updated += 1
+    batch.maybe_commit()
+
+
+def _delete(batch: _Batch, doc_id: str, report: IngestReport) -> None:
+    exists = batch.pending[doc_id] is not None if doc_id in batch.pending else batch.writer.stored_hash(doc_id) is not None
+    if not exists:
+        return
+    batch.touch(doc_id)
+    batch.writer.delete(doc_id)
+    batch.pending[doc_id] = None
+    report.deleted += 1
+    batch.maybe_commit()

@@ -254,7 +254,7 @@ class SearchIndex:
 
 
 #: ``MAIN_<16-character segment id>.<ext>``: the files of one segment.
-_SEGMENT_FILE_RE = re.compile(r"^[A-Za-z]\w*?_(?P<segid>[a-z0-9]{16})\.\w+$")
+_SEGMENT_FILE_RE = re.compile(r"^[A-Za-z]\w*?_(?P<segid>[a-z0-9]{16})\.[\w.]+$")
 
 
 class Writer:
@@ -290,8 +290,18 @@ class Writer:
         self._w.commit()
 
     def cancel(self) -> None:
+        """Drop the uncommitted changes, and the files Whoosh opened for the new segment."""
         self._searcher.close()
         self._w.cancel()
+        segid = self._w.newsegment.segid
+        folder = self._w.storage.folder
+        for name in os.listdir(folder):
+            match = _SEGMENT_FILE_RE.match(name)
+            if match and match["segid"] == segid:
+                try:
+                    os.remove(os.path.join(folder, name))
+                except OSError:
+                    pass
 
 
 class _Compiler:

@@ -208,11 +208,15 @@ def ingest(
                     for doc_id in batch.writer.ids_with_source(source):
                         if doc_id not in seen_ids and doc_id not in batch.pending:
                             _delete(batch, doc_id, report)
-            batch.writer.commit()
+            if batch.pending:
+                batch.writer.commit()
+            else:
+                batch.writer.cancel()  # nothing changed: write nothing, not even a merge
         except BaseException:
             batch.writer.cancel()
             raise
         finally:
+            index.remove_leftovers()
             index.close()
     report.seconds = time.perf_counter() - started
     if on_progress:

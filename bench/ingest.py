@@ -8,7 +8,7 @@ fresh temporary index, once with ``ingest.py`` (a subprocess, as a cron job
 runs it) and once with the baseline: stock Whoosh 2.7.4, a plain
 Devanagari-aware regex tokenizer (letters and combining signs kept together,
 lowercased), the same fields stored, one writer, one commit. Prints docs/s,
-MB/s (of uncompressed JSON Lines input), peak memory (RSS summed over the
+MB/s (of uncompressed JSON Lines input), CPU seconds, peak memory (RSS summed over the
 whole process tree, sampled every 50 ms) and the index size.
 
 ``--limit N`` ingests only the first N documents (the CI smoke run).
@@ -21,6 +21,7 @@ import argparse
 import gzip
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -57,8 +58,9 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(cmd: list[str]) -> tuple[float, int, str]:
-    """Run ``cmd``; return (seconds, peak tree RSS in bytes, stdout)."""
+def measure(cmd: list[str]) -> tuple[float, float, int, str]:
+    """Run ``cmd``; return (seconds, CPU seconds of the tree, peak tree RSS in bytes, stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -67,9 +69,11 @@ def measure(cmd: list[str]) -> tuple[float, int, str]:
         time.sleep(0.05)
     out, err = proc.communicate()
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 1):
         sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err}")
-    return seconds, peak, out
+    return seconds, cpu, peak, out
 
 
 def dir_size(path: str) -> int:
@@ -132,14 +136,16 @@ def main() -> None:
                          [sys.executable, __file__, "--baseline-worker", data, os.path.join(work, "baseline")]))
         print(f"input: {args.data} ({'first ' + str(args.limit) if args.limit else 'all'} docs, {mb:.1f} MB as JSON Lines); "
               f"{os.cpu_count()} CPUs")
-        print(f"{'run':<52} {'docs':>7} {'seconds':>8} {'docs/s':>8} {'MB/s':>6} {'peak RSS MB':>11} {'index MB':>9}")
+        print(f"{'run':<52} {'docs':>7} {'seconds':>8} {'docs/s':>8} {'MB/s':>6} {'CPU s':>6} {'peak RSS MB':>11} {'index MB':>9}")
         for name, cmd in runs:
-            seconds, peak, out = measure(cmd)
+            seconds, cpu, peak, out = measure(cmd)
             docs = json.loads(out.strip().splitlines()[-1])["read"]
             index = cmd[-1] if name.startswith("baseline") else cmd[cmd.index("--index") + 1]
-            print(f"{name:<52} {docs:>7} {seconds:>8.1f} {docs / seconds:>8.0f} {mb / seconds:>6.2f} "
+            print(f"{name:<52} {docs:>7} {seconds:>8.1f} {docs / seconds:>8.0f} {mb / seconds:>6.2f} {cpu:>6.1f} "
                   f"{peak / 1e6:>11.0f} {dir_size(index) / 1e6:>9.1f}", flush=True)
-        print("seconds: wall clock of the whole process, start-up and final commit included")
+        print("seconds: wall clock of the whole process, start-up and final commit included; "
+              "CPU s: user+system time of the process tree (compare it when the machine is busy)")
+        print(f"load average now: {os.getloadavg()[0]:.1f} (above {os.cpu_count()}: other jobs share the CPUs)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import IO, Sequence
 
 from .config import SETTINGS_HELP, Settings
 from .documents import FORMATS, InputProgress, Reject, parse_field_map
-from .engine import IndexLocked, IndexUnavailable
+from .engine import IndexLocked, IndexUnavailable, IndexWriteFailed
 from .indexing import IngestReport, ingest, read_inputs
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+DEFAULT_PROCS = max(1, min(os.cpu_count() or 1, 4))
 
 
 class _Rejects:
@@ -85,6 +87,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             items,
             settings.index,
             batch_size=args.batch_size,
+            procs=args.procs,
             delete_ids=args.delete or (),
             prune=args.prune,
             wait=args.wait,
@@ -94,8 +97,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except IndexLocked as exc:
         print(f"ingest: error: {exc}", file=sys.stderr)
         return EXIT_LOCKED
-    except (OSError, ValueError, IndexUnavailable) as exc:
-        print(f"ingest: error: {exc}", file=sys.stderr)
+    except (OSError, ValueError, IndexUnavailable, IndexWriteFailed) as exc:
+        print(f"ingest: error: {exc}; the batch in progress was not committed, re-run the job", file=sys.stderr)
         return EXIT_USAGE
     finally:
         rejects.close()
@@ -150,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delete", nargs="+", action="extend", metavar="ID", help="delete these document ids")
     p.add_argument("--prune", action="store_true", help="full sync: delete documents of the sources seen that this run did not see")
     p.add_argument("--batch-size", type=int, default=5000, metavar="N", help="commit every N changes (default 5000)")
+    p.add_argument(
+        "--procs", type=int, default=DEFAULT_PROCS, metavar="N",
+        help=f"index large batches in N processes (default {DEFAULT_PROCS}: the CPUs, at most 4; 1 = this process only)",
+    )
     p.add_argument("--wait", type=float, default=300.0, metavar="SECONDS", help="wait this long for another ingest to finish (default 300), then exit 75")
     p.add_argument("--rejects", metavar="PATH", help="write rejected records here as JSON Lines (source, line, reason, raw)")
     p.set_defaults(func=cmd_ingest)

@@ -26,11 +26,15 @@ Whoosh quirks handled here:
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import shutil
 import threading
 import time
+import concurrent.futures
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from typing import Any, Iterable
 
@@ -46,7 +50,7 @@ from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer
 from .documents import Record
 from .querying import And, Node, Not, Or, Phrase, Prefix, Word
 
-__all__ = ["SearchIndex", "IndexUnavailable", "IndexLocked", "STORED_FIELDS"]
+__all__ = ["SearchIndex", "IndexUnavailable", "IndexLocked", "IndexWriteFailed", "SegmentBuilders", "STORED_FIELDS"]
 
 #: Stored fields, as returned for each hit.
 STORED_FIELDS = ("id", "title", "body", "url", "published", "source", "category", "hash")
@@ -70,6 +74,10 @@ class IndexUnavailable(RuntimeError):
 
 class IndexLocked(RuntimeError):
     """Another writer holds the index lock."""
+
+
+class IndexWriteFailed(RuntimeError):
+    """A worker process building part of a batch failed; the batch was not committed."""
 
 
 class HindiTokenizer(whoosh.analysis.Tokenizer):
@@ -276,7 +284,7 @@ class SearchIndex:
             w = _SegmentWriter(self._ix, timeout=timeout, limitmb=256)
         except whoosh.index.LockError as exc:
             raise IndexLocked(f"another ingest is writing to {self.path!r}") from exc
-        return Writer(w)
+        return Writer(w, self.path)
 
 
 #: ``MAIN_<16-character segment id>.<ext>``: the files of one segment.
@@ -303,7 +311,21 @@ class _FieldLengths:
 
 
 class _SegmentWriter(whoosh.writing.SegmentWriter):
-    """Whoosh's writer with the field lengths of a flush read once (see :class:`_FieldLengths`)."""
+    """Whoosh's writer with the field lengths of a flush read once (see :class:`_FieldLengths`),
+    and able to commit segments built by worker processes beside its own."""
+
+    extra_segments: list[Any] = []
+
+    def commit(self, mergetype: Any = None, optimize: Any = None, merge: Any = None) -> None:
+        """``SegmentWriter.commit`` (Whoosh 2.7.4) plus :attr:`extra_segments` in the new TOC."""
+        self._check_state()
+        final = self._merge_segments(mergetype, optimize, merge)
+        if self._added:
+            final.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        self._commit_toc(final + list(self.extra_segments))
+        self._finish()
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
@@ -315,11 +337,87 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
             reader.close()
 
 
+def _watch_parent(parent: int) -> None:
+    """In a worker: exit when the ingest process is gone (e.g. ``kill -9``), never linger."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _build_segment(index_dir: str, docs: list[dict[str, str]], limitmb: int) -> Any:
+    """In a worker: write ``docs`` as one new, uncommitted segment; return it for the TOC."""
+    ix = whoosh.index.open_dir(index_dir)
+    writer = _SegmentWriter(ix, _lk=False, limitmb=limitmb)
+    try:
+        for fields in docs:
+            writer.add_document(**fields)
+        return writer._finalize_segment()
+    except BaseException:
+        writer._close_segment()
+        raise
+
+
+class SegmentBuilders:
+    """Worker processes that index shares of a batch as segments of their own.
+
+    Whoosh's ``MpWriter`` (``procs>1``) waits forever when a worker dies; here
+    each share is a future of a process pool, so a dead or failing worker
+    raises :class:`IndexWriteFailed` in the ingest, which cancels the batch.
+    Workers are spawned (they inherit no file descriptors, so never the
+    ingest lock) and exit by themselves when the ingest process dies.
+    """
+
+    #: Batches with fewer new documents are indexed by the ingest process alone.
+    MIN_PARALLEL_DOCS = 1000
+
+    def __init__(self, workers: int, limitmb: int = 128) -> None:
+        self.workers = workers
+        self.limitmb = limitmb
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, index_dir: str, shares: list[list[dict[str, str]]]) -> list[Future]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_watch_parent,
+                initargs=(os.getpid(),),
+            )
+        return [self._pool.submit(_build_segment, index_dir, share, self.limitmb) for share in shares]
+
+    @staticmethod
+    def collect(futures: list[Future]) -> list[Any]:
+        """The segments, or :class:`IndexWriteFailed` if any worker failed (after all have stopped)."""
+        concurrent.futures.wait(futures)
+        try:
+            return [f.result() for f in futures]
+        except BrokenProcessPool as exc:
+            raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
+        except Exception as exc:
+            raise IndexWriteFailed(f"an indexing worker process failed: {exc!r}") from exc
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _doc_fields(record: Record, content_hash: str) -> dict[str, str]:
+    fields = {k: v for k, v in record.__dict__.items() if v}
+    fields["hash"] = content_hash
+    return fields
+
+
 class Writer:
     """Adds, replaces and deletes documents; nothing is visible before :meth:`commit`."""
 
-    def __init__(self, writer: Any) -> None:
+    def __init__(self, writer: Any, path: str) -> None:
         self._w = writer
+        self._path = path
         self._searcher = writer.searcher()
 
     def stored_hash(self, doc_id: str) -> str | None:
@@ -327,11 +425,24 @@ class Writer:
         fields = self._searcher.document(id=doc_id)
         return None if fields is None else fields.get("hash", "")
 
-    def put(self, record: Record, content_hash: str, *, replace: bool) -> None:
-        fields = {k: v for k, v in record.__dict__.items() if v}
-        if replace:
-            self._w.delete_by_term("id", record.id)
-        self._w.add_document(hash=content_hash, **fields)
+    def put_many(self, docs: list[tuple[Record, str, bool]], builders: SegmentBuilders | None = None) -> None:
+        """Add ``(record, content hash, replaces an indexed one)`` documents.
+
+        With ``builders`` and a large enough batch, shares of it are indexed
+        in worker processes while this process indexes its own share.
+        """
+        for record, _, replace in docs:
+            if replace:
+                self._w.delete_by_term("id", record.id)
+        fields = [_doc_fields(record, content_hash) for record, content_hash, _ in docs]
+        futures: list[Future] = []
+        if builders is not None and len(fields) >= builders.MIN_PARALLEL_DOCS:
+            share = len(fields) // (builders.workers + 1)
+            futures = builders.submit(self._path, [fields[i * share:(i + 1) * share] for i in range(builders.workers)])
+            fields = fields[builders.workers * share:]
+        for f in fields:
+            self._w.add_document(**f)
+        self._w.extra_segments = SegmentBuilders.collect(futures)
 
     def delete(self, doc_id: str) -> int:
         return self._w.delete_by_term("id", doc_id)

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 
 from .analysis import AnalysisOptions
 from .documents import Delete, Item, Record, Reject
-from .engine import IndexLocked, SearchIndex
+from .engine import IndexLocked, SearchIndex, SegmentBuilders
 
 __all__ = ["IngestReport", "IngestLock", "ingest", "read_inputs", "reason_kind"]
 
@@ -130,13 +130,15 @@ class IngestLock:
 
 
 class _Batch:
-    """The open writer and what it holds uncommitted."""
+    """The open writer and the changes not yet committed."""
 
-    def __init__(self, index: SearchIndex, batch_size: int) -> None:
+    def __init__(self, index: SearchIndex, batch_size: int, builders: SegmentBuilders | None) -> None:
         self.index = index
         self.batch_size = batch_size
+        self.builders = builders
         self.writer = index.writer(timeout=30.0)
         self.pending: dict[str, str | None] = {}  # id -> hash written (None: deleted) in this batch
+        self.docs: list[tuple[Record, str, bool]] = []  # (record, hash, replaces an indexed one)
 
     def touch(self, doc_id: str) -> None:
         """Whoosh cannot change a document twice in one batch: commit first."""
@@ -147,9 +149,12 @@ class _Batch:
         if len(self.pending) >= self.batch_size:
             self.commit()
 
-    def commit(self) -> None:
+    def commit(self, *, reopen: bool = True) -> None:
+        self.writer.put_many(self.docs, self.builders)
         self.writer.commit()
-        self.writer, self.pending = self.index.writer(timeout=30.0), {}
+        self.pending, self.docs = {}, []
+        if reopen:
+            self.writer = self.index.writer(timeout=30.0)
 
 
 def ingest(
@@ -158,6 +163,7 @@ def ingest(
     *,
     options: AnalysisOptions | None = None,
     batch_size: int = 5000,
+    procs: int = 1,
     delete_ids: Iterable[str] = (),
     prune: bool = False,
     wait: float = 0.0,
@@ -172,6 +178,7 @@ def ingest(
     seen in this run that the run did not see are deleted at the end (a
     full-sync run); pruning is skipped, with a note, when any record was
     rejected, since the run then did not see the whole source.
+    ``procs`` > 1 indexes large batches in that many processes.
     ``options`` only matter when the index is new: an existing index keeps
     the analysis it was built with. Raises :class:`IndexLocked` when another
     ingest holds the index longer than ``wait`` seconds.
@@ -182,7 +189,8 @@ def ingest(
         lock.acquire(wait)
         index = SearchIndex.open_or_create(index_dir, options)
         index.remove_leftovers()
-        batch = _Batch(index, batch_size)
+        builders = SegmentBuilders(procs - 1) if procs > 1 else None
+        batch = _Batch(index, batch_size, builders)
         seen_ids: set[str] = set()
         seen_sources: set[str] = set()
         try:
@@ -209,13 +217,15 @@ def ingest(
                         if doc_id not in seen_ids and doc_id not in batch.pending:
                             _delete(batch, doc_id, report)
             if batch.pending:
-                batch.writer.commit()
+                batch.commit(reopen=False)
             else:
                 batch.writer.cancel()  # nothing changed: write nothing, not even a merge
         except BaseException:
             batch.writer.cancel()
             raise
         finally:
+            if builders is not None:
+                builders.close()
             index.remove_leftovers()
             index.close()
     report.seconds = time.perf_counter() - started
@@ -235,7 +245,7 @@ def _put(batch: _Batch, record: Record, report: IngestReport) -> None:
         report.unchanged += 1
         return
     batch.touch(record.id)
-    batch.writer.put(record, content_hash, replace=previous is not None)
+    batch.docs.append((record, content_hash, previous is not None))
     batch.pending[record.id] = content_hash
     if previous is None:
         report.added += 1

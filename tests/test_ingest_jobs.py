@@ -129,9 +129,14 @@ def test_kill_9_mid_ingest_then_rerun_completes(tmp_path, run_ingest):
     while time.monotonic() < deadline and _generation(index) < 2:
         time.sleep(0.05)
     time.sleep(0.3)
+    helpers = _descendants(job.pid)  # worker processes, if the job runs any
     job.send_signal(signal.SIGKILL)
     job.communicate()
     assert job.returncode == -signal.SIGKILL
+    gone_by = time.monotonic() + 10
+    while time.monotonic() < gone_by and any(os.path.exists(f"/proc/{p}") and _cmdline(p) for p in helpers):
+        time.sleep(0.1)
+    assert not [p for p in helpers if _cmdline(p)], "worker processes outlived the killed ingest"
     committed = index_ids(index)  # opens, and holds whole batches only
     assert 0 < len(committed) < total and len(committed) % 1000 == 0
 
@@ -176,3 +181,50 @@ def test_search_keeps_answering_during_ingest_and_sees_new_documents(tmp_path, r
     final = service.search(SearchRequest(q="ज्वालामुखी"))
     assert [h.id for h in final.hits] == ["syn-3199"]
     assert service.health()["documents"] == 3200
+
+
+def _descendants(pid: int) -> list[int]:
+    found, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    kids = [int(k) for k in f.read().split()]
+                found += kids
+                stack += kids
+        except OSError:
+            continue
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+@pytest.mark.slow
+def test_a_dead_worker_fails_the_job_cleanly_and_a_rerun_completes(tmp_path, run_ingest):
+    total = 4000
+    data = write_jsonl(tmp_path / "big.jsonl", hindi_docs(total))
+    index = str(tmp_path / "ix")
+    job = _start_ingest(index, data, "--procs", "2", "--batch-size", "2000")
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while time.monotonic() < deadline and job.poll() is None and not workers:
+        workers = [p for p in _descendants(job.pid) if b"spawn_main" in _cmdline(p)]
+        time.sleep(0.02)
+    assert workers, "the ingest never started a worker process"
+    os.kill(workers[0], signal.SIGKILL)  # as the OOM killer would
+    out, err = job.communicate(timeout=120)  # fails, does not hang
+    assert job.returncode == 2, (out, err)
+    assert "worker process" in err and "re-run" in err
+    committed = index_ids(index) if _generation(index) >= 0 else []
+    assert len(committed) % 2000 == 0  # whole batches only
+
+    report = report_of(run_ingest("--index", index, "--json", "--procs", "2", "--batch-size", "2000", str(data)))
+    assert report["added"] + report["unchanged"] == total
+    assert len(index_ids(index)) == total

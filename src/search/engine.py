@@ -436,6 +436,7 @@ class SegmentBuilders:
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(self, index_dir: str, shares: list[list[dict[str, str]]]) -> list[Future]:
+        """Start indexing each share in a worker; :class:`IndexWriteFailed` if the pool is broken."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.workers,
@@ -443,7 +444,10 @@ class SegmentBuilders:
                 initializer=_watch_parent,
                 initargs=(os.getpid(),),
             )
-        return [self._pool.submit(_build_segment, index_dir, share, self.limitmb) for share in shares]
+        try:
+            return [self._pool.submit(_build_segment, index_dir, share, self.limitmb) for share in shares]
+        except BrokenProcessPool as exc:
+            raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
 
     @staticmethod
     def collect(futures: list[Future]) -> list[Any]:

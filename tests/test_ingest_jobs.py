@@ -228,3 +228,23 @@ def test_a_dead_worker_fails_the_job_cleanly_and_a_rerun_completes(tmp_path, run
     report = report_of(run_ingest("--index", index, "--json", "--procs", "2", "--batch-size", "2000", str(data)))
     assert report["added"] + report["unchanged"] == total
     assert len(index_ids(index)) == total
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path, run_ingest):
+    import pty
+
+    data = write_jsonl(tmp_path / "in.jsonl", hindi_docs(20))
+    piped = run_ingest("--index", str(tmp_path / "a"), str(data))
+    assert piped.returncode == 0 and piped.stderr == ""  # cron mail stays clean
+
+    main_fd, tty_fd = pty.openpty()
+    job = subprocess.run(
+        [sys.executable, str(ROOT / "ingest.py"), "--index", str(tmp_path / "b"), str(data)],
+        stdout=subprocess.PIPE, stderr=tty_fd, timeout=120,
+    )
+    os.close(tty_fd)
+    drawn = os.read(main_fd, 65536).decode("utf-8", "replace")
+    os.close(main_fd)
+    assert job.returncode == 0
+    assert "1/1 files" in drawn and "20 read" in drawn and "docs/s" in drawn
+    assert b"read 20, added 20" in job.stdout

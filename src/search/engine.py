@@ -174,14 +174,15 @@ _SINGLE_POSITION: dict[int, bytes] = {}
 def _schema(options: AnalysisOptions) -> whoosh.fields.Schema:
     text = HindiTokenizer(options)
     return whoosh.fields.Schema(
-        id=whoosh.fields.ID(stored=True, unique=True),
+        # id and hash are also columns, so an ingest reads every (id, hash) at once
+        id=whoosh.fields.ID(stored=True, unique=True, sortable=True),
         title=HindiText(analyzer=text, stored=True, phrase=True),
         body=HindiText(analyzer=text, stored=True, phrase=True),
         url=whoosh.fields.STORED(),
         published=whoosh.fields.ID(stored=True, sortable=True),
         source=whoosh.fields.ID(stored=True, sortable=True),
         category=whoosh.fields.ID(stored=True, sortable=True),
-        hash=whoosh.fields.STORED(),
+        hash=whoosh.fields.ID(stored=True, sortable=True),
     )
 
 
@@ -480,10 +481,26 @@ class Writer:
         self._path = path
         self._searcher = writer.searcher()
 
-    def stored_hash(self, doc_id: str) -> str | None:
-        """The content hash of the committed document ``doc_id``, or None if absent."""
-        fields = self._searcher.document(id=doc_id)
-        return None if fields is None else fields.get("hash", "")
+    def indexed_hashes(self) -> dict[str, str]:
+        """``{id: content hash}`` of every committed document, read from the columns.
+
+        One pass per segment instead of a lookup per document: per-document
+        lookups cost more with every segment. Indexes built before the
+        columns existed are read from the stored fields (slower, same answer).
+        """
+        hashes: dict[str, str] = {}
+        reader = self._searcher.reader()
+        for segment, _ in reader.leaf_readers():
+            if segment.has_column("id") and segment.has_column("hash"):
+                ids = segment.column_reader("id")
+                values = segment.column_reader("hash")
+                for n in range(segment.doc_count_all()):
+                    if not segment.is_deleted(n):
+                        hashes[ids[n]] = values[n]
+            else:
+                for fields in segment.all_stored_fields():
+                    hashes[fields["id"]] = fields.get("hash", "")
+        return hashes
 
     def put_many(self, docs: list[tuple[Record, str, bool]], builders: SegmentBuilders | None = None) -> None:
         """Add ``(record, content hash, replaces an indexed one)`` documents.

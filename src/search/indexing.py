@@ -137,6 +137,7 @@ class _Batch:
         self.batch_size = batch_size
         self.builders = builders
         self.writer = index.writer(timeout=30.0)
+        self.known = self.writer.indexed_hashes()  # id -> hash, as committed
         self.pending: dict[str, str | None] = {}  # id -> hash written (None: deleted) in this batch
         self.docs: list[tuple[Record, str, bool]] = []  # (record, hash, replaces an indexed one)
 
@@ -149,9 +150,18 @@ class _Batch:
         if len(self.pending) >= self.batch_size:
             self.commit()
 
+    def previous(self, doc_id: str) -> str | None:
+        """The document's hash as this run left it so far (None: not in the index)."""
+        return self.pending[doc_id] if doc_id in self.pending else self.known.get(doc_id)
+
     def commit(self, *, reopen: bool = True) -> None:
         self.writer.put_many(self.docs, self.builders)
         self.writer.commit()
+        for doc_id, content_hash in self.pending.items():
+            if content_hash is None:
+                self.known.pop(doc_id, None)
+            else:
+                self.known[doc_id] = content_hash
         self.pending, self.docs = {}, []
         if reopen:
             self.writer = self.index.writer(timeout=30.0)
@@ -237,10 +247,7 @@ def ingest(
 def _put(batch: _Batch, record: Record, report: IngestReport) -> None:
     report.read += 1
     content_hash = record.content_hash
-    if record.id in batch.pending:
-        previous = batch.pending[record.id]
-    else:
-        previous = batch.writer.stored_hash(record.id)
+    previous = batch.previous(record.id)
     if previous == content_hash:
         report.unchanged += 1
         return
@@ -255,8 +262,7 @@ def _put(batch: _Batch, record: Record, report: IngestReport) -> None:
 
 
 def _delete(batch: _Batch, doc_id: str, report: IngestReport) -> None:
-    exists = batch.pending[doc_id] is not None if doc_id in batch.pending else batch.writer.stored_hash(doc_id) is not None
-    if not exists:
+    if batch.previous(doc_id) is None:
         return
     batch.touch(doc_id)
     batch.writer.delete(doc_id)

@@ -292,13 +292,16 @@ class SearchIndex:
                     except OSError:
                         pass
 
-    def writer(self, timeout: float = 0.0) -> "Writer":
-        """A writer holding the index lock; raises :class:`IndexLocked` after ``timeout`` s."""
+    def writer(self, timeout: float = 0.0, builders: SegmentBuilders | None = None) -> "Writer":
+        """A writer holding the index lock; raises :class:`IndexLocked` after ``timeout`` s.
+
+        With ``builders``, worker processes index a share of the documents.
+        """
         try:
             w = _SegmentWriter(self._ix, timeout=timeout, limitmb=256, codec=_codec())
         except whoosh.index.LockError as exc:
             raise IndexLocked(f"another ingest is writing to {self.path!r}") from exc
-        return Writer(w, self.path)
+        return Writer(w, builders)
 
 
 #: ``MAIN_<16-character segment id>.<ext>``: the files of one segment.
@@ -405,66 +408,108 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _build_segment(index_dir: str, docs: list[dict[str, str]], limitmb: int) -> Any:
-    """In a worker: write ``docs`` as one new, uncommitted segment; return it for the TOC."""
-    ix = whoosh.index.open_dir(index_dir)
-    writer = _SegmentWriter(ix, _lk=False, limitmb=limitmb, codec=_codec())
-    try:
-        for fields in docs:
-            writer.add_document(**fields)
-        return writer._finalize_segment()
-    except BaseException:
-        writer._close_segment()
-        raise
+#: In a worker process: the segment it is writing for the current batch.
+_WORKER_WRITER: Any = None
+
+
+def _worker_add(index_dir: str, docs: list[dict[str, str]], limitmb: int) -> None:
+    """In a worker: add ``docs`` to this worker's segment of the current batch."""
+    global _WORKER_WRITER
+    if _WORKER_WRITER is None:
+        _WORKER_WRITER = _SegmentWriter(whoosh.index.open_dir(index_dir), _lk=False, limitmb=limitmb, codec=_codec())
+    for fields in docs:
+        _WORKER_WRITER.add_document(**fields)
+
+
+def _worker_finish() -> Any:
+    """In a worker: finish this batch's segment and return it (None if it got no documents)."""
+    global _WORKER_WRITER
+    writer, _WORKER_WRITER = _WORKER_WRITER, None
+    return writer._finalize_segment() if writer is not None else None
 
 
 class SegmentBuilders:
-    """Worker processes that index shares of a batch as segments of their own.
+    """Worker processes that index shares of each batch as segments of their own.
 
-    Whoosh's ``MpWriter`` (``procs>1``) waits forever when a worker dies; here
-    each share is a future of a process pool, so a dead or failing worker
-    raises :class:`IndexWriteFailed` in the ingest, which cancels the batch.
-    Workers are spawned (they inherit no file descriptors, so never the
-    ingest lock) and exit by themselves when the ingest process dies.
+    Documents are routed as they arrive: a share stays with the ingest
+    process (which also reads and checks the input), the rest goes in chunks
+    to the workers, each writing one segment per batch; at commit the
+    workers' segments join the ingest's own in the new table of contents.
+    Runs that add fewer than ``MIN_PARALLEL_DOCS`` documents never start a
+    worker.
+
+    Whoosh's ``MpWriter`` (``procs>1``) waits forever when a worker dies;
+    here every call to a worker is a future, so a dead or failing worker
+    raises :class:`IndexWriteFailed` in the ingest, which then cancels the
+    batch. Workers are spawned (they inherit no file descriptors, so never
+    the ingest lock) and exit by themselves when the ingest process dies.
     """
 
-    #: Batches with fewer new documents are indexed by the ingest process alone.
     MIN_PARALLEL_DOCS = 1000
+    CHUNK = 200
+    #: Of every ``OWN + WORKER * workers`` documents, the ingest process indexes ``OWN``.
+    OWN, WORKER = 2, 3
 
-    def __init__(self, workers: int, limitmb: int = 128) -> None:
+    def __init__(self, index_dir: str, workers: int, limitmb: int = 128) -> None:
+        self.index_dir = index_dir
         self.workers = workers
         self.limitmb = limitmb
-        self._pool: ProcessPoolExecutor | None = None
+        self._pools: list[ProcessPoolExecutor] = []
+        self._chunks: list[list[dict[str, str]]] = [[] for _ in range(workers)]
+        self._futures: list[Future] = []
+        self._seen = 0
 
-    def submit(self, index_dir: str, shares: list[list[dict[str, str]]]) -> list[Future]:
-        """Start indexing each share in a worker; :class:`IndexWriteFailed` if the pool is broken."""
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_watch_parent,
-                initargs=(os.getpid(),),
-            )
+    def route(self, fields: dict[str, str]) -> bool:
+        """Take ``fields`` for a worker (True), or leave it to the ingest process (False)."""
+        self._seen += 1
+        if self._seen <= self.MIN_PARALLEL_DOCS:
+            return False
+        slot = self._seen % (self.OWN + self.WORKER * self.workers) - self.OWN
+        if slot < 0:
+            return False
+        worker = slot // self.WORKER
+        chunk = self._chunks[worker]
+        chunk.append(fields)
+        if len(chunk) >= self.CHUNK:
+            self._send(worker)
+        return True
+
+    def _send(self, worker: int) -> None:
+        if not self._pools:
+            context = multiprocessing.get_context("spawn")
+            self._pools = [
+                ProcessPoolExecutor(1, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),))
+                for _ in range(self.workers)
+            ]
+        chunk, self._chunks[worker] = self._chunks[worker], []
         try:
-            return [self._pool.submit(_build_segment, index_dir, share, self.limitmb) for share in shares]
+            self._futures.append(self._pools[worker].submit(_worker_add, self.index_dir, chunk, self.limitmb))
         except BrokenProcessPool as exc:
             raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
 
-    @staticmethod
-    def collect(futures: list[Future]) -> list[Any]:
-        """The segments, or :class:`IndexWriteFailed` if any worker failed (after all have stopped)."""
-        concurrent.futures.wait(futures)
+    def finish(self) -> list[Any]:
+        """The workers' segments of this batch, or :class:`IndexWriteFailed` if any worker failed."""
+        for worker, chunk in enumerate(self._chunks):
+            if chunk:
+                self._send(worker)
+        if not self._pools:
+            return []
+        futures, self._futures = self._futures, []
         try:
-            return [f.result() for f in futures]
+            finishing = [pool.submit(_worker_finish) for pool in self._pools]
+            concurrent.futures.wait(futures + finishing)
+            for f in futures:
+                f.result()
+            return [seg for seg in (f.result() for f in finishing) if seg is not None]
         except BrokenProcessPool as exc:
             raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
         except Exception as exc:
             raise IndexWriteFailed(f"an indexing worker process failed: {exc!r}") from exc
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        for pool in self._pools:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._pools = []
 
 
 def _doc_fields(record: Record, content_hash: str) -> dict[str, str]:
@@ -476,9 +521,9 @@ def _doc_fields(record: Record, content_hash: str) -> dict[str, str]:
 class Writer:
     """Adds, replaces and deletes documents; nothing is visible before :meth:`commit`."""
 
-    def __init__(self, writer: Any, path: str) -> None:
+    def __init__(self, writer: Any, builders: SegmentBuilders | None = None) -> None:
         self._w = writer
-        self._path = path
+        self._builders = builders
         self._searcher = writer.searcher()
 
     def indexed_hashes(self) -> dict[str, str]:
@@ -502,24 +547,13 @@ class Writer:
                     hashes[fields["id"]] = fields.get("hash", "")
         return hashes
 
-    def put_many(self, docs: list[tuple[Record, str, bool]], builders: SegmentBuilders | None = None) -> None:
-        """Add ``(record, content hash, replaces an indexed one)`` documents.
-
-        With ``builders`` and a large enough batch, shares of it are indexed
-        in worker processes while this process indexes its own share.
-        """
-        for record, _, replace in docs:
-            if replace:
-                self._w.delete_by_term("id", record.id)
-        fields = [_doc_fields(record, content_hash) for record, content_hash, _ in docs]
-        futures: list[Future] = []
-        if builders is not None and len(fields) >= builders.MIN_PARALLEL_DOCS:
-            share = len(fields) // (builders.workers + 1)
-            futures = builders.submit(self._path, [fields[i * share:(i + 1) * share] for i in range(builders.workers)])
-            fields = fields[builders.workers * share:]
-        for f in fields:
-            self._w.add_document(**f)
-        self._w.extra_segments = SegmentBuilders.collect(futures)
+    def put(self, record: Record, content_hash: str, *, replace: bool) -> None:
+        """Add ``record`` (replacing the committed document of its id when ``replace``)."""
+        if replace:
+            self._w.delete_by_term("id", record.id)
+        fields = _doc_fields(record, content_hash)
+        if self._builders is None or not self._builders.route(fields):
+            self._w.add_document(**fields)
 
     def delete(self, doc_id: str) -> int:
         return self._w.delete_by_term("id", doc_id)
@@ -532,6 +566,9 @@ class Writer:
         return [f["id"] for f in searcher.reader().all_stored_fields() if not f.get("source")]
 
     def commit(self) -> None:
+        """Make every change visible at once; :class:`IndexWriteFailed` if a worker failed."""
+        if self._builders is not None:
+            self._w.extra_segments = self._builders.finish()
         self._searcher.close()
         self._w.commit()
 

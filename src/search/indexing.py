@@ -136,10 +136,9 @@ class _Batch:
         self.index = index
         self.batch_size = batch_size
         self.builders = builders
-        self.writer = index.writer(timeout=30.0)
+        self.writer = index.writer(timeout=30.0, builders=builders)
         self.known = self.writer.indexed_hashes()  # id -> hash, as committed
         self.pending: dict[str, str | None] = {}  # id -> hash written (None: deleted) in this batch
-        self.docs: list[tuple[Record, str, bool]] = []  # (record, hash, replaces an indexed one)
 
     def touch(self, doc_id: str) -> None:
         """Whoosh cannot change a document twice in one batch: commit first."""
@@ -155,16 +154,15 @@ class _Batch:
         return self.pending[doc_id] if doc_id in self.pending else self.known.get(doc_id)
 
     def commit(self, *, reopen: bool = True) -> None:
-        self.writer.put_many(self.docs, self.builders)
         self.writer.commit()
         for doc_id, content_hash in self.pending.items():
             if content_hash is None:
                 self.known.pop(doc_id, None)
             else:
                 self.known[doc_id] = content_hash
-        self.pending, self.docs = {}, []
+        self.pending = {}
         if reopen:
-            self.writer = self.index.writer(timeout=30.0)
+            self.writer = self.index.writer(timeout=30.0, builders=self.builders)
 
 
 def ingest(
@@ -199,7 +197,7 @@ def ingest(
         lock.acquire(wait)
         index = SearchIndex.open_or_create(index_dir, options)
         index.remove_leftovers()
-        builders = SegmentBuilders(procs - 1) if procs > 1 else None
+        builders = SegmentBuilders(index_dir, procs - 1) if procs > 1 else None
         batch = _Batch(index, batch_size, builders)
         seen_ids: set[str] = set()
         seen_sources: set[str] = set()
@@ -252,7 +250,7 @@ def _put(batch: _Batch, record: Record, report: IngestReport) -> None:
         report.unchanged += 1
         return
     batch.touch(record.id)
-    batch.docs.append((record, content_hash, previous is not None))
+    batch.writer.put(record, content_hash, replace=previous is not None)
     batch.pending[record.id] = content_hash
     if previous is None:
         report.added += 1

@@ -73,6 +73,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not args.inputs and not args.delete:
         print("ingest: error: give input files, directories or -, or --delete ID", file=sys.stderr)
         return EXIT_USAGE
+    for name, value, least in (("--batch-size", args.batch_size, 1), ("--procs", args.procs, 1), ("--wait", args.wait, 0)):
+        if value < least:
+            print(f"ingest: error: {name} must be at least {least}, not {value:g}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         field_map = parse_field_map(args.map or "")
         rejects = _Rejects(args.rejects)
@@ -155,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=5000, metavar="N", help="commit every N changes (default 5000)")
     p.add_argument(
         "--procs", type=int, default=DEFAULT_PROCS, metavar="N",
-        help=f"index large batches in N processes (default {DEFAULT_PROCS}: the CPUs, at most 4; 1 = this process only)",
+        help=f"index in N processes when a run adds over 1000 documents (default {DEFAULT_PROCS}: the CPUs, at most 4; 1 = this process only)",
     )
     p.add_argument("--wait", type=float, default=300.0, metavar="SECONDS", help="wait this long for another ingest to finish (default 300), then exit 75")
     p.add_argument("--rejects", metavar="PATH", help="write rejected records here as JSON Lines (source, line, reason, raw)")

@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="jsonl", choices=sorted(set(FORMATS.values())), help="format of stdin (default jsonl)")
     p.add_argument("--delete", nargs="+", action="extend", metavar="ID", help="delete these document ids")
     p.add_argument("--prune", action="store_true", help="full sync: delete documents of the sources seen that this run did not see")
-    p.add_argument("--batch-size", type=int, default=5000, metavar="N", help="commit every N changes (default 5000)")
+    p.add_argument("--batch-size", type=int, default=20000, metavar="N", help="commit every N changes (default 20000)")
     p.add_argument(
         "--procs", type=int, default=DEFAULT_PROCS, metavar="N",
         help=f"index in N processes when a run adds over 1000 documents (default {DEFAULT_PROCS}: the CPUs, at most 4; 1 = this process only)",

@@ -450,7 +450,7 @@ class SegmentBuilders:
     #: Of every ``OWN + WORKER * workers`` documents, the ingest process indexes ``OWN``.
     OWN, WORKER = 2, 3
 
-    def __init__(self, index_dir: str, workers: int, limitmb: int = 128) -> None:
+    def __init__(self, index_dir: str, workers: int, limitmb: int = 256) -> None:
         self.index_dir = index_dir
         self.workers = workers
         self.limitmb = limitmb

@@ -170,7 +170,7 @@ def ingest(
     index_dir: str,
     *,
     options: AnalysisOptions | None = None,
-    batch_size: int = 5000,
+    batch_size: int = 20000,
     procs: int = 1,
     delete_ids: Iterable[str] = (),
     prune: bool = False,

@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from .analysis import AnalysisOptions
-from .documents import Delete, Item, Record, Reject
+from .documents import Delete, Item, Record, Reject, read_inputs
 from .engine import IndexLocked, SearchIndex, SegmentBuilders
 
+#: ``read_inputs`` is re-exported: it is what ``ingest`` usually reads.
 __all__ = ["IngestReport", "IngestLock", "ingest", "read_inputs", "reason_kind"]
-
-from .documents import read_inputs  # noqa: E402  (re-exported: the ingest's usual input)
 
 
 def reason_kind(reason: str) -> str:

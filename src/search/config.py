@@ -38,7 +38,7 @@ class Settings:
     max_snippets: int = _setting(5, "Most snippet fragments (snippets=) a request may ask for.")
     max_prefix_terms: int = _setting(50, "Most index terms one prefix query (भार*) expands to; the most frequent are kept.")
     max_filter_chars: int = _setting(1000, "Longest filter expression accepted, in characters.")
-    search_time_limit: float = _setting(
+    query_time_limit: float = _setting(
         5.0, "Seconds a search may spend collecting hits before it is stopped with a 503 answer (0: no limit)."
     )
     suggest_below: int = _setting(3, "Offer a did-you-mean suggestion when a query finds fewer documents than this.")

@@ -253,14 +253,11 @@ class SearchIndex:
             query = _Compiler(searcher, title_boost, max_prefix_terms).compile(node)
         sortedby = None if sort == "relevance" else whoosh.sorting.FieldFacet("published", reverse=sort.startswith("-"))
         groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
-        collector = searcher.collector(
-            limit=max(limit, 1),
-            sortedby=sortedby,
-            groupedby=groupedby or None,
-            filter=_compile_filter(filter) if filter is not None else None,
-        )
+        collector = searcher.collector(limit=max(limit, 1), sortedby=sortedby, groupedby=groupedby or None)
         if time_limit > 0:
             collector = _DeadlineCollector(collector, time_limit)
+        if filter is not None:  # outermost: Whoosh filters in FilterCollector.collect_matches
+            collector = whoosh.collectors.FilterCollector(collector, _compile_filter(filter))
         try:
             searcher.search_with_collector(query, collector)
         except TimeLimit:
@@ -440,10 +437,12 @@ class _DeadlineCollector(whoosh.collectors.WrappingCollector):
         self.child.prepare(top_searcher, q, context)
         self.deadline = time.perf_counter() + self.seconds
 
-    def collect_matches(self) -> None:
-        child = self.child
+    def computes_count(self) -> bool:
+        return self.child.computes_count()
+
+    def matches(self) -> Iterator[int]:
         deadline = self.deadline
-        for sub_docnum in child.matches():
+        for sub_docnum in self.child.matches():
             if time.perf_counter() > deadline:
                 raise TimeLimit
-            child.collect(sub_docnum)
+            yield sub_docnum

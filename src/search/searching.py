@@ -136,7 +136,7 @@ class SearchService:
             filter=filter,
             facets=facets,
             sort=sort,
-            time_limit=self.settings.search_time_limit,
+            time_limit=self.settings.query_time_limit,
         )
 
     def search(self, request: SearchRequest) -> SearchResponse:

@@ -35,7 +35,10 @@ def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _param(name: str, description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+    param = {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+    if not required:  # an empty value (as an HTML form sends it) means the default
+        param["allowEmptyValue"] = True
+    return param
 
 
 def _string_map() -> dict[str, Any]:

@@ -94,12 +94,28 @@ def _required_q() -> str:
     return q
 
 
+def _log_to_stderr_unless_configured() -> None:
+    """Access lines go to stderr (one JSON object a line) unless the host set up logging.
+
+    gunicorn and ``hindi-search serve`` leave the root logger bare, so the lines
+    reach the server's error log; an application that configures logging
+    (or pytest) gets them through its own handlers instead.
+    """
+    if log.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides ``SEARCH_*`` environment variables and defaults.
 
     ``gunicorn 'search:create_app()'`` serves the index named by ``SEARCH_INDEX``.
     """
     settings = Settings.load(config)
+    _log_to_stderr_unless_configured()
     app = Flask(__name__)
     app.json.ensure_ascii = False  # Hindi readable in responses
     app.json.sort_keys = False

@@ -125,14 +125,14 @@ class SearchService:
 
     def find(
         self, node: Node | None, limit: int, *, filter: FilterNode | None = None,
-        facets: Sequence[str] = (), sort: str = "relevance",
+        facets: Sequence[str] = (), sort: str = "relevance", max_prefix_terms: int | None = None,
     ) -> ResultSet:
         """The engine search with this service's settings (boost, prefix cap, time limit)."""
         return self.index().find(
             node,
             limit=limit,
             title_boost=self.settings.title_boost,
-            max_prefix_terms=self.settings.max_prefix_terms,
+            max_prefix_terms=max_prefix_terms or self.settings.max_prefix_terms,
             filter=filter,
             facets=facets,
             sort=sort,
@@ -248,13 +248,16 @@ class SearchService:
                 completions.append({"text": word, "query": text, "documents": documents})
         titles: list[dict[str, str]] = []
         words = [w for w in q.split() if w.strip('"()*-')]
-        if words:
+        complete_word = q.endswith(" ")
+        tail = self.index().analyzer.normalise_word(words[-1]) if words else ""
+        # Titles once the last word has 3 letters (or is complete): before that
+        # a prefix matches too many titles to be worth a search per keystroke.
+        if words and (complete_word or len(tail) >= 3):
             query = " ".join(f"title:{w}" for w in words[:-1])
-            tail = words[-1]
-            tail_norm = self.index().analyzer.normalise_word(tail)
-            query += f" title:{tail}*" if len(tail_norm) >= 2 and not q.endswith(" ") else f" title:{tail}"
+            query += f" title:{words[-1]}" if complete_word else f" title:{words[-1]}*"
             try:
-                found = self.find(self.parse(query), limit)
+                # The last word's 10 most common completions are enough here.
+                found = self.find(self.parse(query), limit, max_prefix_terms=10)
                 titles = [{"id": h["id"], "title": h.get("title", "")} for _, h in found.hits]
             except QueryError:
                 titles = []

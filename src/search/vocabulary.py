@@ -23,6 +23,7 @@ Lookups:
 from __future__ import annotations
 
 import bisect
+import heapq
 import json
 import os
 import tempfile
@@ -30,7 +31,7 @@ import threading
 from collections import Counter
 from typing import Iterable
 
-from .analysis import Analyzer
+from .analysis import Analyzer, tokenize
 
 __all__ = ["Vocabulary", "VOCABULARY_FILE", "edit_distance", "document_texts"]
 
@@ -46,17 +47,30 @@ class Vocabulary:
         self._words: dict[str, list] = {}  # norm -> [df, {surface: count}]
         self._sorted: list[str] | None = None
         self._lock = threading.Lock()
+        self._seen: dict[str, str | None] = {}  # surface word -> normalised, None: not counted
+        self._short: dict[tuple[str, int], list[tuple[str, int]]] = {}  # completions of 1-2 letters
 
     # -- building ------------------------------------------------------------
+
+    def _normalised(self, surface: str) -> str | None:
+        """The normalised form of a surface word, None for stop words and numbers (memoised)."""
+        try:
+            return self._seen[surface]
+        except KeyError:
+            term, stop = self.analyzer.word(surface)
+            norm = None if stop or not term or surface.isdigit() else self.analyzer.normalise_word(surface)
+            if len(self._seen) >= 500_000:
+                self._seen.clear()
+            self._seen[surface] = norm
+            return norm
 
     def _document_words(self, texts: Iterable[str]) -> dict[str, Counter]:
         seen: dict[str, Counter] = {}
         for text in texts:
-            for token in self.analyzer.tokens(text):
-                if token.stop or token.text.isdigit():
-                    continue
-                norm = self.analyzer.normalise_word(token.text)
-                seen.setdefault(norm, Counter())[token.text] += 1
+            for surface, _, _ in tokenize(text):
+                norm = self._normalised(surface)
+                if norm is not None:
+                    seen.setdefault(norm, Counter())[surface] += 1
         return seen
 
     def add_document(self, texts: Iterable[str], sign: int = 1) -> None:
@@ -77,6 +91,7 @@ class Vocabulary:
             if entry[0] <= 0 or not forms:
                 del words[norm]
         self._sorted = None
+        self._short = {}
 
     @classmethod
     def from_documents(cls, analyzer: Analyzer, documents: Iterable[dict]) -> "Vocabulary":
@@ -148,9 +163,15 @@ class Vocabulary:
         prefix = self.analyzer.normalise_word(partial)
         if not prefix:
             return []
-        matches = self._range(prefix)
-        best = sorted(matches, key=lambda w: (-self._words[w][0], len(w), w))[:limit]
-        return [(self.surface(w), self._words[w][0]) for w in best]
+        cached = self._short.get((prefix, limit))
+        if cached is not None:
+            return cached
+        words = self._words
+        best = heapq.nsmallest(limit, self._range(prefix), key=lambda w: (-words[w][0], len(w), w))
+        found = [(self.surface(w), words[w][0]) for w in best]
+        if len(prefix) <= 2:  # the first keystrokes scan the most words: remember them
+            self._short[(prefix, limit)] = found
+        return found
 
     def corrections(self, word: str, max_distance: int = 2, limit: int = 5) -> list[tuple[str, int]]:
         """``[(surface word, documents)]`` of known words close to ``word``.

@@ -2,8 +2,8 @@
 
     python bench/suggest.py [--docs N] [DOCS.jsonl[.gz] ...]
 
-Default input: ../shared/data/covid-news/docs.jsonl and the first N (default
-20000) hindi-lit passages. Prints:
+Default input: ../shared/data/covid-news/docs.jsonl (2,769 stories) and
+hindi-lit; at most N (default 20000) documents are read from each input. Prints:
 
 * ingest time, and the part of it spent counting the surface vocabulary
   (measured by recounting the same documents), the side file's size and load time;

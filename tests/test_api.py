@@ -46,6 +46,7 @@ class TestFilter:
                 lambda r: "2025-03-01" <= r["published"] < "2025-07-01",
             ),
             ("published > 2026-10-09", lambda r: r["published"] > "2026-10-09"),
+            ("published 2025-03-10 TO 2025-05-27", lambda r: "2025-03-10" <= r["published"] <= "2025-05-27"),
             ("published <= 2025-01-31", lambda r: r["published"] <= "2025-01-31"),
             ("published = 2025-01-08", lambda r: r["published"] == "2025-01-08"),
             (

@@ -29,6 +29,14 @@ def test_conditions(text, expected):
     assert parse_filter(text) == expected
 
 
+def test_to_range_includes_both_ends():
+    assert parse_filter("published 2020-03-01 TO 2020-03") == AllOf(
+        (Condition("published", ">=", ("2020-03-01",)), Condition("published", "<=", ("2020-03-01",)))
+    )
+    with pytest.raises(FilterError, match="at character 22: expected TO between the two dates"):
+        parse_filter("published 2020-03-01 2020-04-01")
+
+
 def test_and_binds_tighter_than_or():
     node = parse_filter("source = a OR source = b AND category = c")
     assert node == AnyOf(

@@ -7,6 +7,7 @@ The syntax (keywords in any case)::
     category IN [khel, rajneeti]               one of; NOT IN for none of
     published >= 2020-03-01                    >= > < <= on ISO dates (published only)
     published >= 2020-03 AND published < 2020-04-01    in a range a month or year means its first day
+    published 2020-03-01 TO 2020-03-31         both ends included (Meilisearch's TO)
     NOT (source = "Jan Awaz" OR category = khel)       AND, OR, NOT, parentheses
 
 ``AND`` binds tighter than ``OR``, as in Meilisearch and SQL. Values match the
@@ -72,7 +73,7 @@ _TOKEN_RE = re.compile(
     """,
     re.VERBOSE,
 )
-_KEYWORDS = {"AND", "OR", "NOT", "IN"}
+_KEYWORDS = {"AND", "OR", "NOT", "IN", "TO"}
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
@@ -186,8 +187,14 @@ class _Parser:
         if self.keyword("IN"):
             return self.in_list(field)
         op_tok = self.tok
+        if field == "published" and op_tok.kind == "value":  # published FROM TO UNTIL
+            low = self.value(field, partial=True)
+            if not self.keyword("TO"):
+                raise self.fail("TO between the two dates")
+            high = self.value(field, partial=True)
+            return AllOf((Condition(field, ">=", (low,)), Condition(field, "<=", (high,))))  # type: ignore[return-value]
         if op_tok.kind != "op":
-            raise self.fail("an operator (= != >= > < <= IN)")
+            raise self.fail("an operator (= != >= > < <= IN" + (" TO" if field == "published" else "") + ")")
         if op_tok.text not in FILTER_FIELDS[field]:
             raise FilterError(
                 f"at character {op_tok.at}: {op_tok.text!r} compares dates only; "

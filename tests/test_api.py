@@ -354,3 +354,16 @@ class TestAccessLog:
         assert missing["status"] == 404
         logged = " ".join(r.getMessage() for r in caplog.records)
         assert not any(r["body"][:30] in logged or r["title"] in logged for r in sample_records)
+
+    @pytest.mark.parametrize("mode", ["hash", "none"])
+    def test_queries_can_be_kept_out_of_the_log(self, sample_index, caplog, mode):
+        client = create_app({"index": sample_index, "log_queries": mode}).test_client()
+        with caplog.at_level(logging.INFO, logger="search.access"):
+            client.get("/search", query_string={"q": "किसान आंदोलन"})
+        (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.name == "search.access"]
+        assert "किसान" not in json.dumps(line, ensure_ascii=False) and line["query_chars"] == 12
+        assert ("query_sha256" in line) == (mode == "hash")
+
+    def test_bad_log_mode_is_refused(self, sample_index):
+        with pytest.raises(ValueError, match="log_queries"):
+            create_app({"index": sample_index, "log_queries": "all"})

@@ -46,6 +46,9 @@ class Settings:
     suggest_limit: int = _setting(8, "Completions and titles /suggest returns when the request gives no limit.")
     max_suggest_limit: int = _setting(20, "Largest limit a /suggest request may ask for.")
     title_boost: float = _setting(2.0, "Weight of a title match relative to a body match.")
+    log_queries: str = _setting(
+        "text", "How the access log shows a query: text (first 200 characters), hash (sha256 prefix and length), none."
+    )
     cors_origins: str = _setting("", "Origins allowed to call the API from a browser: comma-separated, or '*'. Empty: none.")
     refresh_seconds: float = _setting(
         1.0, "How often a server checks the index for newly committed documents."

@@ -7,6 +7,7 @@ its answers and errors into JSON. Every error is a JSON body with ``error``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -15,7 +16,7 @@ from typing import Any, Mapping
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .config import Settings
+from .config import Settings, SettingsError
 from .openapi import openapi_spec
 from .searching import (
     FACETS,
@@ -115,6 +116,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ``gunicorn 'search:create_app()'`` serves the index named by ``SEARCH_INDEX``.
     """
     settings = Settings.load(config)
+    if settings.log_queries not in ("text", "hash", "none"):
+        raise SettingsError(f"setting 'log_queries' must be text, hash or none, got {settings.log_queries!r}")
     _log_to_stderr_unless_configured()
     app = Flask(__name__)
     app.json.ensure_ascii = False  # Hindi readable in responses
@@ -224,7 +227,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 "took_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
             }
             if "q" in request.args:
-                entry["query"] = request.args.get("q", "")[:200]
+                q = request.args.get("q", "")
+                if settings.log_queries == "text":
+                    entry["query"] = q[:200]
+                elif settings.log_queries == "hash":
+                    entry["query_sha256"] = hashlib.sha256(q.encode("utf-8", "replace")).hexdigest()[:16]
+                entry["query_chars"] = len(q)
             for name in ("filter", "sort", "facets", "page"):
                 if name in request.args:
                     entry[name] = request.args.get(name, "")[:200]

@@ -222,6 +222,8 @@ class SearchService:
             if not isinstance(leaf, Word) or leaf.stop:
                 continue
             known = max(index.doc_frequency(t) for t in leaf.terms)
+            if known >= self.settings.suggest_below:
+                continue  # a word found often enough is not the misspelling
             for surface, documents in vocabulary.corrections(leaf.text, self.settings.suggest_max_distance):
                 if documents > max(known * 4, 0) and index.analyzer.word(surface)[0] not in leaf.terms:
                     if leaf.text in corrected:

@@ -531,7 +531,8 @@ def read_inputs(
     """Items from each input: a file, a directory (recursively) or ``-`` (stdin).
 
     A file's format comes from its name (``.jsonl``, ``.csv``, ``.txt``,
-    ``.html``/``.htm``, each optionally ``.gz``). A text or HTML document's id
+    ``.html``/``.htm``, each optionally ``.gz``); a named pipe or device
+    (``<(zcat …)``, ``/dev/stdin``) is read as ``stdin_format``. A text or HTML document's id
     is its path relative to the input root (the directory given, or the file's
     own folder). A missing file raises :class:`FileNotFoundError` before
     anything is read; a named file of unknown type raises :class:`ValueError`.
@@ -546,7 +547,7 @@ def read_inputs(
         elif not os.path.exists(path):
             raise FileNotFoundError(f"no such file or directory: {path!r}")
         else:
-            fmt = input_format(path)
+            fmt = input_format(path) or (None if os.path.isfile(path) else stdin_format)
             if fmt is None:
                 raise ValueError(f"{path!r}: unknown input type (readable: {', '.join(FORMATS)}, optionally .gz)")
             plan.append((path, os.path.dirname(path), fmt))

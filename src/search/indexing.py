@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 from .analysis import AnalysisOptions
 from .documents import Delete, Item, Record, Reject, read_inputs
 from .engine import IndexLocked, SearchIndex, SegmentBuilders
+from .vocabulary import Vocabulary, document_texts
 
 #: ``read_inputs`` is re-exported: it is what ``ingest`` usually reads.
 __all__ = ["IngestReport", "IngestLock", "ingest", "read_inputs", "reason_kind"]
@@ -128,13 +129,18 @@ class IngestLock:
         self.release()
 
 
+#: Present while an ingest commits and has not yet saved the vocabulary to match.
+VOCABULARY_DIRTY = "vocabulary.dirty"
+
+
 class _Batch:
-    """The open writer and the changes not yet committed."""
+    """The open writer, the changes not yet committed, and the vocabulary kept in step."""
 
     def __init__(self, index: SearchIndex, batch_size: int, builders: SegmentBuilders | None) -> None:
         self.index = index
         self.batch_size = batch_size
         self.builders = builders
+        self.vocabulary, self.vocabulary_rebuilt = _open_vocabulary(index)
         self.writer = index.writer(timeout=30.0, builders=builders)
         self.known = self.writer.indexed_hashes()  # id -> hash, as committed
         self.pending: dict[str, str | None] = {}  # id -> hash written (None: deleted) in this batch
@@ -152,8 +158,24 @@ class _Batch:
         """The document's hash as this run left it so far (None: not in the index)."""
         return self.pending[doc_id] if doc_id in self.pending else self.known.get(doc_id)
 
+    def uncount(self, doc_id: str) -> None:
+        """Take the committed text of ``doc_id`` out of the vocabulary (it is replaced or deleted)."""
+        old = self.writer.stored_fields(doc_id)
+        if old is not None:
+            self.vocabulary.add_document(document_texts(old), sign=-1)
+
+    def save_vocabulary(self) -> None:
+        self.vocabulary.save(self.index.path)
+        dirty = os.path.join(self.index.path, VOCABULARY_DIRTY)
+        if os.path.exists(dirty):
+            os.remove(dirty)
+
     def commit(self, *, reopen: bool = True) -> None:
+        """Commit, then save the vocabulary; a crash in between leaves a marker,
+        and the next ingest rebuilds the vocabulary from the index."""
+        open(os.path.join(self.index.path, VOCABULARY_DIRTY), "w").close()
         self.writer.commit()
+        self.save_vocabulary()
         for doc_id, content_hash in self.pending.items():
             if content_hash is None:
                 self.known.pop(doc_id, None)
@@ -227,6 +249,8 @@ def ingest(
                 batch.commit(reopen=False)
             else:
                 batch.writer.cancel()  # nothing changed: write nothing, not even a merge
+                if batch.vocabulary_rebuilt:
+                    batch.save_vocabulary()
         except BaseException:
             batch.writer.cancel()
             raise
@@ -249,7 +273,10 @@ def _put(batch: _Batch, record: Record, report: IngestReport) -> None:
         report.unchanged += 1
         return
     batch.touch(record.id)
+    if previous is not None:
+        batch.uncount(record.id)
     batch.writer.put(record, content_hash, replace=previous is not None)
+    batch.vocabulary.add_document(document_texts(record.__dict__))
     batch.pending[record.id] = content_hash
     if previous is None:
         report.added += 1
@@ -262,7 +289,18 @@ def _delete(batch: _Batch, doc_id: str, report: IngestReport) -> None:
     if batch.previous(doc_id) is None:
         return
     batch.touch(doc_id)
+    batch.uncount(doc_id)
     batch.writer.delete(doc_id)
     batch.pending[doc_id] = None
     report.deleted += 1
     batch.maybe_commit()
+
+
+def _open_vocabulary(index: SearchIndex) -> tuple[Vocabulary, bool]:
+    """The index's word list, rebuilt from the stored documents when it is missing
+    or a killed ingest left it behind the index (:data:`VOCABULARY_DIRTY`)."""
+    dirty = os.path.exists(os.path.join(index.path, VOCABULARY_DIRTY))
+    vocabulary = None if dirty else Vocabulary.load(index.path, index.analyzer)
+    if vocabulary is None:
+        return Vocabulary.from_documents(index.analyzer, index.iter_stored()), True
+    return vocabulary, False

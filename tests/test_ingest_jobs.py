@@ -248,3 +248,19 @@ def test_progress_bar_only_on_a_terminal(tmp_path, run_ingest):
     assert job.returncode == 0
     assert "1/1 files" in drawn and "20 read" in drawn and "docs/s" in drawn
     assert b"read 20, added 20" in job.stdout
+
+
+def test_vocabulary_follows_deletes_and_is_rebuilt_after_a_crash_between_commit_and_save(tmp_path, run_ingest):
+    index = Path(tmp_path / "ix")
+    docs = [{"id": "v1", "body": "ज्वालामुखी फटा"}, {"id": "v2", "body": "किसान मेला"}]
+    assert run_ingest("--index", str(index), str(write_jsonl(tmp_path / "in.jsonl", docs))).returncode == 0
+    words = lambda: json.loads((index / "vocabulary.json").read_text(encoding="utf-8"))["words"]  # noqa: E731
+    assert "ज्वालामुखी" in words()
+    assert run_ingest("--index", str(index), "--delete", "v1").returncode == 0
+    assert "ज्वालामुखी" not in words() and "किसान" in words()
+
+    # A job killed after its commit but before saving the vocabulary leaves the marker:
+    (index / "vocabulary.json").write_text(json.dumps({"format": 1, "words": {}}), encoding="utf-8")
+    (index / "vocabulary.dirty").touch()
+    assert run_ingest("--index", str(index), os.devnull).returncode == 0
+    assert "किसान" in words() and not (index / "vocabulary.dirty").exists()

@@ -40,6 +40,7 @@ __all__ = [
     "STOP_WORDS",
     "normalise",
     "tokenize",
+    "words",
 ]
 
 # --------------------------------------------------------------------------
@@ -63,6 +64,15 @@ _WORD_RE = re.compile(
     rf"|[{_DIGIT}]+(?:[.,][{_DIGIT}]+)*"
     rf"|{_OTHER_LETTER}{_OTHER_CHAR}*(?:[&'’]{_OTHER_CHAR}+)*"
 )
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` as :func:`tokenize` finds them, without offsets (one C-level pass).
+
+    >>> words("भारत और रूस, G20 में।")
+    ['भारत', 'और', 'रूस', 'G20', 'में']
+    """
+    return _WORD_RE.findall(text)
 
 
 def tokenize(text: str) -> Iterator[tuple[str, int, int]]:
@@ -268,7 +278,7 @@ class Analyzer:
         """
         cache = self._cache
         terms = []
-        for surface in _WORD_RE.findall(text):
+        for surface in words(text):
             hit = cache.get(surface) or self.word(surface)
             if hit[0]:
                 terms.append(hit[0])

@@ -539,8 +539,9 @@ class SegmentBuilders:
 
     MIN_PARALLEL_DOCS = 1000
     CHUNK = 200
-    #: Of every ``OWN + WORKER * workers`` documents, the ingest process indexes ``OWN``.
-    OWN, WORKER = 2, 3
+    #: Of every ``OWN + WORKER * workers`` documents, the ingest process indexes
+    #: ``OWN``: it also reads, checks, hashes and counts the vocabulary of all.
+    OWN, WORKER = 1, 2
 
     def __init__(self, index_dir: str, workers: int, limitmb: int = 256) -> None:
         self.index_dir = index_dir

@@ -75,7 +75,7 @@ def test_markup_in_documents_is_printed_as_text(sample_index):
 
 
 def test_json_is_the_search_answer(sample_index, search):
-    done = run_query(sample_index, "किसान", "--format", "json", "--limit", "5", "--sort", "-published",
+    done = run_query(sample_index, "किसान", "--format", "json", "--limit", "5", "--sort=-published",
                      "--filter", "published >= 2026-01")
     answer = json.loads(done.stdout)
     expected = search("किसान", per_page=5, sort="-published", filter="published >= 2026-01")

@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", help='the query, as for /search: words, "phrases", OR, -word, title:word, prefix*')
     p.add_argument("--index", help="index directory (default: $SEARCH_INDEX or index/)")
     p.add_argument("--filter", default="", help='filter, as for /search: category = khel AND published >= 2026-01')
-    p.add_argument("--sort", choices=SORTS, default=SORTS[0], help="relevance (default), published, -published")
+    p.add_argument("--sort", choices=SORTS, default=SORTS[0], help="relevance (default), published (oldest first), -published (newest first; write --sort=-published)")
     p.add_argument("--limit", type=int, default=10, help="most hits to print (default 10)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table",
                    help="table (default; highlights in colour on a terminal), json (as /search), csv (as /export.csv)")

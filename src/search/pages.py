@@ -29,6 +29,13 @@ __all__ = ["pages", "PageState"]
 
 pages = Blueprint("pages", __name__)
 
+
+@pages.record_once
+def _compact_templates(state: Any) -> None:
+    """Template tags leave no blank lines behind (smaller pages)."""
+    state.app.jinja_env.trim_blocks = True
+    state.app.jinja_env.lstrip_blocks = True
+
 #: Above this many months the date facet is shown by year.
 MAX_MONTHS_SHOWN = 24
 

@@ -53,6 +53,7 @@
     list.setAttribute('role', 'listbox');
 
     function close() {
+      clearTimeout(timer);
       list.hidden = true;
       list.textContent = '';
       options = [];

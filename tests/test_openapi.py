@@ -55,6 +55,9 @@ def test_spec_lists_every_route_and_parameter(client, app):
         "q", "page", "per_page", "filter", "facets", "sort",
         "highlight_pre_tag", "highlight_post_tag", "snippet_chars", "snippets",
     }
+    for path in ("/export.csv", "/export.json"):  # /search's parameters but paging and facets, plus limit
+        export_params = {p["name"] for p in spec["paths"][path]["get"]["parameters"]}
+        assert export_params == search_params - {"page", "per_page", "facets"} | {"limit"}
 
 
 def test_limits_in_the_spec_follow_the_settings(sample_index):

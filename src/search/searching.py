@@ -148,12 +148,7 @@ class SearchService:
         found = self.find(node, offset + request.per_page, filter=flt, facets=request.facets, sort=request.sort)
         total, scored = found.total, found.hits
         leaves = positive_leaves(node)
-        style = _SnippetStyle(
-            request.highlight_pre_tag,
-            request.highlight_post_tag,
-            request.snippet_chars or self.settings.snippet_chars,
-            request.snippets,
-        )
+        style = self._snippet_style(request)
         hits = [_make_hit(score, stored, index.analyzer, leaves, style) for score, stored in scored[offset:]]
         suggestion = None
         if total < self.settings.suggest_below:
@@ -172,6 +167,14 @@ class SearchService:
             suggestion=suggestion,
         )
 
+    def _snippet_style(self, request: SearchRequest) -> _SnippetStyle:
+        return _SnippetStyle(
+            request.highlight_pre_tag,
+            request.highlight_post_tag,
+            request.snippet_chars or self.settings.snippet_chars,
+            request.snippets,
+        )
+
     def export(self, request: SearchRequest, max_rows: int) -> tuple[int, Iterator[Hit]]:
         """``(total, hits)``: every hit of ``request`` (all pages) up to ``max_rows``, in its sort order.
 
@@ -184,12 +187,7 @@ class SearchService:
         flt = self.parse_filter(request.filter)
         found = self.find(node, max_rows, filter=flt, sort=request.sort)
         leaves = positive_leaves(node)
-        style = _SnippetStyle(
-            request.highlight_pre_tag,
-            request.highlight_post_tag,
-            request.snippet_chars or self.settings.snippet_chars,
-            request.snippets,
-        )
+        style = self._snippet_style(request)
         rows = (_make_hit(score, stored, index.analyzer, leaves, style) for score, stored in found.hits[:max_rows])
         return found.total, rows
 

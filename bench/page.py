@@ -1,6 +1,6 @@
 """The weight of the search page, beside the JSON answer it is built from; optional screenshots.
 
-    python bench/page.py [--query Q] [--screenshots DIR]
+    python bench/page.py [--query Q] [--screenshots DIR] [--docs DOCS.jsonl]
 
 Serves the bundled sample corpus and prints the bytes (as sent, and gzipped)
 of the HTML of ``/?q=Q`` and of every stylesheet and script it loads, then the
@@ -8,6 +8,9 @@ same for ``/widget-demo`` (the widget's files). The baseline is ``/search?q=Q``,
 the JSON a script-only client would fetch for the same results. With
 ``--screenshots`` it also saves the page as Chromium shows it at desktop
 (1280 px) and phone (390 px) widths, and the widget demo after a search.
+With ``--docs`` it ingests that corpus and times ``/export.csv`` and
+``/export.json`` (every hit of Q, up to the cap) beside ``/search`` (the first page)
+and ``/`` (the page) for the same query.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import re
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -88,10 +92,33 @@ def screenshots(app, query: str, out: Path) -> None:
     print(f"screenshots in {out}: page-desktop.png page-phone.png page-autocomplete.png widget-demo.png")
 
 
+def time_exports(docs: Path, query: str) -> None:
+    with tempfile.TemporaryDirectory() as index:
+        started = time.perf_counter()
+        report = ingest(read_inputs([str(docs)]), index)
+        print(f"ingested {report.added} documents of {docs} in {time.perf_counter() - started:.1f} s")
+        client = create_app({"index": index}).test_client()
+        q = quote(query)
+        paths = (f"/search?q={q}", f"/search?q={q}&facets=source,category,published", f"/?q={q}",
+                 f"/export.csv?q={q}", f"/export.json?q={q}")
+        for path in paths:
+            client.get(path)  # warm: searcher, vocabulary
+            times, size, rows = [], 0, ""
+            for _ in range(3):
+                started = time.perf_counter()
+                response = client.get(path)
+                body = response.get_data()  # drains the stream
+                times.append((time.perf_counter() - started) * 1000)
+                size, rows = len(body), response.headers.get("X-Export-Rows", "")
+            label = path.split("?")[0] + (" +facets" if "facets" in path else "")
+            print(f"  {label:<16} {min(times):>8.1f} ms (best of 3)  {size:>10,} B" + (f"  {rows} rows" if rows else ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--query", default="भारत")
     parser.add_argument("--screenshots", type=Path, help="directory for PNG screenshots (needs /usr/bin/chromium)")
+    parser.add_argument("--docs", type=Path, help="a JSON Lines corpus to time the exports on")
     args = parser.parse_args()
     logging.getLogger("search.access").disabled = True
     logging.getLogger("werkzeug").disabled = True
@@ -105,6 +132,8 @@ def main() -> None:
         show(f"baseline: the JSON answer /search?q={args.query}", weigh(client, f"/search?q={q}"))
         if args.screenshots:
             screenshots(app, args.query, args.screenshots)
+    if args.docs:
+        time_exports(args.docs, args.query)
 
 
 if __name__ == "__main__":

@@ -142,6 +142,15 @@ def test_click_a_facet_and_the_count_changes(base, browser_page):
     assert query_of(page.url)["source"] == [source]
     assert page.locator("#facet-source input:checked").count() == 1
     assert all(page.locator("li.hit .source").all_inner_texts()) and set(page.locator("li.hit .source").all_inner_texts()) == {source}
+    second = page.locator("#facet-source input:not(:checked)").first
+    value = second.get_attribute("value")
+    second.focus()
+    page.keyboard.press("Space")  # by keyboard: the focus stays on the box after the update
+    expect(page.locator("#facet-source input:checked")).to_have_count(2)
+    expect(page.locator(f"#facet-source input[value='{value}']")).to_be_focused()
+    assert sorted(query_of(page.url)["source"]) == sorted([source, value])
+    page.go_back()
+    expect(page.locator("#facet-source input:checked")).to_have_count(1)
     page.go_back()  # the state is in the URL, so Back restores it
     expect(page.locator("#total")).to_have_attribute("data-total", str(before))
 

@@ -22,6 +22,7 @@ class TestCsv:
     def test_all_pages_in_search_order(self, client, search):
         response = client.get("/export.csv", query_string={"q": "भारत"})
         assert response.status_code == 200 and response.mimetype == "text/csv"
+        assert response.is_streamed
         assert response.headers["Content-Disposition"] == 'attachment; filename="hindi-search-results.csv"'
         rows = csv_rows(response)
         answer = search("भारत", per_page=100)

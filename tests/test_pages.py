@@ -231,6 +231,23 @@ class TestLinksOnlyForWebUrls:
         assert not any(h.startswith(("javascript:", "data:")) for h in hrefs)
 
 
+def test_many_months_are_shown_by_year(tmp_path):
+    records = [
+        {"id": f"m{i}", "title": "बजट खबर", "body": "बजट पर चर्चा", "published": f"{2020 + i // 12}-{i % 12 + 1:02d}-15"}
+        for i in range(30)
+    ]
+    index = tmp_path / "index"
+    ingest(read_inputs([str(write_jsonl(tmp_path / "docs.jsonl", records))]), str(index))
+    client = create_app({"index": str(index)}).test_client()
+    page, _ = get_page(client, "/", q="बजट")
+    links = [a for a in page.find("a") if "from=" in a["attrs"].get("href", "")]
+    assert [a["text"] for a in links] == ["2020", "2021", "2022"]
+    query = parse_qs(urlsplit(links[1]["attrs"]["href"]).query)
+    assert query["from"] == ["2021-01-01"] and query["to"] == ["2021-12-31"]
+    page, _ = get_page(client, "/", q="बजट", **{"from": "2021", "to": "2021"})
+    assert total(page) == 12
+
+
 class TestWidgetFiles:
     def test_widget_script(self, client):
         response = client.get("/widget.js")

@@ -169,9 +169,13 @@ def _date_links(state: PageState, months: dict[str, int]) -> list[dict[str, Any]
     return links
 
 
+def _last_page(total: int, per_page: int, max_page: int) -> int:
+    return min(max(1, -(-total // per_page)), max_page)
+
+
 def _pagination(state: PageState, total: int, per_page: int, max_page: int) -> list[dict[str, Any]]:
-    """Page links: first, a window around the current page, last; ``None`` gaps as ellipses."""
-    last = min(max(1, -(-total // per_page)), max_page)
+    """Page links: first, a window around the current page, last; gaps shown as ellipses."""
+    last = _last_page(total, per_page, max_page)
     shown = sorted({1, last, *range(max(1, state.page - 2), min(last, state.page + 2) + 1)})
     links: list[dict[str, Any]] = []
     previous = 0
@@ -223,7 +227,7 @@ def search_page() -> tuple[str, int]:
             "pagination": _pagination(state, result.total, per_page, settings.max_page),
             "export_csv": state.export_url("csv", service),
             "export_json": state.export_url("json", service),
-            "last_page": min(max(1, -(-result.total // per_page)), settings.max_page),
+            "last_page": _last_page(result.total, per_page, settings.max_page),
         }
     return render_template("search.html", **context), status
 

@@ -1,8 +1,10 @@
 """HTTP: the Flask app. Parses and checks parameters, nothing more.
 
 The web layer never touches Whoosh: it asks :class:`SearchService` and turns
-its answers and errors into JSON. Every error is a JSON body with ``error``
-(a machine-readable kind) and ``message`` (what to fix).
+its answers and errors into JSON (and CSV for ``/export.csv``). Every error is
+a JSON body with ``error`` (a machine-readable kind) and ``message`` (what to
+fix). The HTML search page and the widget are a blueprint in :mod:`search.pages`;
+the security headers of every HTML answer are set here, in one place.
 """
 
 from __future__ import annotations

@@ -104,5 +104,24 @@ def test_errors_are_json_before_any_download(client, path, params, kind):
     assert "Content-Disposition" not in response.headers
 
 
+def test_cells_a_spreadsheet_would_run_are_quoted(tmp_path):
+    from conftest import write_jsonl
+    from search import ingest, read_inputs
+
+    records = [
+        {"id": "f1", "title": '=HYPERLINK("http://evil.example","किसान")', "body": "किसान", "source": "@source"},
+        {"id": "f2", "title": "-5 डिग्री", "body": "+किसान ठंड"},
+    ]
+    index = tmp_path / "index"
+    ingest(read_inputs([str(write_jsonl(tmp_path / "docs.jsonl", records))]), str(index))
+    client = create_app({"index": str(index)}).test_client()
+    rows = {r["id"]: r for r in csv_rows(client.get("/export.csv", query_string={"q": "किसान OR डिग्री"}))}
+    assert rows["f1"]["title"] == '\'=HYPERLINK("http://evil.example","किसान")'
+    assert rows["f1"]["source"] == "'@source"
+    assert rows["f2"]["title"] == "'-5 डिग्री"
+    body = client.get("/export.json", query_string={"q": "किसान OR डिग्री"}).get_json()
+    assert {h["title"] for h in body["hits"]} == {r["title"] for r in records}, "JSON gives the values as they are"
+
+
 def test_plain_text_with_other_tags():
     assert plain_text("[किसान] &amp; मजदूर", "[", "]") == "किसान & मजदूर"

@@ -95,7 +95,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(response.as_dict(), ensure_ascii=False, indent=2), file=out)
     elif args.format == "csv":
-        out.writelines(csv_chunks(response.hits, bom=False))
+        out.writelines(csv_chunks(response.hits, for_spreadsheets=False))
     else:
         colour = use_colour(args.color, out)
         _print_table(response.hits, colour, out)

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 
 from .searching import Hit
 
-__all__ = ["CSV_COLUMNS", "plain_text", "csv_chunks", "json_chunks"]
+__all__ = ["CSV_COLUMNS", "plain_text", "spreadsheet_safe", "csv_chunks", "json_chunks"]
 
 #: The columns of a CSV export, in order.
 CSV_COLUMNS = ("id", "title", "url", "source", "published", "category", "score", "snippet")
@@ -39,17 +39,34 @@ def _csv_line(values: Iterable[Any]) -> str:
     return out.getvalue()
 
 
-def csv_chunks(hits: Iterable[Hit], *, pre: str = "<mark>", post: str = "</mark>", bom: bool = True) -> Iterator[str]:
+#: A cell starting with one of these is a formula to a spreadsheet program.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value`` with a leading ``'`` when a spreadsheet would run it as a formula (CSV injection).
+
+    >>> spreadsheet_safe("=1+1"), spreadsheet_safe("किसान")
+    ("'=1+1", 'किसान')
+    """
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def csv_chunks(
+    hits: Iterable[Hit], *, pre: str = "<mark>", post: str = "</mark>", for_spreadsheets: bool = True
+) -> Iterator[str]:
     """A header line, then one CSV line per hit (RFC 4180, CRLF).
 
-    ``bom``: start with a UTF-8 byte order mark so spreadsheet programs read the
-    Devanagari correctly; the command line leaves it out.
+    ``for_spreadsheets`` (the download): start with a UTF-8 byte order mark so
+    spreadsheet programs read the Devanagari, and quote cells that would run
+    as formulas (a document's title is not trusted). The command line, whose
+    CSV goes to other programs, gives the values as they are.
     """
-    yield ("\ufeff" if bom else "") + _csv_line(CSV_COLUMNS)
+    guard = spreadsheet_safe if for_spreadsheets else str
+    yield ("\ufeff" if for_spreadsheets else "") + _csv_line(CSV_COLUMNS)
     for hit in hits:
-        yield _csv_line(
-            (hit.id, hit.title, hit.url, hit.source, hit.published, hit.category, hit.score, plain_text(hit.snippet, pre, post))
-        )
+        texts = (hit.id, hit.title, hit.url, hit.source, hit.published, hit.category)
+        yield _csv_line([*(guard(v) for v in texts), hit.score, guard(plain_text(hit.snippet, pre, post))])
 
 
 def json_chunks(head: dict[str, Any], hits: Iterable[Hit]) -> Iterator[str]:

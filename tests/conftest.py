@@ -120,3 +120,71 @@ def index_ids(index: str) -> list[str]:
         return sorted(f["id"] for f in ix.searcher().reader().all_stored_fields())
     finally:
         ix.close()
+
+
+# --------------------------------------------------------------------------
+# Browser tests (tests/test_browser.py): the app served on localhost, Chromium
+# driven by playwright. Nothing is downloaded: Debian's /usr/bin/chromium.
+# --------------------------------------------------------------------------
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("SEARCH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can see whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def serve_in_thread(wsgi_app):
+    """Serve ``wsgi_app`` on 127.0.0.1 (a free port) in a thread; returns (base URL, server)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}", server
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """A headless Chromium; skipped without one, but a failure when CI requires it."""
+    reason = ""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "the playwright package is not installed (pip install -e '.[test]')"
+    if not reason and not os.access(CHROMIUM, os.X_OK):
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does it)"
+    if reason:
+        if os.environ.get("SEARCH_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason + " but SEARCH_REQUIRE_BROWSER=1")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(request, chromium):
+    """A fresh browser tab; on failure its screenshot goes to test-artifacts/<test>.png."""
+    options = getattr(request, "param", None) or {}
+    context = chromium.new_context(accept_downloads=True, locale="hi-IN", **options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.nodeid)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    context.close()

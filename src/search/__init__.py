@@ -7,7 +7,7 @@ The data path, one module per stage::
     indexing   (records -> index)        engine (the only module using Whoosh)
     querying   (user query -> query tree)
     searching  (query -> hits, snippets)
-    web        (HTTP)
+    web        (HTTP: the JSON API and exports; pages: the HTML search page and widget)
 """
 
 from .analysis import AnalysisOptions, Analyzer, normalise, tokenize

@@ -89,6 +89,39 @@ def write_jsonl(path: Path, rows: list) -> Path:
     return path
 
 
+_WORDS = (
+    "भारत सरकार नदी पहाड़ किसान बारिश मानसून गाँव शहर विद्यालय बच्चे खेल क्रिकेट चुनाव संसद "
+    "अर्थव्यवस्था व्यापार रेल सड़क अस्पताल डॉक्टर दवा मौसम गर्मी सर्दी त्योहार दीवाली होली "
+    "कहानी कविता लेखक पुस्तक इतिहास विज्ञान तकनीक कंप्यूटर मोबाइल बाज़ार कीमत सोना चाँदी"
+).split()
+_GLUE = "और के में की से को ने पर है था हैं भी".split()
+
+
+def hindi_docs(count: int, *, start: int = 0, source: str = "synthetic") -> list[dict]:
+    """``count`` synthetic Hindi documents (deterministic), ids ``syn-<n>``."""
+    docs = []
+    for n in range(start, start + count):
+        words = [_WORDS[(n * 7 + i * 13) % len(_WORDS)] if i % 3 else _GLUE[(n + i) % len(_GLUE)] for i in range(60)]
+        docs.append({
+            "id": f"syn-{n}",
+            "title": f"{_WORDS[n % len(_WORDS)]} {_WORDS[(n // 7) % len(_WORDS)]} {n}",
+            "body": " ".join(words) + "।",
+            "source": source,
+        })
+    return docs
+
+
+def index_ids(index: str) -> list[str]:
+    """Every document id in the index (through the search service's index)."""
+    from search.engine import SearchIndex
+
+    ix = SearchIndex.open(index)
+    try:
+        return sorted(f["id"] for f in ix.searcher().reader().all_stored_fields())
+    finally:
+        ix.close()
+
+
 # --------------------------------------------------------------------------
 # Browser tests (tests/test_browser.py): the app served on localhost, Chromium
 # driven by playwright. Nothing is downloaded: Debian's /usr/bin/chromium.

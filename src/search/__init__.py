@@ -13,7 +13,8 @@ The data path, one module per stage::
 from .analysis import AnalysisOptions, Analyzer, normalise, tokenize
 from .config import Settings
 from .documents import Record, Reject
-from .indexing import IngestReport, ingest, read_inputs
+from .documents import read_inputs
+from .indexing import IngestReport, ingest
 from .querying import QueryError, parse
 from .searching import SearchRequest, SearchResponse, SearchService
 from .web import create_app

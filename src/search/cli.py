@@ -1,7 +1,9 @@
 """``hindi-search``: the command line. ``ingest``, ``query``, ``serve`` and ``settings``.
 
 Exit status of ``ingest``: 0 every record landed, 1 some were rejected
-(reported on stderr with line numbers), 2 usage or I/O error. Of ``query``
+(reported on stderr with line numbers, and in ``--rejects`` FILE), 2 usage
+or I/O error, 75 another ingest held the index longer than ``--wait``
+(EX_TEMPFAIL: a scheduler may simply try again next time). Of ``query``
 (as grep): 0 something found, 1 nothing found, 2 a bad query or filter, or no index.
 """
 
@@ -11,33 +13,110 @@ import argparse
 import json
 import os
 import sys
+import time
 from typing import IO, Sequence
 
 from .config import SETTINGS_HELP, Settings
-from .documents import Reject
-from .engine import IndexLocked, IndexUnavailable
+from .documents import FORMATS, InputProgress, Reject, parse_field_map
+from .engine import IndexLocked, IndexUnavailable, IndexWriteFailed
 from .exporting import csv_chunks, plain_text
-from .indexing import ingest, read_inputs
+from .indexing import IngestReport, ingest, read_inputs
 from .searching import FilterError, Hit, QueryError, SearchRequest, SearchService, SearchTimeout, SORTS
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+DEFAULT_PROCS = max(1, min(os.cpu_count() or 1, 4))
 
 
-def _print_reject(reject: Reject) -> None:
-    print(f"{reject.source}:{reject.line}: rejected: {reject.reason}", file=sys.stderr)
+class _Rejects:
+    """Reports each reject on stderr (unless a rejects file takes them) and in the rejects file."""
+
+    def __init__(self, path: str | None) -> None:
+        self.file: IO[str] | None = open(path, "w", encoding="utf-8") if path else None
+
+    def __call__(self, reject: Reject) -> None:
+        if self.file is None:
+            print(f"{reject.source}:{reject.line}: rejected: {reject.reason}", file=sys.stderr)
+        else:
+            self.file.write(json.dumps(reject.as_dict(), ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most 5 times a second."""
+
+    WIDTH = 24
+
+    def __init__(self, inputs: InputProgress) -> None:
+        self.inputs = inputs
+        self.started = time.monotonic()
+        self.drawn = 0.0
+
+    def __call__(self, report: IngestReport) -> None:
+        now = time.monotonic()
+        if now - self.drawn < 0.2 and report.seconds == 0:
+            return
+        self.drawn = now
+        total = max(self.inputs.files_total, 1)
+        filled = int(self.WIDTH * self.inputs.files_done / total)
+        rate = report.read / max(now - self.started, 1e-6)
+        line = (
+            f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.inputs.files_done}/{self.inputs.files_total} files, "
+            f"{report.read:,} read, {report.rejected:,} rejected, {rate:,.0f} docs/s  {self.inputs.current[-40:]}"
+        )
+        end = "\n" if report.seconds else ""
+        sys.stderr.write("\r" + line[:160].ljust(160) + end)
+        sys.stderr.flush()
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = Settings.load({"index": args.index})
+    if not args.inputs and not args.delete:
+        print("ingest: error: give input files, directories or -, or --delete ID", file=sys.stderr)
+        return EXIT_USAGE
+    for name, value, least in (("--batch-size", args.batch_size, 1), ("--procs", args.procs, 1), ("--wait", args.wait, 0)):
+        if value < least:
+            print(f"ingest: error: {name} must be at least {least}, not {value:g}", file=sys.stderr)
+            return EXIT_USAGE
     try:
-        report = ingest(read_inputs(args.inputs), settings.index, on_reject=_print_reject)
-    except (OSError, IndexLocked, IndexUnavailable) as exc:
+        field_map = parse_field_map(args.map or "")
+        rejects = _Rejects(args.rejects)
+    except (ValueError, OSError) as exc:
         print(f"ingest: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    progress = InputProgress()
+    bar = _ProgressBar(progress) if not (args.quiet or args.json) and sys.stderr.isatty() else None
+    try:
+        items = read_inputs(args.inputs, field_map=field_map, stdin_format=args.format, progress=progress)
+        report = ingest(
+            items,
+            settings.index,
+            batch_size=args.batch_size,
+            procs=args.procs,
+            delete_ids=args.delete or (),
+            prune=args.prune,
+            wait=args.wait,
+            on_reject=rejects,
+            on_progress=bar,
+        )
+    except IndexLocked as exc:
+        print(f"ingest: error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (OSError, ValueError, IndexUnavailable, IndexWriteFailed) as exc:
+        print(f"ingest: error: {exc}; the batch in progress was not committed, re-run the job", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        rejects.close()
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
     elif not args.quiet:
         print(f"ingest into {settings.index}: {report.summary()}")
+        for note in report.notes:
+            print(f"note: {note}")
+        if report.rejected and args.rejects:
+            print(f"{report.rejected} rejected record(s) written to {args.rejects}")
     return EXIT_REJECTED if report.rejected else EXIT_OK
 
 
@@ -128,11 +207,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hindi-search", description="Hindi full-text search.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    p = commands.add_parser("ingest", help="add, update documents from JSON Lines files")
-    p.add_argument("inputs", nargs="+", metavar="FILE", help="JSON Lines file(s), or - for stdin")
+    p = commands.add_parser(
+        "ingest",
+        help="add, update, delete documents",
+        description="Add, update and delete documents. Exit status: 0 clean, 1 some records rejected, "
+        "2 usage or I/O error, 75 the index was locked by another ingest for longer than --wait.",
+    )
+    p.add_argument(
+        "inputs", nargs="*", metavar="PATH",
+        help="files (.jsonl .csv .txt .html .htm, each optionally .gz), directories (read recursively), or - for stdin",
+    )
     p.add_argument("--index", help="index directory (default: $SEARCH_INDEX or index/)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--quiet", action="store_true", help="print nothing but rejects")
+    p.add_argument("--map", metavar="FIELD=COLUMN,...", help="take a field from another column/key, e.g. body=text,title=headline")
+    p.add_argument("--format", default="jsonl", choices=sorted(set(FORMATS.values())), help="format of stdin (default jsonl)")
+    p.add_argument("--delete", nargs="+", action="extend", metavar="ID", help="delete these document ids")
+    p.add_argument("--prune", action="store_true", help="full sync: delete documents of the sources seen that this run did not see")
+    p.add_argument("--batch-size", type=int, default=20000, metavar="N", help="commit every N changes (default 20000)")
+    p.add_argument(
+        "--procs", type=int, default=DEFAULT_PROCS, metavar="N",
+        help=f"index in N processes when a run adds over 1000 documents (default {DEFAULT_PROCS}: the CPUs, at most 4; 1 = this process only)",
+    )
+    p.add_argument("--wait", type=float, default=300.0, metavar="SECONDS", help="wait this long for another ingest to finish (default 300), then exit 75")
+    p.add_argument("--rejects", metavar="PATH", help="write rejected records here as JSON Lines (source, line, reason, raw)")
     p.set_defaults(func=cmd_ingest)
 
     p = commands.add_parser("query", help="search a local index and print the hits (table, json or csv)")

@@ -271,14 +271,16 @@ class SearchIndex:
         Never writes into a damaged index (:class:`IndexUnavailable`, as from
         :meth:`open`) or into a directory holding other files than an index
         (a wrong ``--index``). ``rebuild`` starts a new, empty index in place of
-        an existing or damaged one (its old files go at the next
-        :meth:`remove_leftovers`).
+        an existing or damaged one at once (its old files go at the next
+        :meth:`remove_leftovers`); it too refuses a directory of other files.
         """
         os.makedirs(path, exist_ok=True)
-        if not rebuild:
-            if whoosh.index.exists_in(path):
+        names = os.listdir(path)
+        if any(_TOC_RE.match(n) for n in names):
+            if not rebuild:
                 return cls.open(path)
-            foreign = sorted(n for n in os.listdir(path) if not n.startswith(".") and not _OWN_FILE_RE.match(n))
+        else:
+            foreign = sorted(n for n in names if not n.startswith(".") and not _OWN_FILE_RE.match(n))
             if foreign:
                 raise IndexUnavailable(
                     f"{path!r} holds no index but other files ({', '.join(foreign[:3])}): "
@@ -443,6 +445,8 @@ class SearchIndex:
 
 #: ``MAIN_<16-character segment id>.<ext>``: the files of one segment.
 _SEGMENT_FILE_RE = re.compile(r"^[A-Za-z]\w*?_(?P<segid>[a-z0-9]{16})\.[\w.]+$")
+#: ``_MAIN_<generation>.toc``: a commit's table of contents; its presence makes a directory an index.
+_TOC_RE = re.compile(r"^_MAIN_\d+\.toc$")
 #: Files an index directory may hold besides an index: locks, side files, leftovers of a killed writer.
 _OWN_FILE_RE = re.compile(r"^(INGEST\.lock|\w*WRITELOCK|vocabulary\.\w+|.*\.tmp|_MAIN_\d+\.toc|[A-Za-z]\w*?_[a-z0-9]{16}\.[\w.]+)$")
 

@@ -33,6 +33,19 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
+HOSTILE = ROOT / "sample" / "hostile.jsonl"
+
+
+@pytest.fixture(scope="session")
+def hostile_index(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``sample/hostile.jsonl`` indexed: documents whose every field tries to smuggle in
+    markup (``<script>``, ``onerror=``, ``javascript:`` URLs, entities, spreadsheet formulas)."""
+    path = tmp_path_factory.mktemp("hostile-index")
+    report = ingest(read_inputs([str(HOSTILE)]), str(path))
+    assert report.rejected == 0 and report.added == 6
+    return str(path)
+
+
 @pytest.fixture
 def app(sample_index: str):
     return create_app({"index": sample_index, "refresh_seconds": 0})

@@ -16,6 +16,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 from collections import Counter
 from pathlib import Path
@@ -112,3 +113,52 @@ def test_searches_see_whole_commits_only(tmp_path: Path, run_ingest):
     assert not failures, failures[:5]
     assert answers["http"] > 20 and answers["thread"] > 20
     assert status == 200 and final["total"] == TOTAL
+
+
+def test_a_flood_of_expensive_queries_does_not_stop_cheap_ones(tmp_path: Path):
+    """Bounded load on loopback (gunicorn -w 2): 4 clients send the most expensive queries
+    the limits allow, back to back; a cheap query must still be answered every time
+    (within a generous liveness timeout: no timing thresholds). ``bench/load.py`` measures it."""
+    from conftest import _GLUE, _WORDS, hindi_docs
+
+    index = tmp_path / "ix"
+    ingest(read_inputs([str(write_jsonl(tmp_path / "docs.jsonl", hindi_docs(4000)))]), str(index))
+    words = _WORDS + _GLUE
+    expensive = [
+        {"q": " OR ".join(words[:64]), "facets": "source,category,published", "per_page": 100},
+        {"q": " OR ".join(words[:40]), "page": 1000, "per_page": 100, "sort": "-published"},
+        {"q": " OR ".join(w[:2] + "*" for w in _WORDS[:30]), "facets": "source,published", "per_page": 100},
+        {"q": " ".join(f'"{a} {b}"' for a, b in zip(words[::2], words[1::2]))[:1000], "snippets": 5, "snippet_chars": 2000},
+    ]
+    cheap = {"q": "1234"}  # the title of one document
+    stop = threading.Event()
+    flood_statuses: Counter[int] = Counter()
+
+    with gunicorn(index, tmp_path / "gunicorn.log", SEARCH_LOG_QUERIES="none") as base:
+
+        def flood(n: int) -> None:
+            while not stop.is_set():
+                query = expensive[n % len(expensive)]
+                try:
+                    flood_statuses[http_get(base + "/search?" + urllib.parse.urlencode(query), timeout=120)[0]] += 1
+                except OSError:
+                    flood_statuses[0] += 1
+                n += 1
+
+        flooders = [threading.Thread(target=flood, args=(n,)) for n in range(4)]
+        for t in flooders:
+            t.start()
+        cheap_statuses: Counter[int] = Counter()
+        try:
+            time.sleep(1)
+            for _ in range(15):
+                status, body = http_get(base + "/search?" + urllib.parse.urlencode(cheap), timeout=60)
+                cheap_statuses[status] += 1
+                assert status == 200 and [h["id"] for h in body["hits"]] == ["syn-1234"]
+        finally:
+            stop.set()
+            for t in flooders:
+                t.join(timeout=120)
+    print(f"load: cheap answers {dict(cheap_statuses)} while the flood got {dict(flood_statuses)}")
+    assert cheap_statuses == {200: 15}
+    assert sum(flood_statuses.values()) >= 4 and not set(flood_statuses) - {200, 503}  # 503: the time limit

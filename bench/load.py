@@ -64,7 +64,7 @@ def get(base: str, params: dict, timeout: float = 120) -> tuple[int, float]:
 def expensive_queries(words: list[str]) -> list[dict]:
     """Queries at (or just inside) every limit: the worst a client may send."""
     common = words[:64]
-    prefixes = sorted({w[:2] for w in words[:200] if len(w) >= 2})[:30]
+    prefixes = list(dict.fromkeys(w[:2] for w in words if len(w) >= 3))[:30]  # of the most frequent words
     return [
         {"q": " OR ".join(common), "facets": "source,category,published", "per_page": 100},
         {"q": " OR ".join(common[:40]), "page": 1000, "per_page": 100, "sort": "-published"},
@@ -121,6 +121,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase (default 20)")
     parser.add_argument("--flood", type=int, default=6, help="clients sending expensive queries (default 6)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (default 1: sync workers; more: gthread)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,7 +138,7 @@ def main() -> int:
         log = open(os.path.join(tmp, "gunicorn.log"), "w")
         server = subprocess.Popen(
             [str(Path(sys.executable).with_name("gunicorn")), "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-             "--timeout", "30", "search:create_app()"],
+             "--threads", str(args.threads), "--timeout", "30", "search:create_app()"],
             env={**os.environ, "SEARCH_INDEX": index, "SEARCH_LOG_QUERIES": "none"}, stdout=log, stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"
@@ -148,7 +149,7 @@ def main() -> int:
                 time.sleep(0.1)
             cheap = {"q": rare}
             flood_queries = expensive_queries(frequent)
-            print(f"gunicorn -w {args.workers}; cheap query {rare!r}; {args.flood} flood clients; {args.seconds:g} s per phase")
+            print(f"gunicorn -w {args.workers} --threads {args.threads}; cheap query {rare!r}; {args.flood} flood clients; {args.seconds:g} s per phase")
             for q in flood_queries:
                 status, took = get(base, q)
                 print(f"  expensive alone: {took * 1000:8.1f} ms  status {status}  q={q['q'][:60]}…")

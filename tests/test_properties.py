@@ -182,6 +182,7 @@ def _ingest_and_check(path: Path, bad_lines: set[int], good_ids: set[str]) -> No
         assert all(r.reason and r.source == str(path) for r in report.rejects)
         assert report.added == len(good_ids)
         assert set(index_ids(index)) == good_ids
+    print(f"corrupted input {path.suffix}: {len(bad_lines)} rejected, {len(good_ids)} kept")  # figures with -s
 
 
 @settings(max_examples=25, deadline=None)

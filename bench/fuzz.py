@@ -11,8 +11,8 @@ with valid values (positive) and with invalid ones (negative) and checks every
 answer: never a 5xx, status code, content type and body as the spec declares,
 invalid values refused. Each round uses a new random seed. Prints the inputs
 tried per endpoint and every failure (as a ``curl``-able request); exit status
-1 when anything failed. A failure found here becomes a regression test in
-``tests/test_reliability.py``.
+1 when anything failed. A failure found here becomes a regression test in the
+tests of the module at fault (none so far: see README, Reliability).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from typing import IO, Any, Sequence
 
@@ -100,7 +101,8 @@ class _StopOnSignal:
         self.received = signum
 
     def __enter__(self) -> "_StopOnSignal":
-        self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        if threading.current_thread() is threading.main_thread():  # only there can Python handle signals
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -4,8 +4,9 @@ message and its own exit status and never writes over what it cannot read; the
 service keeps answering (``/health`` says what is wrong, searches get a 503 JSON).
 
 Disk full and read-only are simulated with the storage fault hook
-(``SEARCH_FAULT_INJECT=ERRNO:N``, see ``search.engine``): tests run as root in CI,
-where ``chmod`` does not stop writes.
+(``SEARCH_FAULT_INJECT=ERRNO:N``, see ``search.engine``), which can fail any file
+at any point of a run; a read-only directory is also tested for real (as root,
+whom ``chmod`` does not stop, through ``setpriv`` as ``nobody``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, hindi_docs, index_ids, write_jsonl
@@ -85,19 +88,33 @@ def test_read_only_or_forbidden_index_directory(committed_index, tmp_path, fault
     assert answers(committed_index)["/search"][0] == 200
 
 
-def test_real_read_only_directory_when_not_root(committed_index, tmp_path):
-    """Without root rights a chmod'ed directory refuses writes for real (root ignores the mode)."""
+def test_a_really_read_only_directory(tmp_path, run_ingest):
+    """A directory whose mode forbids writing, for real: as an ordinary user; as root
+    (whom the mode does not stop) the ingest runs as ``nobody`` through ``setpriv``."""
+    as_user: list[str] = []
     if os.geteuid() == 0:
-        pytest.skip("running as root, where chmod does not stop writes: test_read_only_or_forbidden_index_directory covers it")
-    more = write_jsonl(tmp_path / "more.jsonl", hindi_docs(50, start=1000))
-    os.chmod(committed_index, 0o555)
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: the injected EROFS/EACCES tests above cover it")
+        as_user = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    shared = tempfile.mkdtemp(prefix="readonly-")  # under /tmp, readable by nobody
     try:
-        result = subprocess.run([sys.executable, str(ROOT / "ingest.py"), "--index", committed_index, str(more)],
+        index = os.path.join(shared, "ix")
+        first = write_jsonl(Path(shared, "first.jsonl"), hindi_docs(30))
+        assert run_ingest("--index", index, str(first)).returncode == EXIT_OK
+        more = write_jsonl(Path(shared, "more.jsonl"), hindi_docs(30, start=100))
+        for path in (shared, first, more):
+            os.chmod(path, 0o755 if os.path.isdir(path) else 0o644)
+        os.chmod(index, 0o555)  # read and enter, not write
+        result = subprocess.run([*as_user, sys.executable, str(ROOT / "ingest.py"), "--index", index, str(more)],
                                 capture_output=True, text=True, timeout=300)
+        assert result.returncode == EXIT_STORAGE, result.stderr
+        assert "Permission denied" in result.stderr and "Traceback" not in result.stderr
+        os.chmod(index, 0o755)
+        assert len(index_ids(index)) == 30
+        assert answers(index)["/search"][0] == 200
     finally:
-        os.chmod(committed_index, 0o755)
-    assert result.returncode == EXIT_STORAGE, result.stderr
-    assert len(index_ids(committed_index)) == 300
+        shutil.rmtree(shared, ignore_errors=True)  # root may delete in a 0o555 directory
 
 
 def _truncate_largest_segment(index: str, keep: float) -> None:

@@ -163,8 +163,9 @@ def http_get(url: str, timeout: float = 30) -> tuple[int, dict]:
 
 
 @contextlib.contextmanager
-def gunicorn(index: Path, log_path: Path, workers: int = 2, **env: str):
-    """Serve ``index`` with ``gunicorn -w workers`` on a free loopback port; yields the base URL."""
+def gunicorn(index: Path, log_path: Path, workers: int = 2, threads: int = 1, **env: str):
+    """Serve ``index`` with ``gunicorn -w workers --threads threads`` on a free loopback port;
+    yields the base URL."""
     import time
 
     port = free_port()
@@ -172,7 +173,7 @@ def gunicorn(index: Path, log_path: Path, workers: int = 2, **env: str):
     binary = Path(sys.executable).with_name("gunicorn")
     log = open(log_path, "w+", encoding="utf-8")  # a file: a full pipe would block the server
     server = subprocess.Popen(
-        [str(binary), "-w", str(workers), "-b", f"127.0.0.1:{port}", "search:create_app()"],
+        [str(binary), "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}", "search:create_app()"],
         env=environment, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"

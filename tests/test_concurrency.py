@@ -116,7 +116,7 @@ def test_searches_see_whole_commits_only(tmp_path: Path, run_ingest):
 
 
 def test_a_flood_of_expensive_queries_does_not_stop_cheap_ones(tmp_path: Path):
-    """Bounded load on loopback (gunicorn -w 2): 4 clients send the most expensive queries
+    """Bounded load on loopback (gunicorn -w 2 --threads 4, as the README recommends): 4 clients send the most expensive queries
     the limits allow, back to back; a cheap query must still be answered every time
     (within a generous liveness timeout: no timing thresholds). ``bench/load.py`` measures it."""
     from conftest import _GLUE, _WORDS, hindi_docs
@@ -134,7 +134,7 @@ def test_a_flood_of_expensive_queries_does_not_stop_cheap_ones(tmp_path: Path):
     stop = threading.Event()
     flood_statuses: Counter[int] = Counter()
 
-    with gunicorn(index, tmp_path / "gunicorn.log", SEARCH_LOG_QUERIES="none") as base:
+    with gunicorn(index, tmp_path / "gunicorn.log", threads=4, SEARCH_LOG_QUERIES="none") as base:
 
         def flood(n: int) -> None:
             while not stop.is_set():

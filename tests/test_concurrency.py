@@ -28,7 +28,7 @@ from search import SearchRequest, SearchService, Settings, ingest, read_inputs
 
 pytestmark = pytest.mark.slow
 
-BATCH, BATCHES = 250, 12
+BATCH, BATCHES = 200, 8  # over 1,000 documents, so the ingest's worker processes take part
 TOTAL = BATCH * BATCHES
 
 
@@ -78,6 +78,7 @@ def test_searches_see_whole_commits_only(tmp_path: Path, run_ingest):
                     answers["http"] += 1
                 except Exception as exc:  # collected, reported at the end
                     failures.append(f"http {word}: {exc!r}")
+            time.sleep(0.01)  # leave the 2 cores some time for the ingest
 
     def service_searcher() -> None:
         service = SearchService(Settings.load({"index": str(index), "refresh_seconds": 0}))
@@ -89,6 +90,7 @@ def test_searches_see_whole_commits_only(tmp_path: Path, run_ingest):
                     answers["thread"] += 1
                 except Exception as exc:
                     failures.append(f"thread {word}: {exc!r}")
+            time.sleep(0.01)
 
     with gunicorn(index, tmp_path / "gunicorn.log", SEARCH_REFRESH_SECONDS="0") as base:
         threads = [threading.Thread(target=http_searcher, args=(base,)) for _ in range(3)]

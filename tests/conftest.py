@@ -3,6 +3,7 @@ the real corpora in ../shared/data, and a runner for ``ingest.py``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -29,6 +30,19 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("sample-index")
     report = ingest(read_inputs([str(SAMPLE)]), str(path))
     assert report.rejected == 0 and report.added > 40
+    return str(path)
+
+
+HOSTILE = ROOT / "sample" / "hostile.jsonl"
+
+
+@pytest.fixture(scope="session")
+def hostile_index(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``sample/hostile.jsonl`` indexed: documents whose every field tries to smuggle in
+    markup (``<script>``, ``onerror=``, ``javascript:`` URLs, entities, spreadsheet formulas)."""
+    path = tmp_path_factory.mktemp("hostile-index")
+    report = ingest(read_inputs([str(HOSTILE)]), str(path))
+    assert report.rejected == 0 and report.added == 6
     return str(path)
 
 
@@ -120,6 +134,63 @@ def index_ids(index: str) -> list[str]:
         return sorted(f["id"] for f in ix.searcher().reader().all_stored_fields())
     finally:
         ix.close()
+
+
+# --------------------------------------------------------------------------
+# Production serving over loopback: gunicorn workers (tests/test_serving.py,
+# tests/test_concurrency.py).
+# --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 30) -> tuple[int, dict]:
+    """``(status, JSON body)`` of a GET, errors included."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@contextlib.contextmanager
+def gunicorn(index: Path, log_path: Path, workers: int = 2, threads: int = 1, **env: str):
+    """Serve ``index`` with ``gunicorn -w workers --threads threads`` on a free loopback port;
+    yields the base URL."""
+    import time
+
+    port = free_port()
+    environment = {**os.environ, "SEARCH_INDEX": str(index), "SEARCH_REFRESH_SECONDS": "0.2", **env}
+    binary = Path(sys.executable).with_name("gunicorn")
+    log = open(log_path, "w+", encoding="utf-8")  # a file: a full pipe would block the server
+    server = subprocess.Popen(
+        [str(binary), "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}", "search:create_app()"],
+        env=environment, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):  # up to 30 s for the workers to boot
+            try:
+                if http_get(base + "/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("gunicorn did not start: " + log_path.read_text())
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
 
 
 # --------------------------------------------------------------------------

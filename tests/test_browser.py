@@ -256,3 +256,34 @@ def test_widget_on_another_site_uses_cors(site, browser_page):
     assert page.locator(".hs-results script").count() == 0
     assert page.evaluate("getComputedStyle(document.querySelector('.hs-button')).borderRadius") == "6px", "widget.css loaded"
     assert trouble == []
+
+
+@pytest.fixture(scope="module")
+def hostile_base(hostile_index):
+    """The app over ``sample/hostile.jsonl`` (markup, ``javascript:`` URLs, entities in every field)."""
+    base, server = serve_in_thread(create_app({"index": hostile_index, "refresh_seconds": 0}))
+    yield base
+    server.shutdown()
+
+
+def test_hostile_documents_run_nothing_and_link_only_web_urls(hostile_base, browser_page):
+    page = browser_page
+    trouble = watch_for_trouble(page)
+    page.goto(hostile_base + "/?q=" + "भारत")
+    page.wait_for_selector("li.hit")
+    assert total(page) == 6
+    assert page.locator("main script, main img, main svg, main iframe, main b").count() == 0
+    hrefs = page.eval_on_selector_all("main a[href]", "els => els.map(e => e.href)")
+    assert hrefs and all(urlsplit(h).scheme in ("http", "https") for h in hrefs), hrefs
+    assert "https://example.com/%22%3E%3Cscript%3Ealert('u4')%3C/script%3E?a=1&b=%3C2%3E" in hrefs
+    assert "<script>alert('t1')</script>" in page.locator("li.hit[data-id=h1]").inner_text()
+    # The widget renders the same hits from the JSON API as text.
+    page.goto(hostile_base + "/widget-demo")
+    page.fill("[data-hindi-search] input[type=search]", "भारत")
+    page.press("[data-hindi-search] input[type=search]", "Enter")
+    page.locator(".hs-hit").first.wait_for()
+    assert page.locator(".hs-results script, .hs-results img, .hs-results svg, .hs-results iframe").count() == 0
+    links = page.eval_on_selector_all(".hs-results a[href]", "els => els.map(e => e.href)")
+    assert all(urlsplit(h).scheme in ("http", "https") for h in links), links
+    page.wait_for_timeout(300)  # time for an injected handler to fire, were there one
+    assert trouble == []

@@ -2,19 +2,26 @@
 
 Exit status of ``ingest``: 0 every record landed, 1 some were rejected
 (reported on stderr with line numbers, and in ``--rejects`` FILE), 2 usage
-or I/O error, 75 another ingest held the index longer than ``--wait``
-(EX_TEMPFAIL: a scheduler may simply try again next time). Of ``query``
+or I/O error, 3 stopped by SIGTERM/SIGINT (what was read is committed),
+4 the index could not be written (disk full, read-only, permission denied;
+the last commit stays searchable), 5 the index is damaged or the directory is
+not an index (nothing written; ``--rebuild`` builds a new one), 75 another
+ingest held the index longer than ``--wait`` (EX_TEMPFAIL: a scheduler may
+simply try again next time). Of ``query``
 (as grep): 0 something found, 1 nothing found, 2 a bad query or filter, or no index.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import signal
 import sys
+import threading
 import time
-from typing import IO, Sequence
+from typing import IO, Any, Sequence
 
 from .config import SETTINGS_HELP, Settings
 from .documents import FORMATS, InputProgress, Reject, parse_field_map
@@ -24,6 +31,9 @@ from .indexing import IngestReport, ingest, read_inputs
 from .searching import FilterError, Hit, QueryError, SearchRequest, SearchService, SearchTimeout, SORTS
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+EXIT_INTERRUPTED, EXIT_STORAGE, EXIT_DAMAGED = 3, 4, 5
+#: Errors that mean the index's disk or directory refuses writes, whatever the file.
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 DEFAULT_PROCS = max(1, min(os.cpu_count() or 1, 4))
 
 
@@ -71,6 +81,44 @@ class _ProgressBar:
         sys.stderr.flush()
 
 
+class _StopOnSignal:
+    """SIGTERM or SIGINT asks the ingest to stop at the next record, commit what it has
+    read (so it ends at a batch boundary) and report; a second signal stops at once,
+    cancelling the batch in progress (the last commit stays)."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __call__(self) -> bool:
+        return self.received is not None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __enter__(self) -> "_StopOnSignal":
+        if threading.current_thread() is threading.main_thread():  # only there can Python handle signals
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+
+def is_storage_error(exc: OSError, index: str) -> bool:
+    """Is ``exc`` the index's storage refusing a write (full, read-only, forbidden)?"""
+    if exc.errno in _STORAGE_ERRNOS:
+        return True
+    where = os.path.abspath(exc.filename) if isinstance(exc.filename, str) else ""
+    inside = where == os.path.abspath(index) or where.startswith(os.path.abspath(index) + os.sep)
+    return inside and exc.errno in (errno.EACCES, errno.EPERM)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = Settings.load({"index": args.index})
     if not args.inputs and not args.delete:
@@ -90,21 +138,42 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     bar = _ProgressBar(progress) if not (args.quiet or args.json) and sys.stderr.isatty() else None
     try:
         items = read_inputs(args.inputs, field_map=field_map, stdin_format=args.format, progress=progress)
-        report = ingest(
-            items,
-            settings.index,
-            batch_size=args.batch_size,
-            procs=args.procs,
-            delete_ids=args.delete or (),
-            prune=args.prune,
-            wait=args.wait,
-            on_reject=rejects,
-            on_progress=bar,
-        )
+        with _StopOnSignal() as stop:
+            report = ingest(
+                items,
+                settings.index,
+                batch_size=args.batch_size,
+                procs=args.procs,
+                delete_ids=args.delete or (),
+                prune=args.prune,
+                wait=args.wait,
+                on_reject=rejects,
+                on_progress=bar,
+                stop=stop,
+                rebuild=args.rebuild,
+            )
     except IndexLocked as exc:
         print(f"ingest: error: {exc}", file=sys.stderr)
         return EXIT_LOCKED
-    except (OSError, ValueError, IndexUnavailable, IndexWriteFailed) as exc:
+    except KeyboardInterrupt:
+        print("ingest: stopped by a second signal; the batch in progress was cancelled, "
+              "the last commit stays: re-run the job", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except IndexUnavailable as exc:
+        print(f"ingest: error: {exc}; nothing was written", file=sys.stderr)
+        return EXIT_DAMAGED
+    except OSError as exc:
+        if not is_storage_error(exc, settings.index):
+            print(f"ingest: error: {exc}; the batch in progress was not committed, re-run the job", file=sys.stderr)
+            return EXIT_USAGE
+        print(
+            f"ingest: error: cannot write the index at {settings.index!r}: {exc.strerror or exc}"
+            f"{f' ({exc.filename})' if exc.filename else ''}; the batch in progress was not committed, "
+            "the index keeps its last commit and stays searchable: free space or fix permissions, then re-run",
+            file=sys.stderr,
+        )
+        return EXIT_STORAGE
+    except (ValueError, IndexWriteFailed) as exc:
         print(f"ingest: error: {exc}; the batch in progress was not committed, re-run the job", file=sys.stderr)
         return EXIT_USAGE
     finally:
@@ -117,6 +186,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             print(f"note: {note}")
         if report.rejected and args.rejects:
             print(f"{report.rejected} rejected record(s) written to {args.rejects}")
+    if report.interrupted:
+        print(f"ingest: stopped by signal {stop.received}: the records read so far are committed; "
+              "re-run the job to finish it", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_REJECTED if report.rejected else EXIT_OK
 
 
@@ -211,7 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest",
         help="add, update, delete documents",
         description="Add, update and delete documents. Exit status: 0 clean, 1 some records rejected, "
-        "2 usage or I/O error, 75 the index was locked by another ingest for longer than --wait.",
+        "2 usage or I/O error, 3 stopped by SIGTERM/SIGINT (what was read is committed), "
+        "4 the index could not be written (disk full, read-only, permission denied), "
+        "5 the index is damaged or the directory holds no index but other files (see --rebuild), "
+        "75 the index was locked by another ingest for longer than --wait.",
     )
     p.add_argument(
         "inputs", nargs="*", metavar="PATH",
@@ -230,6 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"index in N processes when a run adds over 1000 documents (default {DEFAULT_PROCS}: the CPUs, at most 4; 1 = this process only)",
     )
     p.add_argument("--wait", type=float, default=300.0, metavar="SECONDS", help="wait this long for another ingest to finish (default 300), then exit 75")
+    p.add_argument(
+        "--rebuild", action="store_true",
+        help="replace the index (e.g. a damaged one) by a new one holding only this run's documents",
+    )
     p.add_argument("--rejects", metavar="PATH", help="write rejected records here as JSON Lines (source, line, reason, raw)")
     p.set_defaults(func=cmd_ingest)
 

@@ -34,10 +34,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import errno
 import multiprocessing
 import os
 import re
 import shutil
+import signal
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -49,6 +51,7 @@ import whoosh.analysis
 import whoosh.codec.whoosh3
 import whoosh.collectors
 import whoosh.fields
+import whoosh.filedb.filestore
 import whoosh.index
 import whoosh.query
 import whoosh.scoring
@@ -251,19 +254,57 @@ class SearchIndex:
         except IndexUnavailable:
             raise
         except Exception as exc:  # Whoosh raises many kinds on a damaged index
-            raise IndexUnavailable(f"the index at {path!r} cannot be opened: {exc}") from exc
-        return cls(ix, path, refresh_seconds)
+            raise IndexUnavailable(
+                f"the index at {path!r} cannot be opened ({type(exc).__name__}: {exc}); "
+                "rebuild it: ingest --rebuild with all the documents"
+            ) from exc
+        index = cls(ix, path, refresh_seconds)
+        index.check_files()
+        return index
 
     @classmethod
     def open_or_create(
-        cls, path: str, options: AnalysisOptions | None = None
+        cls, path: str, options: AnalysisOptions | None = None, *, rebuild: bool = False
     ) -> "SearchIndex":
-        """Open the index at ``path``, creating directory and index when missing."""
+        """Open the index at ``path``, creating directory and index when missing.
+
+        Never writes into a damaged index (:class:`IndexUnavailable`, as from
+        :meth:`open`) or into a directory holding other files than an index
+        (a wrong ``--index``). ``rebuild`` starts a new, empty index in place of
+        an existing or damaged one at once (its old files go at the next
+        :meth:`remove_leftovers`); it too refuses a directory of other files.
+        """
         os.makedirs(path, exist_ok=True)
-        if whoosh.index.exists_in(path):
-            return cls.open(path)
+        names = os.listdir(path)
+        if any(_TOC_RE.match(n) for n in names):
+            if not rebuild:
+                return cls.open(path)
+        else:
+            foreign = sorted(n for n in names if not n.startswith(".") and not _OWN_FILE_RE.match(n))
+            if foreign:
+                raise IndexUnavailable(
+                    f"{path!r} holds no index but other files ({', '.join(foreign[:3])}): "
+                    "is it the right directory? Give a new or empty one"
+                )
         ix = whoosh.index.create_in(path, _schema(options or AnalysisOptions()))
         return cls(ix, path)
+
+    def check_files(self) -> None:
+        """Read every segment of the last commit once; :class:`IndexUnavailable` when one is
+        damaged (a truncated or missing file), so nothing is ever written on top of it."""
+        try:
+            with self._ix.searcher() as searcher:
+                for reader, _ in searcher.reader().leaf_readers():
+                    for name in ("title", "body"):
+                        reader.frequency(name, "")  # opens the term index
+                    if reader.doc_count_all():
+                        reader.stored_fields(reader.doc_count_all() - 1)
+                        reader.doc_field_length(reader.doc_count_all() - 1, "body")
+        except Exception as exc:  # Whoosh raises many kinds on a damaged file
+            raise IndexUnavailable(
+                f"the index at {self.path!r} is damaged ({type(exc).__name__}: {exc}); "
+                "rebuild it: ingest --rebuild with all the documents"
+            ) from exc
 
     # -- reading -----------------------------------------------------------
 
@@ -404,6 +445,47 @@ class SearchIndex:
 
 #: ``MAIN_<16-character segment id>.<ext>``: the files of one segment.
 _SEGMENT_FILE_RE = re.compile(r"^[A-Za-z]\w*?_(?P<segid>[a-z0-9]{16})\.[\w.]+$")
+#: ``_MAIN_<generation>.toc``: a commit's table of contents; its presence makes a directory an index.
+_TOC_RE = re.compile(r"^_MAIN_\d+\.toc$")
+#: Files an index directory may hold besides an index: locks, side files, leftovers of a killed writer.
+_OWN_FILE_RE = re.compile(r"^(INGEST\.lock|\w*WRITELOCK|vocabulary\.\w+|.*\.tmp|_MAIN_\d+\.toc|[A-Za-z]\w*?_[a-z0-9]{16}\.[\w.]+)$")
+
+
+# --------------------------------------------------------------------------
+# Test hook: storage faults. ``SEARCH_FAULT_INJECT=ENOSPC:3`` makes the 3rd file
+# the index storage creates in this process, and every one after it, fail with
+# OSError(ENOSPC), as a full disk would; ``EROFS:1`` and ``EACCES:1`` stand for
+# a read-only or forbidden directory. Only tests set it (tests/test_faults.py):
+# it is how they prove a failed write leaves the last commit searchable,
+# without root rights or a special filesystem.
+# --------------------------------------------------------------------------
+
+FAULT_INJECT_ENV = "SEARCH_FAULT_INJECT"
+
+
+def _install_fault_hook(spec: str) -> None:
+    """Wrap Whoosh's ``FileStorage.create_file`` to fail as ``spec`` says (``ERRNO:N``)."""
+    name, _, count = spec.partition(":")
+    code = getattr(errno, name.strip().upper(), None)
+    if not isinstance(code, int) or not count.strip().isdigit():
+        raise ValueError(f"{FAULT_INJECT_ENV}={spec!r}: expected ERRNO:N, e.g. ENOSPC:3")
+    fail_from = int(count)
+    created = 0
+    original = whoosh.filedb.filestore.FileStorage.create_file
+
+    def create_file(storage: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        nonlocal created
+        created += 1
+        if created >= fail_from:
+            path = os.path.join(storage.folder, name)
+            raise OSError(code, f"{os.strerror(code)} (injected by {FAULT_INJECT_ENV})", path)
+        return original(storage, name, *args, **kwargs)
+
+    whoosh.filedb.filestore.FileStorage.create_file = create_file  # type: ignore[method-assign]
+
+
+if os.environ.get(FAULT_INJECT_ENV):
+    _install_fault_hook(os.environ[FAULT_INJECT_ENV])
 
 
 class _FieldLengths:
@@ -496,7 +578,14 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
 
 
 def _watch_parent(parent: int) -> None:
-    """In a worker: exit when the ingest process is gone (e.g. ``kill -9``), never linger."""
+    """In a worker: exit when the ingest process is gone (e.g. ``kill -9``), never linger.
+
+    Workers ignore SIGINT and SIGTERM (a terminal's Ctrl-C and systemd's stop reach
+    the whole process group): the ingest process handles them, finishes its batch
+    with the workers' help, then shuts them down.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -12,6 +12,7 @@ re-running the job completes it. One run at a time: :class:`IngestLock`.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
@@ -22,7 +23,7 @@ from typing import Any, Callable, Iterable
 from .analysis import AnalysisOptions
 from .documents import Delete, Item, Record, Reject, read_inputs
 from .engine import IndexLocked, SearchIndex, SegmentBuilders
-from .vocabulary import Vocabulary, document_texts
+from .vocabulary import VOCABULARY_FILE, Vocabulary, document_texts
 
 #: ``read_inputs`` is re-exported: it is what ``ingest`` usually reads.
 __all__ = ["IngestReport", "IngestLock", "ingest", "read_inputs", "reason_kind"]
@@ -45,6 +46,8 @@ class IngestReport:
     rejects: list[Reject] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: Stopped early by ``stop`` (SIGTERM/SIGINT): what was read so far is committed.
+    interrupted: bool = False
 
     @property
     def rejected(self) -> int:
@@ -62,6 +65,7 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "docs_per_second": round(self.read / self.seconds, 1) if self.seconds else None,
             "notes": self.notes,
+            "interrupted": self.interrupted,
         }
 
     def summary(self) -> str:
@@ -198,6 +202,8 @@ def ingest(
     wait: float = 0.0,
     on_reject: Callable[[Reject], None] | None = None,
     on_progress: Callable[[IngestReport], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    rebuild: bool = False,
 ) -> IngestReport:
     """Write ``items`` to the index at ``index_dir`` (created when missing).
 
@@ -210,13 +216,22 @@ def ingest(
     ``procs`` > 1 indexes large batches in that many processes.
     ``options`` only matter when the index is new: an existing index keeps
     the analysis it was built with. Raises :class:`IndexLocked` when another
-    ingest holds the index longer than ``wait`` seconds.
+    ingest holds the index longer than ``wait`` seconds, :class:`IndexUnavailable`
+    when the index is damaged or the directory holds something else; ``rebuild``
+    replaces whatever index is there by a new one holding only this run's documents.
+    ``stop`` is asked before each record: when it answers True (a SIGTERM), the
+    run commits what it has read so far, so it ends at a batch boundary, and
+    returns a report with ``interrupted`` set.
     """
     started = time.perf_counter()
     report = IngestReport()
     with IngestLock(index_dir) as lock:
         lock.acquire(wait)
-        index = SearchIndex.open_or_create(index_dir, options)
+        index = SearchIndex.open_or_create(index_dir, options, rebuild=rebuild)
+        if rebuild:
+            for name in (VOCABULARY_FILE, VOCABULARY_DIRTY):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(os.path.join(index_dir, name))
         index.remove_leftovers()
         builders = SegmentBuilders(index_dir, procs - 1) if procs > 1 else None
         batch = _Batch(index, batch_size, builders)
@@ -226,6 +241,10 @@ def ingest(
             for doc_id in delete_ids:
                 _delete(batch, doc_id, report)
             for count, item in enumerate(items, start=1):
+                if stop is not None and stop():
+                    report.interrupted = True
+                    report.notes.append("interrupted: stopped after the records read so far, which are committed")
+                    break
                 if on_progress and count % 1000 == 0:
                     on_progress(report)
                 if isinstance(item, Reject):
@@ -238,7 +257,9 @@ def ingest(
                     seen_ids.add(item.id)
                     seen_sources.add(item.source)
                     _put(batch, item, report)
-            if prune and report.rejects:
+            if prune and report.interrupted:
+                report.notes.append("--prune skipped: the run was interrupted, so it did not see every document")
+            elif prune and report.rejects:
                 report.notes.append("--prune skipped: some records were rejected, so this run did not see every document")
             elif prune:
                 for source in sorted(seen_sources):
@@ -252,7 +273,8 @@ def ingest(
                 if batch.vocabulary_rebuilt:
                     batch.save_vocabulary()
         except BaseException:
-            batch.writer.cancel()
+            with contextlib.suppress(Exception):  # a failed commit may leave little to cancel
+                batch.writer.cancel()
             raise
         finally:
             if builders is not None:

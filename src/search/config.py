@@ -35,6 +35,15 @@ class Settings:
     max_query_terms: int = _setting(64, "Most words a query may have after analysis.")
     snippet_chars: int = _setting(200, "Target length of a snippet fragment, in characters.")
     title_boost: float = _setting(2.0, "Weight of a title match relative to a body match.")
+    bm25_k1: float = _setting(1.2, "BM25 term-frequency saturation: higher lets repeated words count longer.")
+    bm25_b: float = _setting(0.75, "BM25 length normalisation: 0 ignores document length, 1 normalises fully.")
+    all_words_max: int = _setting(
+        4, "Plain queries with up to this many words (stop words aside) require every word; longer ones match any word, ranked."
+    )
+    proximity_boost: float = _setting(
+        0.0, "Extra weight, in a long query, of two consecutive query words found near each other in a document."
+    )
+    proximity_slop: int = _setting(3, "How near (in word positions, in order) two query words count as together.")
     cors_origins: str = _setting("", "Origins allowed to call the API from a browser: comma-separated, or '*'. Empty: none.")
     refresh_seconds: float = _setting(
         1.0, "How often a server checks the index for newly committed documents."

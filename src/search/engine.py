@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
 import whoosh.analysis
@@ -34,9 +34,9 @@ from whoosh.searching import Searcher
 
 from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer
 from .documents import Record
-from .querying import And, Node, Not, Or, Phrase, Prefix, Word
+from .querying import And, AnyOf, Node, Not, Or, Phrase, Prefix, Word
 
-__all__ = ["SearchIndex", "IndexUnavailable", "IndexLocked", "STORED_FIELDS"]
+__all__ = ["SearchIndex", "IndexUnavailable", "IndexLocked", "Ranking", "STORED_FIELDS"]
 
 #: Stored fields, as returned for each hit.
 STORED_FIELDS = ("id", "title", "body", "url", "published", "source", "category", "hash")
@@ -52,6 +52,19 @@ def shared_analyzer(options: AnalysisOptions) -> Analyzer:
         if options not in _ANALYZERS:
             _ANALYZERS[options] = Analyzer(options)
         return _ANALYZERS[options]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How matching documents are scored (see ``Settings`` for what each means)."""
+
+    k1: float = 1.2
+    b: float = 0.75
+    title_boost: float = 2.0
+    #: Weight of a pair of consecutive words of a long query found near each
+    #: other (within ``proximity_slop`` positions, in order), against one word.
+    proximity_boost: float = 0.0
+    proximity_slop: int = 3
 
 
 class IndexUnavailable(RuntimeError):
@@ -132,10 +145,13 @@ def _schema(options: AnalysisOptions) -> whoosh.fields.Schema:
 class SearchIndex:
     """A Whoosh index directory: open it for searching, or write to it."""
 
-    def __init__(self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0) -> None:
+    def __init__(
+        self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None
+    ) -> None:
         self._ix = ix
         self.path = path
         self.refresh_seconds = refresh_seconds
+        self.ranking = ranking or Ranking()
         self._local = threading.local()
         tokenizer: HindiTokenizer = ix.schema["body"].analyzer
         if tokenizer.version != ANALYSIS_VERSION:
@@ -150,7 +166,7 @@ class SearchIndex:
     # -- opening -----------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str, refresh_seconds: float = 1.0) -> "SearchIndex":
+    def open(cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None) -> "SearchIndex":
         """Open an existing index, or raise :class:`IndexUnavailable` saying why."""
         if not os.path.isdir(path):
             raise IndexUnavailable(f"no index directory at {path!r}: run ingest first")
@@ -163,7 +179,7 @@ class SearchIndex:
             raise
         except Exception as exc:  # Whoosh raises many kinds on a damaged index
             raise IndexUnavailable(f"the index at {path!r} cannot be opened: {exc}") from exc
-        return cls(ix, path, refresh_seconds)
+        return cls(ix, path, refresh_seconds, ranking)
 
     @classmethod
     def open_or_create(
@@ -184,7 +200,8 @@ class SearchIndex:
         searcher: Searcher | None = getattr(local, "searcher", None)
         now = time.monotonic()
         if searcher is None:
-            local.searcher = self._ix.searcher(weighting=whoosh.scoring.BM25F())
+            weighting = whoosh.scoring.BM25F(B=self.ranking.b, K1=self.ranking.k1)
+            local.searcher = self._ix.searcher(weighting=weighting)
             local.checked = now
         elif now - local.checked >= self.refresh_seconds:
             local.checked = now
@@ -200,11 +217,11 @@ class SearchIndex:
         return self.searcher().document(id=doc_id)
 
     def search(
-        self, node: Node, *, limit: int, title_boost: float = 2.0, max_prefix_terms: int = 50
+        self, node: Node, *, limit: int, max_prefix_terms: int = 50
     ) -> tuple[int, list[tuple[float, dict[str, Any]]]]:
         """``(total matching documents, [(score, stored fields)] of the top limit)``."""
         searcher = self.searcher()
-        query = _Compiler(searcher, title_boost, max_prefix_terms).compile(node)
+        query = _Compiler(searcher, self.ranking, max_prefix_terms).compile(node)
         results = searcher.search(query, limit=limit)
         hits = [(hit.score or 0.0, hit.fields()) for hit in results]
         return len(results), hits
@@ -259,15 +276,35 @@ class Writer:
 class _Compiler:
     """Query tree -> Whoosh query, with BM25F over title (boosted) and body."""
 
-    def __init__(self, searcher: Searcher, title_boost: float, max_prefix_terms: int) -> None:
+    def __init__(self, searcher: Searcher, ranking: Ranking, max_prefix_terms: int) -> None:
         self.reader = searcher.reader()
-        self.title_boost = title_boost
+        self.ranking = ranking
         self.max_prefix_terms = max_prefix_terms
 
     def fields(self, field: str | None) -> Iterable[tuple[str, float]]:
         if field:
             return [(field, 1.0)]
-        return [("title", self.title_boost), ("body", 1.0)]
+        return [("title", self.ranking.title_boost), ("body", 1.0)]
+
+    def any_of(self, node: AnyOf) -> whoosh.query.Query:
+        """Any word, ranked; consecutive words found near each other score extra.
+
+        The pair clauses only add score: a document matching one of them
+        matches a word anyway, so they never change which documents match.
+        """
+        clauses = [self.compile(c) for c in node.children]
+        boost = self.ranking.proximity_boost
+        if boost > 0:
+            for left, right in zip(node.children, node.children[1:]):
+                if isinstance(left, Word) and isinstance(right, Word) and not (left.field or right.field):
+                    clauses.extend(
+                        whoosh.query.Phrase(
+                            f, [left.terms[0], right.terms[0]], slop=self.ranking.proximity_slop,
+                            boost=weight * boost,
+                        )
+                        for f, weight in self.fields(None)
+                    )
+        return _or(clauses)
 
     def compile(self, node: Node) -> whoosh.query.Query:
         if isinstance(node, Word):
@@ -295,6 +332,8 @@ class _Compiler:
             return whoosh.query.AndNot(query, _or(negative)) if negative else query
         if isinstance(node, Or):
             return _or(self.compile(c) for c in node.children)
+        if isinstance(node, AnyOf):
+            return self.any_of(node)
         raise TypeError(f"not a query node: {node!r}")
 
     def expand(self, field: str, prefix: str) -> list[str]:

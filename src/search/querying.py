@@ -3,6 +3,7 @@
 The syntax (one documented language, parsed here, never a 500)::
 
     भारत रूस               every word required (stop words like और, में dropped)
+    (more than 4 plain words: any word, ranked; see :func:`parse`)
     "सैन्य सहयोग"           phrase: these words, adjacent, in this order
     भारत OR रूस             either word;  AND is implied between words
     -क्रिकेट  NOT क्रिकेट     exclude documents with the word
@@ -37,6 +38,7 @@ __all__ = [
     "And",
     "Or",
     "Not",
+    "AnyOf",
     "Node",
     "parse",
     "describe",
@@ -95,7 +97,18 @@ class Not:
     child: "Node"
 
 
-Node = Union[Word, Phrase, Prefix, And, Or, Not]
+@dataclass(frozen=True)
+class AnyOf:
+    """A long plain query: documents with any of the words, best matches first.
+
+    Ranked by how many of the words (and of the query's adjacent word pairs)
+    a document has and how rare they are; see :func:`parse`.
+    """
+
+    children: tuple["Node", ...]
+
+
+Node = Union[Word, Phrase, Prefix, And, Or, Not, AnyOf]
 
 # --------------------------------------------------------------------------
 # Lexing
@@ -165,6 +178,11 @@ class _Parser:
         self.analyzer = analyzer
         self.max_terms = max_terms
         self.term_count = 0
+        #: Whether the query used any syntax (operators, quotes, parentheses,
+        #: fields, prefixes, exclusions), i.e. is more than plain words.
+        self.explicit = any(
+            lx.kind != "word" or lx.text.endswith("*") for lx in lexemes
+        )
 
     def peek(self) -> str | None:
         return self.lexemes[self.i].kind if self.i < len(self.lexemes) else None
@@ -281,17 +299,34 @@ def _drop_stop_words(parts: list[Node]) -> list[Node]:
     return kept if any(not isinstance(p, Not) for p in kept) else parts
 
 
-def parse(query: str, analyzer: Analyzer, *, max_terms: int = 64) -> Node:
+#: Plain queries with at most this many words (after dropping stop words)
+#: require every word; longer ones, typically a sentence or a headline pasted
+#: into the box, find documents with any of their words, best matches first.
+ALL_WORDS_MAX = 4
+
+
+def parse(query: str, analyzer: Analyzer, *, max_terms: int = 64, all_words_max: int = ALL_WORDS_MAX) -> Node:
     """Parse ``query`` into a tree; raise :class:`QueryError` if nothing searchable is left.
 
     >>> describe(parse('भारत और रूस "सैन्य सहयोग" -क्रिकेट', Analyzer()))
     'भारत AND रूस AND "सैन्य सहयोग" AND NOT क्रिकेट'
+
+    A *plain* query (words only: no quotes, operators, parentheses, ``-``,
+    ``field:`` or ``*``) of more than ``all_words_max`` words is a natural
+    sentence rather than a keyword list; requiring all its words would find
+    almost nothing, so it becomes :class:`AnyOf` its words, ranked:
+
+    >>> describe(parse("दिल्ली में कोरोना के 50 नए मामले, मरीजों की संख्या बढ़ी", Analyzer()))
+    'ANY(दिल्ल कोरोन 50 न मामल मरीज संख्य बढ)'
     """
-    node = _Parser(list(_lex(query)), analyzer, max_terms).parse()
+    parser = _Parser(list(_lex(query)), analyzer, max_terms)
+    node = parser.parse()
     if node is None:
         raise QueryError("the query has no words to search for")
     if not positive_leaves(node):
         raise QueryError("the query only excludes words: add at least one word to find")
+    if not parser.explicit and isinstance(node, And) and len(node.children) > all_words_max:
+        node = AnyOf(node.children)
     return node
 
 
@@ -316,6 +351,8 @@ def describe(node: Node) -> str:
         return f"{node.field}:{node.prefix}*" if node.field else f"{node.prefix}*"
     if isinstance(node, Not):
         return f"NOT {describe(node.child)}"
+    if isinstance(node, AnyOf):
+        return "ANY(" + " ".join(describe(c) for c in node.children) + ")"
     joiner = " AND " if isinstance(node, And) else " OR "
     inner = [describe(c) if not isinstance(c, (And, Or)) else f"({describe(c)})" for c in node.children]
     return joiner.join(inner)

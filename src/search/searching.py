@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from .analysis import Analyzer, Token
 from .config import Settings
-from .engine import IndexUnavailable, SearchIndex
+from .engine import IndexUnavailable, Ranking, SearchIndex
 from .querying import Node, Phrase, Prefix, QueryError, Word, describe, parse, positive_leaves
 
 __all__ = [
@@ -77,7 +77,9 @@ class SearchService:
         if self._index is None:
             with self._lock:
                 if self._index is None:
-                    self._index = SearchIndex.open(self.settings.index, self.settings.refresh_seconds)
+                    self._index = SearchIndex.open(
+                        self.settings.index, self.settings.refresh_seconds, ranking=_ranking(self.settings)
+                    )
         return self._index
 
     def health(self) -> dict[str, Any]:
@@ -87,16 +89,19 @@ class SearchService:
         """Parse ``q`` with the index's analyzer; raises :class:`QueryError`."""
         if len(q) > self.settings.max_query_chars:
             raise QueryError(f"the query is longer than {self.settings.max_query_chars} characters")
-        return parse(q, self.index().analyzer, max_terms=self.settings.max_query_terms)
+        return parse(
+            q,
+            self.index().analyzer,
+            max_terms=self.settings.max_query_terms,
+            all_words_max=self.settings.all_words_max,
+        )
 
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         index = self.index()
         node = self.parse(request.q)
         offset = (request.page - 1) * request.per_page
-        total, scored = index.search(
-            node, limit=offset + request.per_page, title_boost=self.settings.title_boost
-        )
+        total, scored = index.search(node, limit=offset + request.per_page)
         leaves = positive_leaves(node)
         hits = [
             Hit(
@@ -123,8 +128,18 @@ class SearchService:
 
     def ranked_ids(self, q: str, limit: int) -> list[str]:
         """Just the ranked ids for ``q``, through the same parse and ranking as :meth:`search`."""
-        total, scored = self.index().search(self.parse(q), limit=limit, title_boost=self.settings.title_boost)
+        total, scored = self.index().search(self.parse(q), limit=limit)
         return [stored["id"] for _, stored in scored]
+
+
+def _ranking(settings: Settings) -> Ranking:
+    return Ranking(
+        k1=settings.bm25_k1,
+        b=settings.bm25_b,
+        title_boost=settings.title_boost,
+        proximity_boost=settings.proximity_boost,
+        proximity_slop=settings.proximity_slop,
+    )
 
 
 # --------------------------------------------------------------------------

@@ -270,7 +270,7 @@ class _Parser:
         if len(tokens) > 1 or tokens[-1].end != len(stem):
             raise QueryError(f"a prefix query takes one word before the '*': {text!r}")
         self.count(1)
-        prefix = self.analyzer.normalise_word(tokens[0].text)
+        prefix = self.analyzer.prefix_term(tokens[0].text)
         if len(prefix) < 2:
             raise QueryError(f"a prefix needs at least 2 letters before the '*': {text!r}")
         return Prefix(text, prefix, field)

@@ -290,10 +290,13 @@ def load_queries(path: str, limit: int | None) -> list[dict[str, Any]]:
     return queries
 
 
-def rewrite_queries(queries: list[dict[str, Any]], seed: int = 0) -> list[dict[str, Any]]:
-    """Every query rewritten with every kind of spelling variation (seeded per qid)."""
+def rewrite_queries(
+    queries: list[dict[str, Any]], kinds: Sequence[str] = spelling.KINDS, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Every query rewritten with the given kinds of spelling variation at every
+    opportunity, seeded per qid as ``bench/variants.py`` does."""
     return [
-        {**q, "query": spelling.rewrite(q["query"], spelling.KINDS, random.Random(f"{seed}\0{q['qid']}"), 1.0)}
+        {**q, "query": spelling.rewrite(q["query"], kinds, random.Random(f"{seed}\0{q['qid']}"), 1.0)}
         for q in queries
     ]
 
@@ -351,11 +354,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-docs", type=int, metavar="N", help="only the first N documents of each --docs file")
     parser.add_argument("--cache", metavar="DIR",
                         help="keep indexes in DIR and reuse them across runs (default: a fresh temporary directory)")
+    parser.add_argument("--no-default", action="store_true",
+                        help="do not measure the product's default configuration first")
+    parser.add_argument("--spelling-kinds", default=",".join(spelling.KINDS), metavar="K,K",
+                        help="kinds of spelling variation for --spelling-variants (default: all at once)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args(argv)
 
     try:
-        variants = [parse_variant("default")] + [parse_variant(v) for v in args.variant if v != "default"]
+        variants = [] if args.no_default else [parse_variant("default")]
+        variants += [parse_variant(v) for v in args.variant if not (v == "default" and variants)]
+        if not variants:
+            parser.error("nothing to measure: give --variant with --no-default")
+        kinds = [k for k in args.spelling_kinds.split(",") if k]
+        spelling.rewrite("", kinds)  # raises ValueError on an unknown kind
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
     for path in args.docs + [args.queries]:
@@ -363,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"no such file: {path}")
 
     queries = load_queries(args.queries, args.limit)
-    rewritten = rewrite_queries(queries, args.seed) if args.spelling_variants else None
+    rewritten = rewrite_queries(queries, kinds, args.seed) if args.spelling_variants else None
     log = sys.stderr
     rows: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="hindi-eval-") as tmp:

@@ -262,10 +262,12 @@ class AnalysisOptions:
     normalise: bool = True
     stop: bool = True
     stem: bool = True
-    fold_vowels: bool = False
-    #: "snowball" (Snowball's Hindi stemmer; with ``fold_vowels`` its output is
-    #: folded) or "folded" (the same suffixes, stripped from the folded word).
-    stemmer: str = "snowball"
+    #: Fold long/short ि ी and ु ू (see :func:`fold_vowel_length`).
+    fold_vowels: bool = True
+    #: "folded" (Snowball's Hindi suffixes, stripped from the vowel-folded
+    #: word) or "snowball" (Snowball's Hindi stemmer as is; with
+    #: ``fold_vowels`` its output is folded).
+    stemmer: str = "folded"
 
     def as_dict(self) -> dict[str, bool | str]:
         return asdict(self)
@@ -288,7 +290,7 @@ class Analyzer:
     """Turns text into :class:`Token` s, remembering each word it analysed.
 
     >>> [t.term for t in Analyzer().tokens("भारत और रूस ने अपनी दीर्घकालिक रणनीतिक साझेदारी")]
-    ['भारत', 'और', 'रूस', 'ने', 'अपनी', 'दीर्घकालिक', 'रणनीतिक', 'साझेदार']
+    ['भारत', 'और', 'रुस', 'ने', 'अपनी', 'दिर्घकालिक', 'रणनितिक', 'साझेदार']
     """
 
     options: AnalysisOptions = field(default_factory=AnalysisOptions)

@@ -41,9 +41,9 @@ class Settings:
         4, "Plain queries with up to this many words (stop words aside) require every word; longer ones match any word, ranked."
     )
     proximity_boost: float = _setting(
-        0.0, "Extra weight, in a long query, of two consecutive query words found near each other in a document."
+        0.25, "Extra weight, in a long query, of two consecutive query words found near each other in a document."
     )
-    proximity_slop: int = _setting(3, "How near (in word positions, in order) two query words count as together.")
+    proximity_slop: int = _setting(4, "How near (in word positions, in order) two query words count as together.")
     cors_origins: str = _setting("", "Origins allowed to call the API from a browser: comma-separated, or '*'. Empty: none.")
     refresh_seconds: float = _setting(
         1.0, "How often a server checks the index for newly committed documents."

@@ -63,8 +63,8 @@ class Ranking:
     title_boost: float = 2.0
     #: Weight of a pair of consecutive words of a long query found near each
     #: other (within ``proximity_slop`` positions, in order), against one word.
-    proximity_boost: float = 0.0
-    proximity_slop: int = 3
+    proximity_boost: float = 0.25
+    proximity_slop: int = 4
 
 
 class IndexUnavailable(RuntimeError):

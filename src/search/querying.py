@@ -62,15 +62,21 @@ class Word:
     terms: tuple[str, ...]
     field: str | None = None
     stop: bool = False
+    quoted: bool = False  # typed in quotes: stays required in a long query
 
 
 @dataclass(frozen=True)
 class Phrase:
-    """Words that must stand next to each other, in order."""
+    """Words that must stand next to each other, in order.
+
+    ``quoted``: typed in quotes (rather than a word with inner punctuation
+    such as ``को-विकास``), so it stays required in a long query.
+    """
 
     text: str
     terms: tuple[str, ...]
     field: str | None = None
+    quoted: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,10 +184,12 @@ class _Parser:
         self.analyzer = analyzer
         self.max_terms = max_terms
         self.term_count = 0
-        #: Whether the query used any syntax (operators, quotes, parentheses,
-        #: fields, prefixes, exclusions), i.e. is more than plain words.
-        self.explicit = any(
-            lx.kind != "word" or lx.text.endswith("*") for lx in lexemes
+        #: Whether the query uses operators (OR, AND, NOT, -, field:, *).
+        #: Quotes and parentheses alone do not count: questions and headlines
+        #: quote titles and bracket abbreviations.
+        self.operators = any(
+            lx.kind in ("or", "and", "not", "neg", "field") or (lx.kind == "word" and lx.text.endswith("*"))
+            for lx in lexemes
         )
 
     def peek(self) -> str | None:
@@ -259,8 +267,8 @@ class _Parser:
             return None
         if len(tokens) == 1:
             token = tokens[0]
-            return Word(text, (token.term,), field, stop=token.stop and not quoted)
-        return Phrase(text, tuple(t.term for t in tokens), field)
+            return Word(text, (token.term,), field, stop=token.stop and not quoted, quoted=quoted)
+        return Phrase(text, tuple(t.term for t in tokens), field, quoted=quoted)
 
     def prefix(self, text: str, field: str | None) -> Node | None:
         stem = text.rstrip("*")
@@ -309,15 +317,18 @@ def parse(query: str, analyzer: Analyzer, *, max_terms: int = 64, all_words_max:
     """Parse ``query`` into a tree; raise :class:`QueryError` if nothing searchable is left.
 
     >>> describe(parse('भारत और रूस "सैन्य सहयोग" -क्रिकेट', Analyzer()))
-    'भारत AND रूस AND "सैन्य सहयोग" AND NOT क्रिकेट'
+    'भारत AND रुस AND "सैन्य सहयोग" AND NOT क्रिकेट'
 
-    A *plain* query (words only: no quotes, operators, parentheses, ``-``,
-    ``field:`` or ``*``) of more than ``all_words_max`` words is a natural
-    sentence rather than a keyword list; requiring all its words would find
-    almost nothing, so it becomes :class:`AnyOf` its words, ranked:
+    A query without operators (no ``OR``, ``AND``, ``NOT``, ``-``,
+    ``field:`` or ``*``) of more than ``all_words_max`` words (quoted phrases
+    aside) is a natural sentence rather than a keyword list; requiring all its
+    words would find almost nothing, so its words become :class:`AnyOf`,
+    ranked. Quoted phrases in it stay required:
 
     >>> describe(parse("दिल्ली में कोरोना के 50 नए मामले, मरीजों की संख्या बढ़ी", Analyzer()))
-    'ANY(दिल्ल कोरोन 50 न मामल मरीज संख्य बढ)'
+    'ANY(दिल्ल कोरोन 50 न मामल मरिज संख्य बढ)'
+    >>> describe(parse('रवीन्द्रनाथ टैगोर की "गीतांजलि" का केंद्रीय विषय (थीम) क्या है?', Analyzer()))
+    'गितांजल AND ANY(रविंद्रनाथ टैगोर केंद्रिय विषय थिम)'
     """
     parser = _Parser(list(_lex(query)), analyzer, max_terms)
     node = parser.parse()
@@ -325,9 +336,20 @@ def parse(query: str, analyzer: Analyzer, *, max_terms: int = 64, all_words_max:
         raise QueryError("the query has no words to search for")
     if not positive_leaves(node):
         raise QueryError("the query only excludes words: add at least one word to find")
-    if not parser.explicit and isinstance(node, And) and len(node.children) > all_words_max:
-        node = AnyOf(node.children)
+    if not parser.operators:
+        node = _loosen(node, all_words_max)
     return node
+
+
+def _loosen(node: Node, all_words_max: int) -> Node:
+    """A query of words (and quoted phrases) with more than ``all_words_max``
+    words: quoted phrases required, the words any-of, ranked."""
+    leaves = positive_leaves(node)
+    quoted = [leaf for leaf in leaves if getattr(leaf, "quoted", False)]
+    words = [leaf for leaf in leaves if not getattr(leaf, "quoted", False)]
+    if len(words) <= max(all_words_max, 1):
+        return node
+    return _join(And, [*quoted, AnyOf(tuple(words))])
 
 
 def positive_leaves(node: Node) -> list[Union[Word, Phrase, Prefix]]:

@@ -85,7 +85,7 @@ class SearchService:
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "documents": self.index().doc_count()}
 
-    def parse(self, q: str) -> Node:
+    def parse(self, q: str, *, all_words_max: int | None = None) -> Node:
         """Parse ``q`` with the index's analyzer; raises :class:`QueryError`."""
         if len(q) > self.settings.max_query_chars:
             raise QueryError(f"the query is longer than {self.settings.max_query_chars} characters")
@@ -93,15 +93,31 @@ class SearchService:
             q,
             self.index().analyzer,
             max_terms=self.settings.max_query_terms,
-            all_words_max=self.settings.all_words_max,
+            all_words_max=self.settings.all_words_max if all_words_max is None else all_words_max,
         )
+
+    def _ranked(self, q: str, limit: int) -> tuple[Node, int, list[tuple[float, dict[str, Any]]]]:
+        """Parse and rank ``q``: ``(query tree used, total, top limit hits)``.
+
+        A short plain query requires all its words; when no document has them
+        all, it is searched again as any of its words, ranked, rather than
+        answering with nothing.
+        """
+        index = self.index()
+        node = self.parse(q)
+        total, scored = index.search(node, limit=limit)
+        if total == 0:
+            loose = self.parse(q, all_words_max=0)
+            if loose != node:
+                node = loose
+                total, scored = index.search(node, limit=limit)
+        return node, total, scored
 
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         index = self.index()
-        node = self.parse(request.q)
         offset = (request.page - 1) * request.per_page
-        total, scored = index.search(node, limit=offset + request.per_page)
+        node, total, scored = self._ranked(request.q, offset + request.per_page)
         leaves = positive_leaves(node)
         hits = [
             Hit(
@@ -128,7 +144,7 @@ class SearchService:
 
     def ranked_ids(self, q: str, limit: int) -> list[str]:
         """Just the ranked ids for ``q``, through the same parse and ranking as :meth:`search`."""
-        total, scored = self.index().search(self.parse(q), limit=limit)
+        _, _, scored = self._ranked(q, limit)
         return [stored["id"] for _, stored in scored]
 
 

@@ -64,8 +64,12 @@ PRESETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "default": ({}, {}),
     "no-stem": ({"stem": False}, {}),
     "no-normalise": ({"normalise": False}, {}),
+    "no-fold": ({"fold_vowels": False}, {}),
+    "snowball": ({"stemmer": "snowball"}, {}),
     "no-stop": ({"stop": False}, {}),
-    "bare": ({"normalise": False, "stem": False}, {}),
+    "bare": ({"normalise": False, "stem": False, "fold_vowels": False}, {}),
+    "no-proximity": ({}, {"proximity_boost": 0.0}),
+    "any-word": ({}, {"all_words_max": 0}),
 }
 
 # --------------------------------------------------------------------------

@@ -264,9 +264,9 @@ class AnalysisOptions:
     stem: bool = True
     #: Fold long/short ि ी and ु ू (see :func:`fold_vowel_length`).
     fold_vowels: bool = True
-    #: "folded" (Snowball's Hindi suffixes, stripped from the vowel-folded
-    #: word) or "snowball" (Snowball's Hindi stemmer as is; with
-    #: ``fold_vowels`` its output is folded).
+    #: "folded": with ``fold_vowels``, Snowball's Hindi suffixes stripped
+    #: from the folded word (without it, Snowball as is). "snowball":
+    #: Snowball's Hindi stemmer as is, its output folded with ``fold_vowels``.
     stemmer: str = "folded"
 
     def as_dict(self) -> dict[str, bool | str]:
@@ -305,7 +305,8 @@ class Analyzer:
         self._normalisers = tuple(steps)
         if self.options.stemmer not in ("snowball", "folded"):
             raise ValueError(f"unknown stemmer {self.options.stemmer!r}: use 'snowball' or 'folded'")
-        stemmer = _folded_hindi if self.options.stemmer == "folded" else _snowball_hindi
+        folded = self.options.stemmer == "folded" and self.options.fold_vowels
+        stemmer = _folded_hindi if folded else _snowball_hindi
         self._stem = stemmer() if self.options.stem else None
         self._stops = (
             frozenset(self.normalise_word(w) for w in _STOP_WORDS_TEXT.split())

@@ -313,7 +313,14 @@ def _drop_stop_words(parts: list[Node]) -> list[Node]:
 ALL_WORDS_MAX = 4
 
 
-def parse(query: str, analyzer: Analyzer, *, max_terms: int = 64, all_words_max: int = ALL_WORDS_MAX) -> Node:
+def parse(
+    query: str,
+    analyzer: Analyzer,
+    *,
+    max_terms: int = 64,
+    all_words_max: int = ALL_WORDS_MAX,
+    quotes_required: bool = True,
+) -> Node:
     """Parse ``query`` into a tree; raise :class:`QueryError` if nothing searchable is left.
 
     >>> describe(parse('भारत और रूस "सैन्य सहयोग" -क्रिकेट', Analyzer()))
@@ -323,7 +330,8 @@ def parse(query: str, analyzer: Analyzer, *, max_terms: int = 64, all_words_max:
     ``field:`` or ``*``) of more than ``all_words_max`` words (quoted phrases
     aside) is a natural sentence rather than a keyword list; requiring all its
     words would find almost nothing, so its words become :class:`AnyOf`,
-    ranked. Quoted phrases in it stay required:
+    ranked. Quoted phrases in it stay required (with ``quotes_required``
+    false they only add to the score where their words stand together):
 
     >>> describe(parse("दिल्ली में कोरोना के 50 नए मामले, मरीजों की संख्या बढ़ी", Analyzer()))
     'ANY(दिल्ल कोरोन 50 न मामल मरिज संख्य बढ)'
@@ -337,16 +345,28 @@ def parse(query: str, analyzer: Analyzer, *, max_terms: int = 64, all_words_max:
     if not positive_leaves(node):
         raise QueryError("the query only excludes words: add at least one word to find")
     if not parser.operators:
-        node = _loosen(node, all_words_max)
+        node = _loosen(node, all_words_max, quotes_required, analyzer)
     return node
 
 
-def _loosen(node: Node, all_words_max: int) -> Node:
+def _loosen(node: Node, all_words_max: int, quotes_required: bool, analyzer: Analyzer) -> Node:
     """A query of words (and quoted phrases) with more than ``all_words_max``
-    words: quoted phrases required, the words any-of, ranked."""
+    words: quoted phrases required, the words any-of, ranked. Unless quotes
+    are required, a quoted phrase is one more any-of clause, and so is each
+    of its words (stop words aside)."""
     leaves = positive_leaves(node)
-    quoted = [leaf for leaf in leaves if getattr(leaf, "quoted", False)]
-    words = [leaf for leaf in leaves if not getattr(leaf, "quoted", False)]
+    if all(getattr(leaf, "quoted", False) for leaf in leaves):
+        return node  # nothing but quotes: exactly what was asked
+    quoted = [leaf for leaf in leaves if quotes_required and getattr(leaf, "quoted", False)]
+    words: list[Node] = []  # the any-of clauses
+    for leaf in leaves:
+        if leaf in quoted:
+            continue
+        words.append(leaf)
+        if isinstance(leaf, Phrase) and leaf.quoted:
+            words.extend(
+                Word(term, (term,), leaf.field) for term in leaf.terms if not analyzer.word(term)[1]
+            )
     if len(words) <= max(all_words_max, 1):
         return node
     return _join(And, [*quoted, AnyOf(tuple(words))])

@@ -85,29 +85,35 @@ class SearchService:
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "documents": self.index().doc_count()}
 
-    def parse(self, q: str, *, all_words_max: int | None = None) -> Node:
-        """Parse ``q`` with the index's analyzer; raises :class:`QueryError`."""
+    def parse(self, q: str, *, strict: bool = True) -> Node:
+        """Parse ``q`` with the index's analyzer; raises :class:`QueryError`.
+
+        ``strict=False`` reads a query without operators as any of its words
+        and phrases, however short (the fallback when nothing matches).
+        """
         if len(q) > self.settings.max_query_chars:
             raise QueryError(f"the query is longer than {self.settings.max_query_chars} characters")
         return parse(
             q,
             self.index().analyzer,
             max_terms=self.settings.max_query_terms,
-            all_words_max=self.settings.all_words_max if all_words_max is None else all_words_max,
+            all_words_max=self.settings.all_words_max if strict else 0,
+            quotes_required=strict,
         )
 
     def _ranked(self, q: str, limit: int) -> tuple[Node, int, list[tuple[float, dict[str, Any]]]]:
         """Parse and rank ``q``: ``(query tree used, total, top limit hits)``.
 
-        A short plain query requires all its words; when no document has them
-        all, it is searched again as any of its words, ranked, rather than
-        answering with nothing.
+        When a query without operators finds nothing (a short one requires
+        every word, a long one its quoted phrases), it is searched again as
+        any of its words and phrases, ranked, rather than answering with
+        nothing. A phrase still only matches where its words stand together.
         """
         index = self.index()
         node = self.parse(q)
         total, scored = index.search(node, limit=limit)
         if total == 0:
-            loose = self.parse(q, all_words_max=0)
+            loose = self.parse(q, strict=False)
             if loose != node:
                 node = loose
                 total, scored = index.search(node, limit=limit)

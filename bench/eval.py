@@ -53,7 +53,7 @@ from search.config import Settings  # noqa: E402
 from search.documents import Record, Reject, read_jsonl  # noqa: E402
 from search.indexing import ingest  # noqa: E402
 from search.querying import QueryError  # noqa: E402
-from search.searching import SearchService  # noqa: E402
+from search.searching import SearchService, SearchTimeout  # noqa: E402
 import variants as spelling  # noqa: E402
 
 #: Ranked results asked for per query (the deepest cut-off scored).
@@ -313,7 +313,7 @@ def run_queries(service: SearchService, queries: Sequence[dict[str, Any]]) -> li
         error = ""
         try:
             ranked = service.ranked_ids(q["query"], DEPTH)
-        except QueryError as exc:  # the user would get a 400: no results
+        except (QueryError, SearchTimeout) as exc:  # the user would get a 400 / 503: no results
             ranked, error = [], str(exc)
         ms = (time.perf_counter() - started) * 1000
         results.append(QueryResult(q["qid"], ranked, frozenset(q["relevant"]), ms, error))
@@ -324,7 +324,7 @@ def run_queries(service: SearchService, queries: Sequence[dict[str, Any]]) -> li
 # Output
 # --------------------------------------------------------------------------
 
-_COLUMNS = ("MRR@10", "R@1", "R@10", "R@100", "nDCG@10", "zero", "queries", "p50 ms", "p95 ms")
+_COLUMNS = ("MRR@10", "R@1", "R@10", "R@100", "nDCG@10", "zero", "errors", "queries", "p50 ms", "p95 ms")
 
 
 def table(rows: dict[str, dict[str, Any]], extra: Sequence[str] = ()) -> str:

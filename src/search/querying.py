@@ -38,7 +38,7 @@ __all__ = [
     "And",
     "Or",
     "Not",
-    "AnyOf",
+    "AnyWords",
     "Node",
     "parse",
     "describe",
@@ -104,7 +104,7 @@ class Not:
 
 
 @dataclass(frozen=True)
-class AnyOf:
+class AnyWords:
     """A long plain query: documents with any of the words, best matches first.
 
     Ranked by how many of the words (and of the query's adjacent word pairs)
@@ -114,7 +114,7 @@ class AnyOf:
     children: tuple["Node", ...]
 
 
-Node = Union[Word, Phrase, Prefix, And, Or, Not, AnyOf]
+Node = Union[Word, Phrase, Prefix, And, Or, Not, AnyWords]
 
 # --------------------------------------------------------------------------
 # Lexing
@@ -329,7 +329,7 @@ def parse(
     A query without operators (no ``OR``, ``AND``, ``NOT``, ``-``,
     ``field:`` or ``*``) of more than ``all_words_max`` words (quoted phrases
     aside) is a natural sentence rather than a keyword list; requiring all its
-    words would find almost nothing, so its words become :class:`AnyOf`,
+    words would find almost nothing, so its words become :class:`AnyWords`,
     ranked. Quoted phrases in it stay required (with ``quotes_required``
     false they only add to the score where their words stand together):
 
@@ -369,7 +369,7 @@ def _loosen(node: Node, all_words_max: int, quotes_required: bool, analyzer: Ana
             )
     if len(words) <= max(all_words_max, 1):
         return node
-    return _join(And, [*quoted, AnyOf(tuple(words))])
+    return _join(And, [*quoted, AnyWords(tuple(words))])
 
 
 def positive_leaves(node: Node) -> list[Union[Word, Phrase, Prefix]]:
@@ -393,7 +393,7 @@ def describe(node: Node) -> str:
         return f"{node.field}:{node.prefix}*" if node.field else f"{node.prefix}*"
     if isinstance(node, Not):
         return f"NOT {describe(node.child)}"
-    if isinstance(node, AnyOf):
+    if isinstance(node, AnyWords):
         return "ANY(" + " ".join(describe(c) for c in node.children) + ")"
     joiner = " AND " if isinstance(node, And) else " OR "
     inner = [describe(c) if not isinstance(c, (And, Or)) else f"({describe(c)})" for c in node.children]

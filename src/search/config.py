@@ -49,7 +49,7 @@ class Settings:
     bm25_k1: float = _setting(1.2, "BM25 term-frequency saturation: higher lets repeated words count longer.")
     bm25_b: float = _setting(0.75, "BM25 length normalisation: 0 ignores document length, 1 normalises fully.")
     all_words_max: int = _setting(
-        4, "Plain queries with up to this many words (stop words aside) require every word; longer ones match any word, ranked."
+        2, "Plain queries with up to this many words (stop words aside) require every word; longer ones match any word, ranked."
     )
     proximity_boost: float = _setting(
         0.25, "Extra weight, in a long query, of two consecutive query words found near each other in a document."

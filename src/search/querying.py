@@ -3,7 +3,7 @@
 The syntax (one documented language, parsed here, never a 500)::
 
     भारत रूस               every word required (stop words like और, में dropped)
-    (more than 4 plain words: any word, ranked; see :func:`parse`)
+    (more than 2 words, no operators: any word, ranked; see :func:`parse`)
     "सैन्य सहयोग"           phrase: these words, adjacent, in this order
     भारत OR रूस             either word;  AND is implied between words
     -क्रिकेट  NOT क्रिकेट     exclude documents with the word
@@ -310,7 +310,7 @@ def _drop_stop_words(parts: list[Node]) -> list[Node]:
 #: Plain queries with at most this many words (after dropping stop words)
 #: require every word; longer ones, typically a sentence or a headline pasted
 #: into the box, find documents with any of their words, best matches first.
-ALL_WORDS_MAX = 4
+ALL_WORDS_MAX = 2
 
 
 def parse(

@@ -276,7 +276,10 @@ class TestDidYouMean:
     )
     def test_misspelling_gets_a_suggestion_that_finds_documents(self, search, wrong, right):
         answer = search(wrong)
-        assert answer["total"] == 0 and answer["suggestion"] == right
+        # Nothing has every word; a query of several words then finds any of
+        # them (parsed ANY), and the correction is offered all the same.
+        assert answer["total"] == 0 or answer["parsed"].startswith("ANY(")
+        assert answer["suggestion"] == right
         assert search(answer["suggestion"])["total"] > 0
 
     @pytest.mark.parametrize("variant", ["ज़ोर", "जोर", "फ़ैसला", "फैसला", "गाँव"])

@@ -99,8 +99,6 @@ def covid_client(shared_data, tmp_path_factory):
     "wrong, right",
     [
         ("असपताल", "अस्पताल"),  # half-letter (virama) missing
-        ("मजदुर", "मजदूर"),  # short u for long uu
-        ("संक्रमीत", "संक्रमित"),  # long ii for short i
         ("परीक्षन", "परीक्षण"),  # न for ण
     ],
 )
@@ -108,6 +106,15 @@ def test_did_you_mean_on_real_news(covid_client, wrong, right):
     answer = covid_client.get("/search", query_string={"q": wrong}).get_json()
     assert answer["total"] < 3 and answer["suggestion"] == right
     assert covid_client.get("/search", query_string={"q": right}).get_json()["total"] > answer["total"]
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("wrong, right", [("मजदुर", "मजदूर"), ("संक्रमीत", "संक्रमित")])
+def test_vowel_length_slips_need_no_suggestion(covid_client, wrong, right):
+    """Long/short vowel signs are folded by the analysis: the slip finds what the word finds."""
+    answer = covid_client.get("/search", query_string={"q": wrong}).get_json()
+    assert answer["total"] == covid_client.get("/search", query_string={"q": right}).get_json()["total"] > 3
+    assert answer["suggestion"] is None
 
 
 @pytest.mark.data

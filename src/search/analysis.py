@@ -38,6 +38,7 @@ __all__ = [
     "Analyzer",
     "Token",
     "STOP_WORDS",
+    "fold_vowel_length",
     "normalise",
     "tokenize",
     "words",
@@ -55,9 +56,10 @@ __all__ = [
 _DEVANAGARI = "\u0900-\u0963\u0971-\u097f\ua8e0-\ua8ff\u1cd0-\u1cff\u200c\u200d"
 _DIGIT = "0-9\u0966-\u096f"
 #: Any other letter (Latin, other scripts), optionally with digits inside
-#: (``G20``, ``COVID19``) and joined by ``&`` or an apostrophe (``M&MTC``).
+#: (``G20``, ``COVID19``, also written ``COVID१९``) and joined by ``&`` or an
+#: apostrophe (``M&MTC``).
 _OTHER_LETTER = r"[^\W\d_\u0900-\u097f]"
-_OTHER_CHAR = r"(?:[^\W_\u0900-\u097f]|[\u0300-\u036f])"
+_OTHER_CHAR = r"(?:[^\W_\u0900-\u097f]|[\u0300-\u036f\u0966-\u096f])"
 
 _WORD_RE = re.compile(
     rf"[{_DEVANAGARI}]+"
@@ -105,10 +107,11 @@ _CONSONANT = "\u0915-\u0939\u0958-\u095f\u0978-\u097f"
 #: य र ल व श स ह and other nasals it is not (सैन्य, अन्य, सम्मान stay).
 _STOPS = "\u0915-\u0918\u091a-\u091d\u091f-\u0922\u0924-\u0927\u092a-\u092d"
 _NASAL_CLUSTER_RE = re.compile(rf"[\u0919\u091e\u0923\u0928\u092e]{_VIRAMA}(?=[{_STOPS}])")
-#: ये / यी after a vowel sound at the end of a word are spelled ए / ई just as
-#: often: गये = गए, नयी = नई, लिये = लिए, रुपये = रुपए. Only word-final, so
-#: the pronoun ये and words like नियम are untouched.
-_YE_RE = re.compile(rf"(?<=[\u0905-\u0914{_CONSONANT}\u093e-\u094c])य([\u0947\u0940])({_ANUSVARA}?)$")
+#: ये / यी after a vowel sound are spelled ए / ई just as often, at the end of
+#: a word and inside it: गये = गए, नयी = नई, लिये = लिए, जायेगा = जाएगा,
+#: गयीं = गईं, थियेटर = थिएटर. Only after a vowel, so the pronoun ये and
+#: words like नियम, प्रयोग are untouched.
+_YE_RE = re.compile(rf"(?<=[\u0905-\u0914{_CONSONANT}\u093e-\u094c])य([\u0947\u0940])({_ANUSVARA}?)")
 _YE_VOWEL = {"\u0947": "\u090f", "\u0940": "\u0908"}  # े -> ए, ी -> ई
 _FOLD_TABLE = str.maketrans(
     {
@@ -177,6 +180,81 @@ def _snowball_hindi() -> Callable[[str], str]:
     return Stemmer.Stemmer("hindi").stemWord
 
 
+#: The suffixes Snowball's Hindi stemmer removes, as they look after
+#: :func:`normalise` (its chandrabindu forms are the anusvara forms here).
+#: Those starting with a consonant (-ता, -ने, -कर ...) only follow a consonant.
+_HINDI_SUFFIXES = """
+ाइयां ाइयों ाऊंगा ाऊंगी ाएंगी ाएंगे इयां इयों ऊंगा ऊंगी एंगी एंगे ताएं ताओं नाएं नाओं
+ाएगा ाएगी ाओगी ाओगे ातीं ियां ियों ूंगा ूंगी ेंगी ेंगे आइए आएं आओं आकर आता आती आना
+आने आया उएं उओं एगा एगी ओगी ओगे तीं ाइए ाईं ाएं ाओं ाकर ाता ाती ाते ाना ाने ाया ुआं
+ुएं ुओं ेगा ेगी ोगी ोगे आं आई इए ईं एं ओं कर ता ती ते ना नी ने ां ाई ाए ाओ िए ीं ें ों
+अ आ इ ई उ ऊ ए ओ ा ि ी ु ू े ो ्
+"""
+
+
+def _folded_hindi() -> Callable[[str], str]:
+    """Snowball's Hindi suffix stripping, on vowel-length-folded words.
+
+    >>> stem = _folded_hindi(); [stem(w) for w in ["बीमारी", "बिमारि", "होगी", "होगि", "देशों"]]
+    ['बिमार', 'बिमार', 'ह', 'ह', 'देश']
+
+    The same rule as Snowball (remove the longest suffix, keep at least one
+    letter), but word and suffixes are both folded by
+    :func:`fold_vowel_length` first, so a long/short vowel slip in the
+    ending (होगि for होगी) is stripped like the right spelling. Lucene folds
+    the word but not its suffix list, which loses every long-vowel suffix.
+    """
+    consonant = re.compile(f"[{_CONSONANT}]")
+    # Suffixes starting with a consonant are matched as spelled: folded, -ती
+    # would also strip the -ति of nouns (अनुमति, प्रगति, पति).
+    folded_suffixes: dict[int, set[str]] = {}
+    exact_suffixes: dict[int, set[str]] = {}
+    for suffix in _HINDI_SUFFIXES.split():
+        if consonant.match(suffix):
+            exact_suffixes.setdefault(len(suffix), set()).add(suffix)
+        else:
+            folded = fold_vowel_length(suffix)
+            folded_suffixes.setdefault(len(folded), set()).add(folded)
+    lengths = sorted(set(folded_suffixes) | set(exact_suffixes), reverse=True)
+
+    def stem(word: str) -> str:
+        folded = fold_vowel_length(word)
+        for n in lengths:
+            if len(word) <= n:
+                continue
+            if word[-n:] in exact_suffixes.get(n, ()):
+                # like Snowball: a consonant, not the word's first letter, before it
+                if len(word) > n + 1 and consonant.match(word[-n - 1]):
+                    return folded[:-n]
+            elif folded[-n:] in folded_suffixes.get(n, ()):
+                return folded[:-n]
+        return folded
+
+    return stem
+
+
+# --------------------------------------------------------------------------
+# Vowel length
+# --------------------------------------------------------------------------
+
+#: Long vowel signs and vowels -> their short counterparts (ी -> ि, ू -> ु,
+#: ई -> इ, ऊ -> उ).
+_VOWEL_LENGTH_TABLE = str.maketrans({"\u0940": "\u093f", "\u0942": "\u0941", "\u0908": "\u0907", "\u090a": "\u0909"})
+
+
+def fold_vowel_length(stem: str) -> str:
+    """Fold long i/u onto short ones, *after* stemming: बीमारी, बिमारी -> बिमार.
+
+    >>> [fold_vowel_length(s) for s in ["बीमार", "बिमार", "पूर", "ईद"]]
+    ['बिमार', 'बिमार', 'पुर', 'इद']
+
+    Writers confuse ि/ी and ु/ू more than any other letters. Folding before
+    the stemmer (as Lucene's Hindi normaliser does) hides half of the
+    stemmer's suffixes from it; folding its output keeps every suffix rule.
+    """
+    return stem.translate(_VOWEL_LENGTH_TABLE)
+
+
 # --------------------------------------------------------------------------
 # The analyzer
 # --------------------------------------------------------------------------
@@ -184,7 +262,7 @@ def _snowball_hindi() -> Callable[[str], str]:
 
 #: Bumped whenever a change to this module changes the terms of some text:
 #: an index built by another version must be rebuilt (``engine`` checks).
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -194,8 +272,14 @@ class AnalysisOptions:
     normalise: bool = True
     stop: bool = True
     stem: bool = True
+    #: Fold long/short ि ी and ु ू (see :func:`fold_vowel_length`).
+    fold_vowels: bool = True
+    #: "folded": with ``fold_vowels``, Snowball's Hindi suffixes stripped
+    #: from the folded word (without it, Snowball as is). "snowball":
+    #: Snowball's Hindi stemmer as is, its output folded with ``fold_vowels``.
+    stemmer: str = "folded"
 
-    def as_dict(self) -> dict[str, bool]:
+    def as_dict(self) -> dict[str, bool | str]:
         return asdict(self)
 
 
@@ -216,7 +300,7 @@ class Analyzer:
     """Turns text into :class:`Token` s, remembering each word it analysed.
 
     >>> [t.term for t in Analyzer().tokens("भारत और रूस ने अपनी दीर्घकालिक रणनीतिक साझेदारी")]
-    ['भारत', 'और', 'रूस', 'ने', 'अपनी', 'दीर्घकालिक', 'रणनीतिक', 'साझेदार']
+    ['भारत', 'और', 'रुस', 'ने', 'अपनी', 'दिर्घकालिक', 'रणनितिक', 'साझेदार']
     """
 
     options: AnalysisOptions = field(default_factory=AnalysisOptions)
@@ -229,11 +313,19 @@ class Analyzer:
         else:
             steps.append(str.lower)
         self._normalisers = tuple(steps)
-        self._stem = _snowball_hindi() if self.options.stem else None
+        if self.options.stemmer not in ("snowball", "folded"):
+            raise ValueError(f"unknown stemmer {self.options.stemmer!r}: use 'snowball' or 'folded'")
+        folded = self.options.stemmer == "folded" and self.options.fold_vowels
+        stemmer = _folded_hindi if folded else _snowball_hindi
+        self._stem = stemmer() if self.options.stem else None
         self._stops = (
             frozenset(self.normalise_word(w) for w in _STOP_WORDS_TEXT.split())
             if self.options.stop
             else frozenset()
+        )
+        #: With vowel length folded, a misspelled stop word (नहिं, लीए) is still one.
+        self._folded_stops = (
+            frozenset(fold_vowel_length(w) for w in self._stops) if self.options.fold_vowels else None
         )
         self._cache: dict[str, tuple[str, bool]] = {}
 
@@ -243,16 +335,27 @@ class Analyzer:
             word = step(word)
         return word
 
+    def prefix_term(self, word: str) -> str:
+        """The form a prefix typed by a user is matched against index terms in.
+
+        >>> Analyzer(AnalysisOptions(fold_vowels=True)).prefix_term("बीमा")
+        'बिमा'
+        """
+        word = self.normalise_word(word)
+        return fold_vowel_length(word) if self.options.fold_vowels else word
+
     def word(self, word: str) -> tuple[str, bool]:
         """``(term, is_stop_word)`` for one surface word; empty term = nothing left."""
         hit = self._cache.get(word)
         if hit is not None:
             return hit
         norm = self.normalise_word(word)
-        is_stop = norm in self._stops
+        is_stop = norm in self._stops or (self._folded_stops is not None and fold_vowel_length(norm) in self._folded_stops)
         term = norm
         if self._stem is not None and not is_stop and not norm.isascii():
             term = self._stem(norm) or norm
+        if self.options.fold_vowels and not is_stop:
+            term = fold_vowel_length(term)
         if len(self._cache) >= self.cache_size:
             self._cache.clear()
         self._cache[word] = result = (term, is_stop)
@@ -274,7 +377,7 @@ class Analyzer:
         The ingest's fast path: a regex ``findall`` and one cache lookup per word.
 
         >>> Analyzer().index_terms("भारत और रूस ने हिन्दी में")
-        ['भारत', 'और', 'रूस', 'ने', 'हिंद', 'में']
+        ['भारत', 'और', 'रुस', 'ने', 'हिंद', 'में']
         """
         cache = self._cache
         terms = []

@@ -62,7 +62,7 @@ from whoosh.searching import Searcher, TimeLimit
 from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer
 from .documents import Record
 from .filtering import AllOf, AnyOf, Condition, FilterNode, Negate
-from .querying import And, Node, Not, Or, Phrase, Prefix, Word
+from .querying import And, AnyWords, Node, Not, Or, Phrase, Prefix, Word
 
 __all__ = [
     "SearchIndex",
@@ -72,6 +72,7 @@ __all__ = [
     "SegmentBuilders",
     "SearchTimeout",
     "ResultSet",
+    "Ranking",
     "STORED_FIELDS",
 ]
 
@@ -89,6 +90,19 @@ def shared_analyzer(options: AnalysisOptions) -> Analyzer:
         if options not in _ANALYZERS:
             _ANALYZERS[options] = Analyzer(options)
         return _ANALYZERS[options]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How matching documents are scored (see ``Settings`` for what each means)."""
+
+    k1: float = 1.2
+    b: float = 0.75
+    title_boost: float = 2.0
+    #: Weight of a pair of consecutive words of a long query found near each
+    #: other (within ``proximity_slop`` positions, in order), against one word.
+    proximity_boost: float = 0.25
+    proximity_slop: int = 4
 
 
 class IndexUnavailable(RuntimeError):
@@ -224,10 +238,13 @@ def _schema(options: AnalysisOptions) -> whoosh.fields.Schema:
 class SearchIndex:
     """A Whoosh index directory: open it for searching, or write to it."""
 
-    def __init__(self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0) -> None:
+    def __init__(
+        self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None
+    ) -> None:
         self._ix = ix
         self.path = path
         self.refresh_seconds = refresh_seconds
+        self.ranking = ranking or Ranking()
         self._local = threading.local()
         tokenizer: HindiTokenizer = ix.schema["body"].analyzer
         if tokenizer.version != ANALYSIS_VERSION:
@@ -242,7 +259,7 @@ class SearchIndex:
     # -- opening -----------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str, refresh_seconds: float = 1.0) -> "SearchIndex":
+    def open(cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None) -> "SearchIndex":
         """Open an existing index, or raise :class:`IndexUnavailable` saying why."""
         if not os.path.isdir(path):
             raise IndexUnavailable(f"no index directory at {path!r}: run ingest first")
@@ -258,7 +275,7 @@ class SearchIndex:
                 f"the index at {path!r} cannot be opened ({type(exc).__name__}: {exc}); "
                 "rebuild it: ingest --rebuild with all the documents"
             ) from exc
-        index = cls(ix, path, refresh_seconds)
+        index = cls(ix, path, refresh_seconds, ranking)
         index.check_files()
         return index
 
@@ -314,7 +331,8 @@ class SearchIndex:
         searcher: Searcher | None = getattr(local, "searcher", None)
         now = time.monotonic()
         if searcher is None:
-            local.searcher = self._ix.searcher(weighting=whoosh.scoring.BM25F())
+            weighting = whoosh.scoring.BM25F(B=self.ranking.b, K1=self.ranking.k1)
+            local.searcher = self._ix.searcher(weighting=weighting)
             local.checked = now
         elif now - local.checked >= self.refresh_seconds:
             local.checked = now
@@ -329,22 +347,11 @@ class SearchIndex:
         """The stored fields of one document, or None."""
         return self.searcher().document(id=doc_id)
 
-    def search(
-        self, node: Node, *, limit: int, title_boost: float = 2.0, max_prefix_terms: int = 50
-    ) -> tuple[int, list[tuple[float, dict[str, Any]]]]:
-        """``(total matching documents, [(score, stored fields)] of the top limit)``."""
-        searcher = self.searcher()
-        query = _Compiler(searcher, title_boost, max_prefix_terms).compile(node)
-        results = searcher.search(query, limit=limit)
-        hits = [(hit.score or 0.0, hit.fields()) for hit in results]
-        return len(results), hits
-
     def find(
         self,
         node: Node | None,
         *,
         limit: int,
-        title_boost: float = 2.0,
         max_prefix_terms: int = 50,
         filter: FilterNode | None = None,
         facets: Sequence[str] = (),
@@ -363,7 +370,7 @@ class SearchIndex:
         if node is None:
             query: whoosh.query.Query = whoosh.query.Every()
         else:
-            query = _Compiler(searcher, title_boost, max_prefix_terms).compile(node)
+            query = _Compiler(searcher, self.ranking, max_prefix_terms).compile(node)
         sortedby = None if sort == "relevance" else whoosh.sorting.FieldFacet("published", reverse=sort.startswith("-"))
         groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
         collector = searcher.collector(limit=max(limit, 1), sortedby=sortedby, groupedby=groupedby or None)
@@ -782,15 +789,35 @@ class Writer:
 class _Compiler:
     """Query tree -> Whoosh query, with BM25F over title (boosted) and body."""
 
-    def __init__(self, searcher: Searcher, title_boost: float, max_prefix_terms: int) -> None:
+    def __init__(self, searcher: Searcher, ranking: Ranking, max_prefix_terms: int) -> None:
         self.reader = searcher.reader()
-        self.title_boost = title_boost
+        self.ranking = ranking
         self.max_prefix_terms = max_prefix_terms
 
     def fields(self, field: str | None) -> Iterable[tuple[str, float]]:
         if field:
             return [(field, 1.0)]
-        return [("title", self.title_boost), ("body", 1.0)]
+        return [("title", self.ranking.title_boost), ("body", 1.0)]
+
+    def any_words(self, node: AnyWords) -> whoosh.query.Query:
+        """Any word, ranked; consecutive words found near each other score extra.
+
+        The pair clauses only add score: a document matching one of them
+        matches a word anyway, so they never change which documents match.
+        """
+        clauses = [self.compile(c) for c in node.children]
+        boost = self.ranking.proximity_boost
+        if boost > 0:
+            for left, right in zip(node.children, node.children[1:]):
+                if isinstance(left, Word) and isinstance(right, Word) and not (left.field or right.field):
+                    clauses.extend(
+                        whoosh.query.Phrase(
+                            f, [left.terms[0], right.terms[0]], slop=self.ranking.proximity_slop,
+                            boost=weight * boost,
+                        )
+                        for f, weight in self.fields(None)
+                    )
+        return _or(clauses)
 
     def compile(self, node: Node) -> whoosh.query.Query:
         if isinstance(node, Word):
@@ -818,6 +845,8 @@ class _Compiler:
             return whoosh.query.AndNot(query, _or(negative)) if negative else query
         if isinstance(node, Or):
             return _or(self.compile(c) for c in node.children)
+        if isinstance(node, AnyWords):
+            return self.any_words(node)
         raise TypeError(f"not a query node: {node!r}")
 
     def expand(self, field: str, prefix: str) -> list[str]:

@@ -3,6 +3,7 @@
 The syntax (one documented language, parsed here, never a 500)::
 
     भारत रूस               every word required (stop words like और, में dropped)
+    (more than 2 words, no operators: any word, ranked; see :func:`parse`)
     "सैन्य सहयोग"           phrase: these words, adjacent, in this order
     भारत OR रूस             either word;  AND is implied between words
     -क्रिकेट  NOT क्रिकेट     exclude documents with the word
@@ -37,6 +38,7 @@ __all__ = [
     "And",
     "Or",
     "Not",
+    "AnyWords",
     "Node",
     "parse",
     "describe",
@@ -60,15 +62,21 @@ class Word:
     terms: tuple[str, ...]
     field: str | None = None
     stop: bool = False
+    quoted: bool = False  # typed in quotes: stays required in a long query
 
 
 @dataclass(frozen=True)
 class Phrase:
-    """Words that must stand next to each other, in order."""
+    """Words that must stand next to each other, in order.
+
+    ``quoted``: typed in quotes (rather than a word with inner punctuation
+    such as ``को-विकास``), so it stays required in a long query.
+    """
 
     text: str
     terms: tuple[str, ...]
     field: str | None = None
+    quoted: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,18 @@ class Not:
     child: "Node"
 
 
-Node = Union[Word, Phrase, Prefix, And, Or, Not]
+@dataclass(frozen=True)
+class AnyWords:
+    """A long plain query: documents with any of the words, best matches first.
+
+    Ranked by how many of the words (and of the query's adjacent word pairs)
+    a document has and how rare they are; see :func:`parse`.
+    """
+
+    children: tuple["Node", ...]
+
+
+Node = Union[Word, Phrase, Prefix, And, Or, Not, AnyWords]
 
 # --------------------------------------------------------------------------
 # Lexing
@@ -165,6 +184,13 @@ class _Parser:
         self.analyzer = analyzer
         self.max_terms = max_terms
         self.term_count = 0
+        #: Whether the query uses operators (OR, AND, NOT, -, field:, *).
+        #: Quotes and parentheses alone do not count: questions and headlines
+        #: quote titles and bracket abbreviations.
+        self.operators = any(
+            lx.kind in ("or", "and", "not", "neg", "field") or (lx.kind == "word" and lx.text.endswith("*"))
+            for lx in lexemes
+        )
 
     def peek(self) -> str | None:
         return self.lexemes[self.i].kind if self.i < len(self.lexemes) else None
@@ -241,8 +267,8 @@ class _Parser:
             return None
         if len(tokens) == 1:
             token = tokens[0]
-            return Word(text, (token.term,), field, stop=token.stop and not quoted)
-        return Phrase(text, tuple(t.term for t in tokens), field)
+            return Word(text, (token.term,), field, stop=token.stop and not quoted, quoted=quoted)
+        return Phrase(text, tuple(t.term for t in tokens), field, quoted=quoted)
 
     def prefix(self, text: str, field: str | None) -> Node | None:
         stem = text.rstrip("*")
@@ -252,7 +278,7 @@ class _Parser:
         if len(tokens) > 1 or tokens[-1].end != len(stem):
             raise QueryError(f"a prefix query takes one word before the '*': {text!r}")
         self.count(1)
-        prefix = self.analyzer.normalise_word(tokens[0].text)
+        prefix = self.analyzer.prefix_term(tokens[0].text)
         if len(prefix) < 2:
             raise QueryError(f"a prefix needs at least 2 letters before the '*': {text!r}")
         return Prefix(text, prefix, field)
@@ -281,18 +307,69 @@ def _drop_stop_words(parts: list[Node]) -> list[Node]:
     return kept if any(not isinstance(p, Not) for p in kept) else parts
 
 
-def parse(query: str, analyzer: Analyzer, *, max_terms: int = 64) -> Node:
+#: Plain queries with at most this many words (after dropping stop words)
+#: require every word; longer ones, typically a sentence or a headline pasted
+#: into the box, find documents with any of their words, best matches first.
+ALL_WORDS_MAX = 2
+
+
+def parse(
+    query: str,
+    analyzer: Analyzer,
+    *,
+    max_terms: int = 64,
+    all_words_max: int = ALL_WORDS_MAX,
+    quotes_required: bool = True,
+) -> Node:
     """Parse ``query`` into a tree; raise :class:`QueryError` if nothing searchable is left.
 
     >>> describe(parse('भारत और रूस "सैन्य सहयोग" -क्रिकेट', Analyzer()))
-    'भारत AND रूस AND "सैन्य सहयोग" AND NOT क्रिकेट'
+    'भारत AND रुस AND "सैन्य सहयोग" AND NOT क्रिकेट'
+
+    A query without operators (no ``OR``, ``AND``, ``NOT``, ``-``,
+    ``field:`` or ``*``) of more than ``all_words_max`` words (quoted phrases
+    aside) is a natural sentence rather than a keyword list; requiring all its
+    words would find almost nothing, so its words become :class:`AnyWords`,
+    ranked. Quoted phrases in it stay required (with ``quotes_required``
+    false they only add to the score where their words stand together):
+
+    >>> describe(parse("दिल्ली में कोरोना के 50 नए मामले, मरीजों की संख्या बढ़ी", Analyzer()))
+    'ANY(दिल्ल कोरोन 50 न मामल मरिज संख्य बढ)'
+    >>> describe(parse('रवीन्द्रनाथ टैगोर की "गीतांजलि" का केंद्रीय विषय (थीम) क्या है?', Analyzer()))
+    'गितांजल AND ANY(रविंद्रनाथ टैगोर केंद्रिय विषय थिम)'
     """
-    node = _Parser(list(_lex(query)), analyzer, max_terms).parse()
+    parser = _Parser(list(_lex(query)), analyzer, max_terms)
+    node = parser.parse()
     if node is None:
         raise QueryError("the query has no words to search for")
     if not positive_leaves(node):
         raise QueryError("the query only excludes words: add at least one word to find")
+    if not parser.operators:
+        node = _loosen(node, all_words_max, quotes_required, analyzer)
     return node
+
+
+def _loosen(node: Node, all_words_max: int, quotes_required: bool, analyzer: Analyzer) -> Node:
+    """A query of words (and quoted phrases) with more than ``all_words_max``
+    words: quoted phrases required, the words any-of, ranked. Unless quotes
+    are required, a quoted phrase is one more any-of clause, and so is each
+    of its words (stop words aside)."""
+    leaves = positive_leaves(node)
+    if all(getattr(leaf, "quoted", False) for leaf in leaves):
+        return node  # nothing but quotes: exactly what was asked
+    quoted = [leaf for leaf in leaves if quotes_required and getattr(leaf, "quoted", False)]
+    words: list[Node] = []  # the any-of clauses
+    for leaf in leaves:
+        if leaf in quoted:
+            continue
+        words.append(leaf)
+        if isinstance(leaf, Phrase) and leaf.quoted:
+            words.extend(
+                Word(term, (term,), leaf.field) for term in leaf.terms if not analyzer.word(term)[1]
+            )
+    if len(words) <= max(all_words_max, 1):
+        return node
+    return _join(And, [*quoted, AnyWords(tuple(words))])
 
 
 def positive_leaves(node: Node) -> list[Union[Word, Phrase, Prefix]]:
@@ -316,6 +393,8 @@ def describe(node: Node) -> str:
         return f"{node.field}:{node.prefix}*" if node.field else f"{node.prefix}*"
     if isinstance(node, Not):
         return f"NOT {describe(node.child)}"
+    if isinstance(node, AnyWords):
+        return "ANY(" + " ".join(describe(c) for c in node.children) + ")"
     joiner = " AND " if isinstance(node, And) else " OR "
     inner = [describe(c) if not isinstance(c, (And, Or)) else f"({describe(c)})" for c in node.children]
     return joiner.join(inner)

@@ -19,7 +19,7 @@ from typing import Any, Iterator, Sequence
 
 from .analysis import Analyzer, Token
 from .config import Settings
-from .engine import IndexUnavailable, ResultSet, SearchIndex, SearchTimeout
+from .engine import IndexUnavailable, Ranking, ResultSet, SearchIndex, SearchTimeout
 from .filtering import FilterError, FilterNode, describe_filter, parse_filter
 from .querying import Node, Phrase, Prefix, QueryError, Word, describe, parse, positive_leaves
 from .vocabulary import VOCABULARY_FILE, Vocabulary
@@ -105,17 +105,49 @@ class SearchService:
         if self._index is None:
             with self._lock:
                 if self._index is None:
-                    self._index = SearchIndex.open(self.settings.index, self.settings.refresh_seconds)
+                    self._index = SearchIndex.open(
+                        self.settings.index, self.settings.refresh_seconds, ranking=_ranking(self.settings)
+                    )
         return self._index
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "documents": self.index().doc_count()}
 
-    def parse(self, q: str) -> Node:
-        """Parse ``q`` with the index's analyzer; raises :class:`QueryError`."""
+    def parse(self, q: str, *, strict: bool = True) -> Node:
+        """Parse ``q`` with the index's analyzer; raises :class:`QueryError`.
+
+        ``strict=False`` reads a query without operators as any of its words
+        and phrases, however short (the fallback when nothing matches).
+        """
         if len(q) > self.settings.max_query_chars:
             raise QueryError(f"the query is longer than {self.settings.max_query_chars} characters")
-        return parse(q, self.index().analyzer, max_terms=self.settings.max_query_terms)
+        return parse(
+            q,
+            self.index().analyzer,
+            max_terms=self.settings.max_query_terms,
+            all_words_max=self.settings.all_words_max if strict else 0,
+            quotes_required=strict,
+        )
+
+    def _ranked(
+        self, q: str, limit: int, *, filter: FilterNode | None = None,
+        facets: Sequence[str] = (), sort: str = "relevance",
+    ) -> tuple[Node, ResultSet, bool]:
+        """Parse and rank ``q``: the query tree used, what it found, and
+        whether that tree is the relaxed one (the strict one found nothing).
+
+        When a query without operators finds nothing (a short one requires
+        every word, a long one its quoted phrases), it is searched again as
+        any of its words and phrases, ranked, rather than answering with
+        nothing. A phrase still only matches where its words stand together.
+        """
+        node = self.parse(q)
+        found = self.find(node, limit, filter=filter, facets=facets, sort=sort)
+        if found.total == 0:
+            loose = self.parse(q, strict=False)
+            if loose != node:
+                return loose, self.find(loose, limit, filter=filter, facets=facets, sort=sort), True
+        return node, found, False
 
     def parse_filter(self, text: str) -> FilterNode | None:
         """Parse the ``filter`` parameter; raises :class:`FilterError` saying where it fails."""
@@ -127,11 +159,10 @@ class SearchService:
         self, node: Node | None, limit: int, *, filter: FilterNode | None = None,
         facets: Sequence[str] = (), sort: str = "relevance", max_prefix_terms: int | None = None,
     ) -> ResultSet:
-        """The engine search with this service's settings (boost, prefix cap, time limit)."""
+        """The engine search with this service's settings (ranking, prefix cap, time limit)."""
         return self.index().find(
             node,
             limit=limit,
-            title_boost=self.settings.title_boost,
             max_prefix_terms=max_prefix_terms or self.settings.max_prefix_terms,
             filter=filter,
             facets=facets,
@@ -142,17 +173,19 @@ class SearchService:
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         index = self.index()
-        node = self.parse(request.q)
         flt = self.parse_filter(request.filter)
         offset = (request.page - 1) * request.per_page
-        found = self.find(node, offset + request.per_page, filter=flt, facets=request.facets, sort=request.sort)
+        node, found, relaxed = self._ranked(
+            request.q, offset + request.per_page, filter=flt, facets=request.facets, sort=request.sort
+        )
         total, scored = found.total, found.hits
         leaves = positive_leaves(node)
         style = self._snippet_style(request)
         hits = [_make_hit(score, stored, index.analyzer, leaves, style) for score, stored in scored[offset:]]
         suggestion = None
-        if total < self.settings.suggest_below:
-            suggestion = self.did_you_mean(request.q, node, total, flt)
+        strict_total = 0 if relaxed else total  # a relaxed answer still deserves a correction
+        if strict_total < self.settings.suggest_below:
+            suggestion = self.did_you_mean(request.q, node, strict_total, flt)
         return SearchResponse(
             query=request.q,
             parsed=describe(node),
@@ -308,8 +341,18 @@ class SearchService:
 
     def ranked_ids(self, q: str, limit: int) -> list[str]:
         """Just the ranked ids for ``q``, through the same parse and ranking as :meth:`search`."""
-        total, scored = self.index().search(self.parse(q), limit=limit, title_boost=self.settings.title_boost)
-        return [stored["id"] for _, stored in scored]
+        _, found, _ = self._ranked(q, limit)
+        return [stored["id"] for _, stored in found.hits]
+
+
+def _ranking(settings: Settings) -> Ranking:
+    return Ranking(
+        k1=settings.bm25_k1,
+        b=settings.bm25_b,
+        title_boost=settings.title_boost,
+        proximity_boost=settings.proximity_boost,
+        proximity_slop=settings.proximity_slop,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -458,7 +501,7 @@ def make_fragments(
 def highlight(text: str, analyzer: Analyzer, leaves: Sequence[Any], pre: str = "<mark>", post: str = "</mark>") -> str:
     """All of ``text``, HTML-escaped, with ``pre``/``post`` around matched words (for titles).
 
-    >>> highlight("भारत-रूस <संबंध>", Analyzer(), [Word("रूस", ("रूस",))])
+    >>> highlight("भारत-रूस <संबंध>", Analyzer(), [Word("रूस", ("रुस",))])
     'भारत-<mark>रूस</mark> &lt;संबंध&gt;'
     """
     tokens = list(analyzer.tokens(text))

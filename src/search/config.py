@@ -35,6 +35,12 @@ class Settings:
     max_query_terms: int = _setting(64, "Most words a query may have after analysis.")
     snippet_chars: int = _setting(200, "Target length of a snippet fragment, in characters.")
     title_boost: float = _setting(2.0, "Weight of a title match relative to a body match.")
+    roman_candidates: int = _setting(
+        8, "Devanagari index terms a Latin-script query word may stand for (romanized Hindi: bharat -> भारत); 0 turns the reading off."
+    )
+    roman_min_similarity: float = _setting(
+        0.6, "How close (0..1) a Devanagari term's spelling must be to a romanized query word to be read for it."
+    )
     cors_origins: str = _setting("", "Origins allowed to call the API from a browser: comma-separated, or '*'. Empty: none.")
     refresh_seconds: float = _setting(
         1.0, "How often a server checks the index for newly committed documents."

@@ -87,7 +87,15 @@ class SearchService:
         """Parse ``q`` with the index's analyzer; raises :class:`QueryError`."""
         if len(q) > self.settings.max_query_chars:
             raise QueryError(f"the query is longer than {self.settings.max_query_chars} characters")
-        return parse(q, self.index().analyzer, max_terms=self.settings.max_query_terms)
+        index = self.index()
+        roman = None
+        if self.settings.roman_candidates > 0:
+            limit, min_score = self.settings.roman_candidates, self.settings.roman_min_similarity
+
+            def roman(word: str) -> list[tuple[str, float]]:
+                return index.read_roman(word, limit=limit, min_score=min_score)
+
+        return parse(q, index.analyzer, max_terms=self.settings.max_query_terms, roman=roman)
 
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
@@ -148,12 +156,14 @@ def _matched_tokens(tokens: list[Token], leaves: Sequence[Any]) -> list[bool]:
     """Which tokens a query's words, phrases and prefixes match."""
     words = {t for leaf in leaves if isinstance(leaf, Word) for t in leaf.terms}
     prefixes = tuple(leaf.prefix for leaf in leaves if isinstance(leaf, Prefix))
-    phrases = [leaf.terms for leaf in leaves if isinstance(leaf, Phrase)]
+    phrases = [
+        leaf.alternatives or tuple((t,) for t in leaf.terms) for leaf in leaves if isinstance(leaf, Phrase)
+    ]
     marked = [t.term in words or (bool(prefixes) and t.term.startswith(prefixes)) for t in tokens]
     for terms in phrases:
         n = len(terms)
         for i in range(len(tokens) - n + 1):
-            if all(tokens[i + k].term == terms[k] for k in range(n)):
+            if all(tokens[i + k].term in terms[k] for k in range(n)):
                 for k in range(n):
                     marked[i + k] = True
     return marked

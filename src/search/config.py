@@ -39,7 +39,7 @@ class Settings:
         8, "Devanagari index terms a Latin-script query word may stand for (romanized Hindi: bharat -> भारत); 0 turns the reading off."
     )
     roman_min_similarity: float = _setting(
-        0.6, "How close (0..1) a Devanagari term's spelling must be to a romanized query word to be read for it."
+        0.5, "How close (0..1) a Devanagari term's spelling must be to a romanized query word to be read for it."
     )
     cors_origins: str = _setting("", "Origins allowed to call the API from a browser: comma-separated, or '*'. Empty: none.")
     refresh_seconds: float = _setting(

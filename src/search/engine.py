@@ -242,7 +242,10 @@ class SearchIndex:
         closeness weight, best first (``bharat`` -> ``[("भारत", 1.0), ...]``)."""
         keys = self.roman_keys()
         terms = [t for k in candidate_keys(word) for t in keys.get(k, ())]
-        return best_matches(word, terms, limit=limit, min_score=min_score)
+        return [
+            (t, s ** float(os.environ.get("ROMAN_EXP", "1")))
+            for t, s in best_matches(word, terms, limit=limit, min_score=min_score)
+        ]
 
     def search(
         self, node: Node, *, limit: int, title_boost: float = 2.0, max_prefix_terms: int = 50
@@ -345,10 +348,36 @@ class _Compiler:
             positive = [self.compile(c) for c in node.children if not isinstance(c, Not)]
             negative = [self.compile(c.child) for c in node.children if isinstance(c, Not)]
             query = positive[0] if len(positive) == 1 else whoosh.query.And(positive)
+            nearby = self.nearby(node)
+            if nearby is not None:
+                query = whoosh.query.AndMaybe(query, nearby)
             return whoosh.query.AndNot(query, _or(negative)) if negative else query
         if isinstance(node, Or):
             return _or(self.compile(c) for c in node.children)
         raise TypeError(f"not a query node: {node!r}")
+
+    def nearby(self, node: And) -> whoosh.query.Query | None:
+        """For romanized words, a bonus for documents where the readings stand
+        together: ``bharat rus`` ranks ``भारत और रूस`` above two words far apart.
+
+        Each romanized word has several readings, and a document that has one
+        reading of each far apart is often a wrong reading; the right one
+        usually stands together. Queries without romanized words are left as
+        they were.
+        """
+        words = [c for c in node.children if isinstance(c, Word) and c.field is None]
+        if len(words) < 2 or all(w.weights is None for w in words):
+            return None
+        readings = _best_readings(
+            [w.terms for w in words],
+            [w.weights or (1.0,) * len(w.terms) for w in words],
+            MAX_PHRASE_READINGS,
+        )
+        return _or(
+            whoosh.query.Phrase(f, list(terms), slop=NEARBY_SLOP, boost=boost * weight)
+            for f, boost in self.fields(None)
+            for terms, weight in readings
+        )
 
     def expand(self, field: str, prefix: str) -> list[str]:
         """The ``max_prefix_terms`` most frequent index terms starting with ``prefix``."""
@@ -361,6 +390,9 @@ class _Compiler:
 
 #: Most readings a phrase with romanized words is searched as.
 MAX_PHRASE_READINGS = 16
+#: How far apart (in words) the readings of romanized keywords may stand to
+#: earn the nearby bonus: room for the stop words a keyword query drops.
+NEARBY_SLOP = 3
 
 
 def _best_readings(

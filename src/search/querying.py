@@ -178,10 +178,16 @@ class _Parser:
     """Recursive descent over the lexemes: or_expr := and_expr (OR and_expr)*."""
 
     def __init__(
-        self, lexemes: list[_Lexeme], analyzer: Analyzer, max_terms: int, roman: RomanReader | None
+        self,
+        lexemes: list[_Lexeme],
+        analyzer: Analyzer,
+        max_terms: int,
+        roman: RomanReader | None,
+        roman_limit: int,
     ) -> None:
         self.lexemes = lexemes
         self.roman = roman
+        self.roman_limit = roman_limit
         self.i = 0
         self.analyzer = analyzer
         self.max_terms = max_terms
@@ -283,12 +289,17 @@ class _Parser:
         if not matches:
             return (token.term,), None, token.stop
         # ``ki``, ``ke``, ``mein``: read as की, के, में they are stop words, and
-        # then their Devanagari reading comes first. A word that is not read
+        # then their Devanagari reading comes first (a stop reading close to the
+        # best one is enough: रुप/रूप). A word that is not read
         # as a stop word does not match stop words either (``sainya`` is not से).
         best, best_weight = matches[0]
-        stop = token.stop or (best_weight >= 0.75 and self.analyzer.word(best)[1])
-        if not stop:
-            matches = [(t, w) for t, w in matches if not self.analyzer.word(t)[1]]
+        stops = [(t, w) for t, w in matches if self.analyzer.word(t)[1]]
+        stop = token.stop or bool(stops and stops[0][1] >= max(0.75, best_weight - 0.1))
+        if stop and stops:
+            best = stops[0][0]
+        if not stop:  # (unless it is close: ekta is एकता, stemmed एक)
+            matches = [(t, w) for t, w in matches if w >= 0.85 or not self.analyzer.word(t)[1]]
+        matches = matches[: self.roman_limit]
         pairs = [(token.term, 1.0)] + [(t, w) for t, w in matches if t != token.term]
         if stop:
             pairs.sort(key=lambda tw: tw[0] != best)
@@ -332,18 +343,23 @@ def _drop_stop_words(parts: list[Node]) -> list[Node]:
 
 
 def parse(
-    query: str, analyzer: Analyzer, *, max_terms: int = 64, roman: RomanReader | None = None
+    query: str,
+    analyzer: Analyzer,
+    *,
+    max_terms: int = 64,
+    roman: RomanReader | None = None,
+    roman_limit: int = 8,
 ) -> Node:
     """Parse ``query`` into a tree; raise :class:`QueryError` if nothing searchable is left.
 
-    With ``roman``, each Latin-script word also stands for the Devanagari
-    terms ``roman`` reads it as (``bharat`` -> भारत); Devanagari words never
-    call it.
+    With ``roman``, each Latin-script word also stands for (at most
+    ``roman_limit`` of) the Devanagari terms ``roman`` reads it as
+    (``bharat`` -> भारत); Devanagari words never call it.
 
     >>> describe(parse('भारत और रूस "सैन्य सहयोग" -क्रिकेट', Analyzer()))
     'भारत AND रूस AND "सैन्य सहयोग" AND NOT क्रिकेट'
     """
-    node = _Parser(list(_lex(query)), analyzer, max_terms, roman).parse()
+    node = _Parser(list(_lex(query)), analyzer, max_terms, roman, roman_limit).parse()
     if node is None:
         raise QueryError("the query has no words to search for")
     if not positive_leaves(node):

@@ -63,18 +63,28 @@ _SIGNS = {
     "े": "e", "ै": "ai", "ो": "o", "ौ": "au", "ॅ": "e", "ॉ": "o",
     "ॆ": "e", "ॊ": "o", "ॄ": "ri",
 }  # fmt: skip
-_NASALS = {"ं": "n", "ँ": "n"}
+_FLAPS = {"ड": "r", "ढ": "rh"}
+_NASALS = {"ं": "n", "ँ": "n", "ः": "h"}  # (and the visarga: पुनः punah)
+_ANUSVARA = "ंँ"
 _VIRAMA = "्"
-_DROP = {"़", "ः", "\u200c", "\u200d", "ऽ"}
+_DROP = {"़", "\u200c", "\u200d", "ऽ"}
 
 
 @lru_cache(maxsize=200_000)
-def transliterate(word: str) -> str:
+def transliterate(word: str, inherent: str = "a", flap: bool = False, nasal: str = "n") -> str:
     """A plain Latin spelling of a Devanagari word, with the inherent ``a`` of
     each consonant written out except at the end of the word (schwa deletion).
 
     >>> [transliterate(w) for w in ["भारत", "सहयोग", "क्रिकेट", "मोदी", "हैं", "ज़िंदगी"]]
     ['bhaarat', 'sahayog', 'kriket', 'modii', 'hain', 'jindagii']
+
+    Hindi also drops many inherent vowels inside a word (जनता is said and
+    typed ``janta``); ``inherent=""`` spells every inherent vowel between two
+    consonants that way: ``transliterate("जनता", "")`` is ``'jntaa'``. The
+    index folds the nukta (ड़ = ड), so with ``flap`` ड and ढ are spelled as
+    the ``r``/``rh`` people type for ड़ and ढ़: ``transliterate("बडी", flap=True)``
+    is ``'barii'``. ``nasal`` spells the anusvara, which people often leave
+    out (``me`` for में, ``nahi`` for नहीं).
 
     Latin and other characters pass through lower-cased, so a mixed token is
     still spelled somehow; the result only feeds :func:`key` and :func:`loose`.
@@ -87,8 +97,8 @@ def transliterate(word: str) -> str:
             continue
         if ch in _CONSONANTS:
             if pending:
-                out.append("a")
-            out.append(_CONSONANTS[ch])
+                out.append(inherent)
+            out.append(_FLAPS[ch] if flap and ch in _FLAPS else _CONSONANTS[ch])
             pending = True
         elif ch in _SIGNS:
             out.append(_SIGNS[ch])
@@ -99,7 +109,7 @@ def transliterate(word: str) -> str:
             if pending:
                 out.append("a")
                 pending = False
-            out.append(_NASALS[ch])
+            out.append(nasal if ch in _ANUSVARA else _NASALS[ch])
         elif ch in _VOWELS:
             if pending:
                 out.append("a")
@@ -131,6 +141,7 @@ def is_roman(word: str) -> bool:
 _FOLDS = [
     (re.compile(r"[^a-z]"), ""),
     (re.compile(r"(?<=.)[ts]ion"), "shan"),  # English loans: station, television
+    (re.compile(r"(?<=[aeiou])y(?=[ei]$)"), ""),  # kiye = किए, gaye = गए
     (re.compile(r"ee|ii"), "i"),  # kee = की (before doubled letters collapse)
     (re.compile(r"oo|uu"), "u"),
     (re.compile(r"(.)\1+"), r"\1"),  # doubled letters: pakka -> paka, bhaarat -> bharat
@@ -149,8 +160,8 @@ _FOLDS = [
     # vowels: long and short merged, diphthongs kept apart from their parts
     (re.compile(r"ie"), "i"),
     (re.compile(r"ou"), "u"),
-    (re.compile(r"ai|ei|ay"), "E"),
-    (re.compile(r"au|aw"), "O"),
+    (re.compile(r"ai|ei"), "E"),
+    (re.compile(r"au"), "O"),
     (re.compile(r"E"), "e"),
     (re.compile(r"O"), "o"),
     (re.compile(r"(.)\1+"), r"\1"),
@@ -192,7 +203,7 @@ def key(word: str) -> str:
     text = loose(word)
     if not text:
         return ""
-    head = "a" if text[0] in "aeiou" and len(text) > 1 else text[0]
+    head = "a" if text[0] in "aeiou" else text[0]
     body = _VOWEL_RE.sub("", text[1:])
     body = _NASAL_BEFORE_CONSONANT.sub("", body)
     body = re.sub(r"[nm]$", "", body)
@@ -244,17 +255,20 @@ def similarity(roman: str, devanagari: str) -> float:
     True
     """
     r = loose(roman)
-    plain = transliterate(devanagari)
-    d = loose(plain)
-    if not r or not d:
-        return 0.0
     best = 0.0
-    for cut in range(max(1, len(d) - 2), min(len(r), len(d) + 2) + 1):
-        tail = r[cut:]
-        cost = 0.0 if not tail else 0.05 if tail in _INFLECTIONS else 0.12 * len(tail)
-        best = max(best, _closeness(r[:cut], d) - cost)
-    raw = _closeness(roman.lower(), plain)
-    return max(0.0, 0.8 * best + 0.2 * raw)
+    flaps = (False, True) if any(c in _FLAPS for c in devanagari) else (False,)
+    nasals = ("n", "") if any(c in _ANUSVARA for c in devanagari) else ("n",)
+    for inherent, flap, nasal in ((i, f, n) for i in ("a", "") for f in flaps for n in nasals):
+        plain = transliterate(devanagari, inherent, flap, nasal)
+        d = loose(plain)
+        if not r or not d:
+            continue
+        for cut in range(max(1, len(d) - 2), min(len(r), len(d) + 2) + 1):
+            tail = r[cut:]
+            cost = 0.0 if not tail else 0.05 if tail in _INFLECTIONS else 0.12 * len(tail)
+            score = 0.8 * (_closeness(r[:cut], d) - cost) + 0.2 * _closeness(roman.lower(), plain)
+            best = max(best, score)
+    return max(0.0, best)
 
 
 @lru_cache(maxsize=1)
@@ -287,7 +301,8 @@ def candidate_keys(roman: str) -> tuple[str, ...]:
 
     Besides the word's own key: its key without an inflection tail (the index
     holds stems: ``karenge`` -> कर) and, since the index folds the nukta
-    (ड़ = ड), an ``r``/``rh`` typed for ड़/ढ़ read as ``d`` (``ladki`` = लड़की).
+    (ड़ = ड), an ``r``/``rh`` typed for ड़/ढ़ read as ``d`` (``ladki`` = लड़की),
+    and an English ``g`` before ``e``/``i`` as ``j`` (``digital`` = डिजिटल).
 
     >>> candidate_keys("karenge")[:2]
     ('krg', 'kr')
@@ -299,12 +314,16 @@ def candidate_keys(roman: str) -> tuple[str, ...]:
     spelled = loose(roman)
     if "r" in spelled[1:]:
         variants.append(key(spelled[0] + re.sub(r"rh?", "d", spelled[1:])))
+    if "h" in spelled[1:]:  # English h: Delhi = दिल्ली
+        variants.append(key(spelled[0] + spelled[1:].replace("h", "")))
+    if re.search(r"g(?=[ie])", spelled):  # English spellings: digital, agency
+        variants.append(key(re.sub(r"g(?=[ie])", "j", spelled)))
     keys: list[str] = []
     for variant in variants:
         for tail in suffix_keys():
             if not tail:
                 stem = variant
-            elif variant.endswith(tail) and len(variant) - len(tail) >= 2:
+            elif variant.endswith(tail) and len(variant) > len(tail):
                 stem = variant[: -len(tail)]
             else:
                 continue

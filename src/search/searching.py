@@ -93,9 +93,16 @@ class SearchService:
             limit, min_score = self.settings.roman_candidates, self.settings.roman_min_similarity
 
             def roman(word: str) -> list[tuple[str, float]]:
-                return index.read_roman(word, limit=limit, min_score=min_score)
+                # more than needed: the parser drops stop words from a content word's readings
+                return index.read_roman(word, limit=4 * limit, min_score=min_score)
 
-        return parse(q, index.analyzer, max_terms=self.settings.max_query_terms, roman=roman)
+        return parse(
+            q,
+            index.analyzer,
+            max_terms=self.settings.max_query_terms,
+            roman=roman,
+            roman_limit=self.settings.roman_candidates,
+        )
 
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()

@@ -33,13 +33,27 @@ class Settings:
     max_page: int = _setting(1000, "Deepest page a request may ask for (page * per_page bounds the work).")
     max_query_chars: int = _setting(1000, "Longest query string accepted, in characters.")
     max_query_terms: int = _setting(64, "Most words a query may have after analysis.")
-    snippet_chars: int = _setting(200, "Target length of a snippet fragment, in characters.")
+    snippet_chars: int = _setting(200, "Target length of a snippet fragment, in characters (default of snippet_chars=).")
+    max_snippet_chars: int = _setting(2000, "Largest snippet_chars a request may ask for.")
+    max_snippets: int = _setting(5, "Most snippet fragments (snippets=) a request may ask for.")
+    max_prefix_terms: int = _setting(50, "Most index terms one prefix query (भार*) expands to; the most frequent are kept.")
+    max_filter_chars: int = _setting(1000, "Longest filter expression accepted, in characters.")
+    query_time_limit: float = _setting(
+        5.0, "Seconds a search may spend collecting hits before it is stopped with a 503 answer (0: no limit)."
+    )
+    suggest_below: int = _setting(3, "Offer a did-you-mean suggestion when a query finds fewer documents than this.")
+    suggest_max_distance: int = _setting(2, "Most edits (letters or vowel signs added, dropped, changed) in a did-you-mean correction.")
+    suggest_limit: int = _setting(8, "Completions and titles /suggest returns when the request gives no limit.")
+    max_suggest_limit: int = _setting(20, "Largest limit a /suggest request may ask for.")
     title_boost: float = _setting(2.0, "Weight of a title match relative to a body match.")
     roman_candidates: int = _setting(
         8, "Devanagari index terms a Latin-script query word may stand for (romanized Hindi: bharat -> भारत); 0 turns the reading off."
     )
     roman_min_similarity: float = _setting(
         0.5, "How close (0..1) a Devanagari term's spelling must be to a romanized query word to be read for it."
+    )
+    log_queries: str = _setting(
+        "text", "How the access log shows a query: text (first 200 characters), hash (sha256 prefix and length), none."
     )
     cors_origins: str = _setting("", "Origins allowed to call the API from a browser: comma-separated, or '*'. Empty: none.")
     refresh_seconds: float = _setting(

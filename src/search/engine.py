@@ -25,27 +25,31 @@ Whoosh quirks handled here:
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 import os
 import threading
 import time
 from collections import defaultdict
-from dataclasses import asdict
-from typing import Any, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Iterator, Sequence
 
 import whoosh.analysis
+import whoosh.collectors
 import whoosh.fields
 import whoosh.index
 import whoosh.query
 import whoosh.scoring
-from whoosh.searching import Searcher
+import whoosh.sorting
+from whoosh.searching import Searcher, TimeLimit
 
 from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer
 from .documents import Record
+from .filtering import AllOf, AnyOf, Condition, FilterNode, Negate
 from .querying import And, Node, Not, Or, Phrase, Prefix, Word
 from .romanized import best_matches, candidate_keys, key
 
-__all__ = ["SearchIndex", "IndexUnavailable", "IndexLocked", "STORED_FIELDS"]
+__all__ = ["SearchIndex", "IndexUnavailable", "IndexLocked", "SearchTimeout", "ResultSet", "STORED_FIELDS"]
 
 #: Stored fields, as returned for each hit.
 STORED_FIELDS = ("id", "title", "body", "url", "published", "source", "category", "hash")
@@ -69,6 +73,19 @@ class IndexUnavailable(RuntimeError):
 
 class IndexLocked(RuntimeError):
     """Another writer holds the index lock."""
+
+
+class SearchTimeout(RuntimeError):
+    """A search ran past its time limit and was stopped."""
+
+
+@dataclass
+class ResultSet:
+    """What :meth:`SearchIndex.find` found: exact total, the top hits, facet counts."""
+
+    total: int
+    hits: list[tuple[float, dict[str, Any]]]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class HindiTokenizer(whoosh.analysis.Tokenizer):
@@ -242,10 +259,7 @@ class SearchIndex:
         closeness weight, best first (``bharat`` -> ``[("भारत", 1.0), ...]``)."""
         keys = self.roman_keys()
         terms = [t for k in candidate_keys(word) for t in keys.get(k, ())]
-        return [
-            (t, s ** float(os.environ.get("ROMAN_EXP", "1")))
-            for t, s in best_matches(word, terms, limit=limit, min_score=min_score)
-        ]
+        return best_matches(word, terms, limit=limit, min_score=min_score)
 
     def search(
         self, node: Node, *, limit: int, title_boost: float = 2.0, max_prefix_terms: int = 50
@@ -256,6 +270,72 @@ class SearchIndex:
         results = searcher.search(query, limit=limit)
         hits = [(hit.score or 0.0, hit.fields()) for hit in results]
         return len(results), hits
+
+    def find(
+        self,
+        node: Node | None,
+        *,
+        limit: int,
+        title_boost: float = 2.0,
+        max_prefix_terms: int = 50,
+        filter: FilterNode | None = None,
+        facets: Sequence[str] = (),
+        sort: str = "relevance",
+        time_limit: float = 0.0,
+    ) -> ResultSet:
+        """Search with a filter, facet counts over the whole result set and a sort order.
+
+        ``node`` None matches every document (for /stats and browsing by filter).
+        ``sort`` is ``relevance``, ``published`` or ``-published``. A positive
+        ``time_limit`` (seconds) stops the collection of hits between two
+        documents and raises :class:`SearchTimeout`, so a pathological query
+        cannot hold a worker.
+        """
+        searcher = self.searcher()
+        if node is None:
+            query: whoosh.query.Query = whoosh.query.Every()
+        else:
+            query = _Compiler(searcher, title_boost, max_prefix_terms).compile(node)
+        sortedby = None if sort == "relevance" else whoosh.sorting.FieldFacet("published", reverse=sort.startswith("-"))
+        groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
+        collector = searcher.collector(limit=max(limit, 1), sortedby=sortedby, groupedby=groupedby or None)
+        if time_limit > 0:
+            collector = _DeadlineCollector(collector, time_limit)
+        if filter is not None:  # outermost: Whoosh filters in FilterCollector.collect_matches
+            collector = whoosh.collectors.FilterCollector(collector, _compile_filter(filter))
+        try:
+            searcher.search_with_collector(query, collector)
+        except TimeLimit:
+            raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
+        results = collector.results()
+        counts = {
+            name: {str(k): int(v) for k, v in results.groups(name).items() if k not in (None, "", b"")}
+            for name in facets
+        }
+        # Sorted by date, Whoosh puts the sort key where the score goes: report 0.
+        hits = [((hit.score or 0.0) if sortedby is None else 0.0, hit.fields()) for hit in results][:limit]
+        return ResultSet(total=len(results), hits=hits, facets=counts)
+
+    def iter_stored(self) -> Iterator[dict[str, Any]]:
+        """The stored fields of every live document (for rebuilding side files)."""
+        yield from self.searcher().reader().all_stored_fields()
+
+    def doc_frequency(self, term: str) -> int:
+        """In how many documents ``term`` occurs, in title or body (the larger)."""
+        reader = self.searcher().reader()
+        return max(reader.doc_frequency(f, term) for f in TEXT_FIELDS)
+
+    def files(self) -> dict[str, Any]:
+        """Size in bytes of the index directory and the time of its last commit (UTC, ISO)."""
+        size, latest = 0, 0.0
+        for entry in os.scandir(self.path):
+            if entry.is_file():
+                info = entry.stat()
+                size += info.st_size
+                if entry.name.endswith(".toc"):
+                    latest = max(latest, info.st_mtime)
+        last = dt.datetime.fromtimestamp(latest, dt.timezone.utc).isoformat(timespec="seconds") if latest else None
+        return {"index_bytes": size, "last_commit": last}
 
     def close(self) -> None:
         searcher = getattr(self._local, "searcher", None)
@@ -280,6 +360,10 @@ class Writer:
     def __init__(self, writer: Any) -> None:
         self._w = writer
         self._searcher = writer.searcher()
+
+    def stored_fields(self, doc_id: str) -> dict[str, Any] | None:
+        """The committed stored fields of ``doc_id`` (e.g. to un-count its words), or None."""
+        return self._searcher.document(id=doc_id)
 
     def stored_hash(self, doc_id: str) -> str | None:
         """The content hash of the committed document ``doc_id``, or None if absent."""
@@ -413,3 +497,51 @@ def _or(queries: Iterable[whoosh.query.Query]) -> whoosh.query.Query:
     if not queries:
         return whoosh.query.NullQuery
     return queries[0] if len(queries) == 1 else whoosh.query.Or(queries)
+
+
+def _compile_filter(node: FilterNode) -> whoosh.query.Query:
+    """Filter tree -> Whoosh query over the ID fields (exact values, ISO dates compare as text)."""
+    if isinstance(node, Condition):
+        if node.op in ("=", "in"):
+            return _or(whoosh.query.Term(node.field, v) for v in node.values)
+        if node.op == "!=":
+            return whoosh.query.Not(whoosh.query.Term(node.field, node.values[0]))
+        value = node.values[0]
+        if node.op in (">", ">="):
+            return whoosh.query.TermRange(node.field, value, None, startexcl=node.op == ">")
+        return whoosh.query.TermRange(node.field, None, value, endexcl=node.op == "<")
+    if isinstance(node, Negate):
+        return whoosh.query.Not(_compile_filter(node.child))
+    if isinstance(node, AllOf):
+        return whoosh.query.And([_compile_filter(c) for c in node.children])
+    if isinstance(node, AnyOf):
+        return whoosh.query.Or([_compile_filter(c) for c in node.children])
+    raise TypeError(f"not a filter node: {node!r}")
+
+
+class _DeadlineCollector(whoosh.collectors.WrappingCollector):
+    """Stops collecting at a deadline, checked between documents.
+
+    Whoosh's own ``TimeLimitCollector`` starts a timer thread per search and
+    may send SIGALRM to the process, which is unsafe under a threaded server;
+    a clock check per matched document is cheap and deterministic.
+    """
+
+    def __init__(self, child: Any, seconds: float) -> None:
+        self.child = child
+        self.seconds = seconds
+        self.deadline = 0.0
+
+    def prepare(self, top_searcher: Any, q: Any, context: Any) -> None:
+        self.child.prepare(top_searcher, q, context)
+        self.deadline = time.perf_counter() + self.seconds
+
+    def computes_count(self) -> bool:
+        return self.child.computes_count()
+
+    def matches(self) -> Iterator[int]:
+        deadline = self.deadline
+        for sub_docnum in self.child.matches():
+            if time.perf_counter() > deadline:
+                raise TimeLimit
+            yield sub_docnum

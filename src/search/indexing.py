@@ -16,6 +16,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, Union
 from .analysis import AnalysisOptions
 from .documents import Record, Reject, read_jsonl
 from .engine import SearchIndex
+from .vocabulary import Vocabulary, document_texts
 
 __all__ = ["IngestReport", "ingest", "read_inputs"]
 
@@ -89,7 +90,12 @@ def ingest(
     report = IngestReport()
     index = SearchIndex.open_or_create(index_dir, options)
     writer = index.writer(timeout=5.0)
+    vocabulary = _open_vocabulary(index)
     pending: dict[str, str] = {}  # id -> hash written in this batch (not yet visible)
+
+    def commit() -> None:
+        writer.commit()
+        vocabulary.save(index_dir)
     try:
         for item in items:
             if isinstance(item, Reject):
@@ -105,18 +111,23 @@ def ingest(
                 continue
             if item.id in pending:
                 # Whoosh cannot delete a document added in the same batch: commit first.
-                writer.commit()
+                commit()
                 writer, pending = index.writer(timeout=5.0), {}
+            if previous is not None:
+                old = writer.stored_fields(item.id)
+                if old is not None:
+                    vocabulary.add_document(document_texts(old), sign=-1)
             writer.put(item, content_hash, replace=previous is not None)
+            vocabulary.add_document(document_texts(item.__dict__))
             pending[item.id] = content_hash
             if previous is None:
                 report.added += 1
             else:
                 report.updated += 1
             if len(pending) >= batch_size:
-                writer.commit()
+                commit()
                 writer, pending = index.writer(timeout=5.0), {}
-        writer.commit()
+        commit()
     except BaseException:
         writer.cancel()
         raise
@@ -124,3 +135,11 @@ def ingest(
         index.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _open_vocabulary(index: SearchIndex) -> Vocabulary:
+    """The index's word list, rebuilt from the stored documents when it is missing."""
+    vocabulary = Vocabulary.load(index.path, index.analyzer)
+    if vocabulary is None:
+        vocabulary = Vocabulary.from_documents(index.analyzer, index.iter_stored())
+    return vocabulary

@@ -29,6 +29,8 @@ import unicodedata
 from functools import lru_cache
 from typing import Iterable
 
+from .vocabulary import edit_distance
+
 __all__ = [
     "is_roman",
     "transliterate",
@@ -164,7 +166,6 @@ _FOLDS = [
     (re.compile(r"au"), "O"),
     (re.compile(r"E"), "e"),
     (re.compile(r"O"), "o"),
-    (re.compile(r"(.)\1+"), r"\1"),
 ]
 
 _VOWEL_RE = re.compile(r"[aeiouy]")
@@ -211,16 +212,6 @@ def key(word: str) -> str:
     return head + body
 
 
-def _levenshtein(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
 #: Endings a typed word may have beyond its index stem (``gharon`` = घर + ``on``),
 #: in :func:`loose` spelling; any other left-over tail costs more.
 _INFLECTIONS = frozenset(
@@ -234,7 +225,8 @@ _INFLECTIONS = frozenset(
 
 
 def _closeness(a: str, b: str) -> float:
-    return 1.0 - _levenshtein(a, b) / max(len(a), len(b))
+    longest = max(len(a), len(b))
+    return 1.0 - edit_distance(a, b, longest) / longest
 
 
 @lru_cache(maxsize=200_000)

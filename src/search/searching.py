@@ -10,15 +10,19 @@ document's own text is always HTML-escaped around our tags.
 from __future__ import annotations
 
 import html
+import os
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 from .analysis import Analyzer, Token
 from .config import Settings
-from .engine import IndexUnavailable, SearchIndex
+from .engine import IndexUnavailable, ResultSet, SearchIndex, SearchTimeout
+from .filtering import FilterError, FilterNode, describe_filter, parse_filter
 from .querying import Node, Phrase, Prefix, QueryError, Word, describe, parse, positive_leaves
+from .vocabulary import VOCABULARY_FILE, Vocabulary
 
 __all__ = [
     "SearchService",
@@ -26,9 +30,18 @@ __all__ = [
     "SearchResponse",
     "Hit",
     "make_snippet",
+    "make_fragments",
     "QueryError",
+    "FilterError",
+    "SearchTimeout",
     "IndexUnavailable",
+    "SORTS",
+    "FACETS",
 ]
+
+#: Accepted values of ``sort`` and ``facets``.
+SORTS = ("relevance", "published", "-published")
+FACETS = ("source", "category", "published")
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,13 @@ class SearchRequest:
     q: str
     page: int = 1
     per_page: int = 10
+    filter: str = ""
+    facets: tuple[str, ...] = ()
+    sort: str = "relevance"
+    highlight_pre_tag: str = "<mark>"
+    highlight_post_tag: str = "</mark>"
+    snippet_chars: int | None = None  # None: the configured default
+    snippets: int = 1
 
 
 @dataclass
@@ -48,6 +68,7 @@ class Hit:
     category: str
     score: float
     snippet: str
+    title_html: str = ""
 
 
 @dataclass
@@ -59,6 +80,10 @@ class SearchResponse:
     per_page: int
     took_ms: float
     hits: list[Hit] = field(default_factory=list)
+    sort: str = "relevance"
+    filter: str | None = None
+    facets: dict[str, dict[str, int]] | None = None
+    suggestion: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +96,9 @@ class SearchService:
         self.settings = settings
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
+        self._vocabulary: Vocabulary | None = None
+        self._vocabulary_checked = 0.0
+        self._vocabulary_stamp: int | None = None
 
     def index(self) -> SearchIndex:
         """The open index; raises :class:`IndexUnavailable` (retried on the next call)."""
@@ -104,15 +132,43 @@ class SearchService:
             roman_limit=self.settings.roman_candidates,
         )
 
+    def parse_filter(self, text: str) -> FilterNode | None:
+        """Parse the ``filter`` parameter; raises :class:`FilterError` saying where it fails."""
+        if not text.strip():
+            return None
+        return parse_filter(text, max_chars=self.settings.max_filter_chars)
+
+    def find(
+        self, node: Node | None, limit: int, *, filter: FilterNode | None = None,
+        facets: Sequence[str] = (), sort: str = "relevance", max_prefix_terms: int | None = None,
+    ) -> ResultSet:
+        """The engine search with this service's settings (boost, prefix cap, time limit)."""
+        return self.index().find(
+            node,
+            limit=limit,
+            title_boost=self.settings.title_boost,
+            max_prefix_terms=max_prefix_terms or self.settings.max_prefix_terms,
+            filter=filter,
+            facets=facets,
+            sort=sort,
+            time_limit=self.settings.query_time_limit,
+        )
+
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         index = self.index()
         node = self.parse(request.q)
+        flt = self.parse_filter(request.filter)
         offset = (request.page - 1) * request.per_page
-        total, scored = index.search(
-            node, limit=offset + request.per_page, title_boost=self.settings.title_boost
-        )
+        found = self.find(node, offset + request.per_page, filter=flt, facets=request.facets, sort=request.sort)
+        total, scored = found.total, found.hits
         leaves = positive_leaves(node)
+        style = _SnippetStyle(
+            request.highlight_pre_tag,
+            request.highlight_post_tag,
+            request.snippet_chars or self.settings.snippet_chars,
+            request.snippets,
+        )
         hits = [
             Hit(
                 id=stored["id"],
@@ -122,10 +178,14 @@ class SearchService:
                 published=stored.get("published", ""),
                 category=stored.get("category", ""),
                 score=round(score, 4),
-                snippet=_hit_snippet(stored, index.analyzer, leaves, self.settings.snippet_chars),
+                snippet=_hit_snippet(stored, index.analyzer, leaves, style),
+                title_html=highlight(stored.get("title", ""), index.analyzer, leaves, style.pre, style.post),
             )
             for score, stored in scored[offset:]
         ]
+        suggestion = None
+        if total < self.settings.suggest_below:
+            suggestion = self.did_you_mean(request.q, node, total, flt)
         return SearchResponse(
             query=request.q,
             parsed=describe(node),
@@ -134,7 +194,117 @@ class SearchService:
             per_page=request.per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             hits=hits,
+            sort=request.sort,
+            filter=describe_filter(flt) if flt is not None else None,
+            facets=_facet_counts(found.facets) if request.facets else None,
+            suggestion=suggestion,
         )
+
+    # -- help for the searcher -------------------------------------------
+
+    def vocabulary(self) -> Vocabulary:
+        """The index's surface vocabulary, reloaded when an ingest has saved a new one."""
+        index = self.index()
+        path = os.path.join(index.path, VOCABULARY_FILE)
+        now = time.monotonic()
+        with self._lock:
+            cached = getattr(self, "_vocabulary", None)
+            if cached is not None and now - self._vocabulary_checked < self.settings.refresh_seconds:
+                return cached
+            self._vocabulary_checked = now
+            try:
+                stamp = os.stat(path).st_mtime_ns
+            except OSError:
+                stamp = None
+            if cached is None or stamp != self._vocabulary_stamp:
+                loaded = Vocabulary.load(index.path, index.analyzer) if stamp else None
+                if loaded is None:  # an index from before the side file: count its documents once
+                    loaded = Vocabulary.from_documents(index.analyzer, index.iter_stored())
+                self._vocabulary, self._vocabulary_stamp = loaded, stamp
+            return self._vocabulary
+
+    def did_you_mean(self, q: str, node: Node, total: int, flt: FilterNode | None = None) -> str | None:
+        """``q`` with unknown or rare words replaced by close, common index words.
+
+        Returned only when the corrected query finds more documents than ``q``
+        (``किसन आंदोलन`` -> ``किसान आंदोलन``).
+        """
+        index = self.index()
+        vocabulary = self.vocabulary()
+        corrected = q
+        changed = False
+        for leaf in positive_leaves(node):
+            if not isinstance(leaf, Word) or leaf.stop:
+                continue
+            known = max(index.doc_frequency(t) for t in leaf.terms)
+            if known >= self.settings.suggest_below:
+                continue  # a word found often enough is not the misspelling
+            for surface, documents in vocabulary.corrections(leaf.text, self.settings.suggest_max_distance):
+                if documents > max(known * 4, 0) and index.analyzer.word(surface)[0] not in leaf.terms:
+                    if leaf.text in corrected:
+                        corrected = corrected.replace(leaf.text, surface, 1)
+                        changed = True
+                    break
+        if not changed:
+            return None
+        try:
+            better = self.find(self.parse(corrected), 1, filter=flt).total
+        except (QueryError, SearchTimeout):
+            return None
+        return corrected if better > total else None
+
+    def suggest(self, q: str, limit: int) -> dict[str, Any]:
+        """Completions of the last, partial word of ``q`` and titles that match as typed."""
+        started = time.perf_counter()
+        head, _, last = q.rstrip().rpartition(" ") if not q.endswith(" ") else (q.rstrip(), "", "")
+        vocabulary = self.vocabulary()
+        completions = []
+        if last.strip():
+            for word, documents in vocabulary.complete(last.strip(), limit):
+                text = f"{head} {word}".strip()
+                completions.append({"text": word, "query": text, "documents": documents})
+        titles: list[dict[str, str]] = []
+        words = [w for w in q.split() if w.strip('"()*-')]
+        complete_word = q.endswith(" ")
+        tail = self.index().analyzer.normalise_word(words[-1]) if words else ""
+        # Titles once the last word has 3 letters (or is complete): before that
+        # a prefix matches too many titles to be worth a search per keystroke.
+        if words and (complete_word or len(tail) >= 3):
+            query = " ".join(f"title:{w}" for w in words[:-1])
+            query += f" title:{words[-1]}" if complete_word else f" title:{words[-1]}*"
+            try:
+                # The last word's 10 most common completions are enough here.
+                found = self.find(self.parse(query), limit, max_prefix_terms=10)
+                titles = [{"id": h["id"], "title": h.get("title", "")} for _, h in found.hits]
+            except QueryError:
+                titles = []
+        return {
+            "query": q,
+            "completions": completions,
+            "titles": titles,
+            "took_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+
+    def document(self, doc_id: str) -> dict[str, Any] | None:
+        """One stored document (without internal fields), or None."""
+        stored = self.index().stored(doc_id)
+        if stored is None:
+            return None
+        return {name: stored.get(name, "") for name in ("id", "title", "body", "url", "published", "source", "category")}
+
+    def stats(self) -> dict[str, Any]:
+        """Document count, per-source and per-category counts, index size, last ingest."""
+        index = self.index()
+        everything = self.find(None, 1, facets=("source", "category"))
+        files = index.files()
+        return {
+            "documents": everything.total,
+            "sources": _by_count(everything.facets["source"]),
+            "categories": _by_count(everything.facets["category"]),
+            "index_bytes": files["index_bytes"],
+            "last_ingest": files["last_commit"],
+            "vocabulary_words": len(self.vocabulary()),
+        }
 
     def ranked_ids(self, q: str, limit: int) -> list[str]:
         """Just the ranked ids for ``q``, through the same parse and ranking as :meth:`search`."""
@@ -149,14 +319,40 @@ class SearchService:
 _SENTENCE_END = "।॥.!?\n"
 
 
-def _hit_snippet(stored: dict[str, Any], analyzer: Analyzer, leaves: Sequence[Any], chars: int) -> str:
+@dataclass(frozen=True)
+class _SnippetStyle:
+    pre: str = "<mark>"
+    post: str = "</mark>"
+    chars: int = 200
+    count: int = 1
+
+
+def _hit_snippet(stored: dict[str, Any], analyzer: Analyzer, leaves: Sequence[Any], style: _SnippetStyle) -> str:
     body, title = stored.get("body", ""), stored.get("title", "")
-    snippet, matched = make_snippet(body, analyzer, leaves, chars)
+    snippet, matched = make_fragments(body, analyzer, leaves, style.chars, style.count, style.pre, style.post)
     if not matched and title:
-        title_snippet, title_matched = make_snippet(title, analyzer, leaves, chars)
+        title_snippet, title_matched = make_snippet(title, analyzer, leaves, style.chars, style.pre, style.post)
         if title_matched or not body:
             return title_snippet
     return snippet
+
+
+def _facet_counts(raw: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Facet values most common first; ``published`` folded into a by-month histogram."""
+    out: dict[str, dict[str, int]] = {}
+    for name, counts in raw.items():
+        if name == "published":
+            months: Counter[str] = Counter()
+            for day, n in counts.items():
+                months[day[:7]] += n
+            out[name] = dict(sorted(months.items()))
+        else:
+            out[name] = _by_count(counts)
+    return out
+
+
+def _by_count(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _matched_tokens(tokens: list[Token], leaves: Sequence[Any]) -> list[bool]:
@@ -193,13 +389,75 @@ def make_snippet(
     Returns ``(html, whether anything matched)``. The fragment starts at a
     sentence start when one is near, else at a word, and ends at a word end.
     """
+    return make_fragments(text, analyzer, leaves, chars, 1, pre, post)
+
+
+def make_fragments(
+    text: str,
+    analyzer: Analyzer,
+    leaves: Sequence[Any],
+    chars: int = 200,
+    count: int = 1,
+    pre: str = "<mark>",
+    post: str = "</mark>",
+) -> tuple[str, bool]:
+    """Up to ``count`` fragments of ``text`` of about ``chars`` characters, joined in text order.
+
+    Each fragment is chosen around the densest run of matches not yet shown;
+    fragments start at a sentence (after ``।``) or word start and end at a word
+    end (keeping a closing danda), so no Devanagari cluster is ever cut.
+    ``…`` marks text left out. ``pre``/``post`` go around every matched word;
+    everything else is HTML-escaped.
+
+    >>> text = "किसान आए। " + "बात हुई। " * 30 + "किसान गए।"
+    >>> make_fragments(text, Analyzer(), [Word("किसान", ("किसान",))], 20, 2)[0]
+    '<mark>किसान</mark> आए। बात हुई। … <mark>किसान</mark> गए।'
+    """
     tokens = list(analyzer.tokens(text))
-    marked = _matched_tokens(tokens, leaves)
-    hits = [i for i, m in enumerate(marked) if m]
     if not tokens:
         return html.escape(text[:chars]), False
-    # Window: the run of tokens starting at a match that covers the most
-    # distinct matched terms within ``chars`` characters.
+    marked = _matched_tokens(tokens, leaves)
+    hits = [i for i, m in enumerate(marked) if m]
+    windows: list[tuple[int, int]] = []
+    remaining = hits
+    while len(windows) < max(count, 1):
+        first, last = _window(text, tokens, remaining, chars)
+        windows.append((first, last))
+        remaining = [i for i in remaining if not any(a <= i <= b for a, b in windows)]
+        if not remaining:
+            break
+    windows.sort()
+    merged: list[tuple[int, int]] = []
+    for first, last in windows:
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(last, merged[-1][1]))
+        else:
+            merged.append((first, last))
+    joined = ""
+    for first, last in merged:
+        fragment = _render(text, tokens, marked, first, last, pre, post)
+        if joined:  # one ellipsis, spaced, between two fragments
+            joined = joined.removesuffix("…").rstrip() + " … " + fragment.removeprefix("…").lstrip()
+        else:
+            joined = fragment
+    return joined, bool(hits)
+
+
+def highlight(text: str, analyzer: Analyzer, leaves: Sequence[Any], pre: str = "<mark>", post: str = "</mark>") -> str:
+    """All of ``text``, HTML-escaped, with ``pre``/``post`` around matched words (for titles).
+
+    >>> highlight("भारत-रूस <संबंध>", Analyzer(), [Word("रूस", ("रूस",))])
+    'भारत-<mark>रूस</mark> &lt;संबंध&gt;'
+    """
+    tokens = list(analyzer.tokens(text))
+    if not tokens:
+        return html.escape(text)
+    marked = _matched_tokens(tokens, leaves)
+    return _render(text, tokens, marked, 0, len(tokens) - 1, pre, post, whole=True)
+
+
+def _window(text: str, tokens: list[Token], hits: Sequence[int], chars: int) -> tuple[int, int]:
+    """First and last token of the ``chars``-long window covering the most distinct matched terms."""
     best_first, best_score = 0, -1
     for i in hits:
         limit = tokens[i].start + chars
@@ -217,7 +475,23 @@ def make_snippet(
     last = first
     while last + 1 < len(tokens) and tokens[last + 1].end - start <= chars:
         last += 1
-    end = tokens[last].end
+    return first, last
+
+
+def _render(
+    text: str,
+    tokens: list[Token],
+    marked: list[bool],
+    first: int,
+    last: int,
+    pre: str,
+    post: str,
+    whole: bool = False,
+) -> str:
+    """Tokens ``first..last`` as escaped HTML with marks, and ``…`` where text is left out.
+
+    ``whole``: render all of ``text`` (tokens 0..last), no ellipses."""
+    start, end = (0, len(text)) if whole else (tokens[first].start, tokens[last].end)
     # Keep the sentence's closing danda/full stop when it follows directly.
     if end < len(text) and text[end] in "।॥.!?":
         end += 1
@@ -232,4 +506,4 @@ def make_snippet(
     pieces.append(html.escape(text[cursor:end]))
     if end < len(text.rstrip()):
         pieces.append("…")
-    return "".join(pieces), bool(hits)
+    return "".join(pieces)

@@ -1,0 +1,236 @@
+"""``GET /openapi.json``: the API described in OpenAPI 3, built from the live settings.
+
+The limits in the description (``per_page`` maximum, deepest ``page``, …) are
+the configured ones, so the document never disagrees with the server. The
+test suite runs a property-based client (schemathesis) over this description
+against the real app: every response must match the schemas here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import Settings
+from .filtering import FILTER_FIELDS
+from .searching import FACETS, SORTS
+
+__all__ = ["openapi_spec"]
+
+_ERROR = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string", "description": "machine-readable kind, e.g. bad_query, bad_filter"},
+        "message": {"type": "string", "description": "what went wrong and what to fix"},
+    },
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _param(name: str, description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    param = {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+    if not required:  # an empty value (as an HTML form sends it) means the default
+        param["allowEmptyValue"] = True
+    return param
+
+
+def _string_map() -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+
+
+def openapi_spec(settings: Settings) -> dict[str, Any]:
+    """The OpenAPI 3.0 document for an app running with ``settings``."""
+    q_param = _param(
+        "q",
+        "The query: words (all required), \"phrases\", OR, -word / NOT word, (groups), "
+        "title:word, body:word, prefix*. Stop words are dropped from keyword queries.",
+        {"type": "string", "minLength": 1, "maxLength": settings.max_query_chars},
+        required=True,
+    )
+    hit = {
+        "type": "object",
+        "required": ["id", "title", "url", "source", "published", "category", "score", "snippet", "title_html"],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "url": {"type": "string"},
+            "source": {"type": "string"},
+            "published": {"type": "string", "description": "YYYY-MM-DD, or empty"},
+            "category": {"type": "string"},
+            "score": {"type": "number", "description": "BM25F relevance (0 when sorted by date)"},
+            "snippet": {"type": "string", "description": "HTML: escaped text, highlight tags around matches"},
+            "title_html": {"type": "string", "description": "the whole title as HTML, matches highlighted"},
+        },
+    }
+    search_response = {
+        "type": "object",
+        "required": ["query", "parsed", "total", "page", "per_page", "took_ms", "hits", "sort"],
+        "properties": {
+            "query": {"type": "string"},
+            "parsed": {"type": "string", "description": "the query as understood, in index terms"},
+            "total": {"type": "integer", "minimum": 0, "description": "exact number of matching documents"},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1},
+            "took_ms": {"type": "number"},
+            "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+            "sort": {"type": "string", "enum": list(SORTS)},
+            "filter": {"type": "string", "nullable": True, "description": "the filter as understood"},
+            "facets": {
+                "type": "object",
+                "nullable": True,
+                "description": "value -> documents, over the whole result set; published by month (YYYY-MM)",
+                "additionalProperties": _string_map(),
+            },
+            "suggestion": {
+                "type": "string",
+                "nullable": True,
+                "description": "did you mean: a corrected query that finds more documents",
+            },
+        },
+    }
+    document = {
+        "type": "object",
+        "required": ["id", "title", "body", "url", "published", "source", "category"],
+        "properties": {name: {"type": "string"} for name in ("id", "title", "body", "url", "published", "source", "category")},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Hindi full-text search",
+            "version": "1",
+            "description": "Search Hindi documents with highlighted snippets, filters, facets, suggestions.",
+        },
+        "paths": {
+            "/search": {
+                "get": {
+                    "summary": "Search the documents",
+                    "parameters": [
+                        q_param,
+                        _param("page", f"page of results, 1 … {settings.max_page}", {"type": "integer", "minimum": 1, "maximum": settings.max_page, "default": 1}),
+                        _param("per_page", f"hits per page, 1 … {settings.max_per_page}", {"type": "integer", "minimum": 1, "maximum": settings.max_per_page, "default": settings.default_per_page}),
+                        _param(
+                            "filter",
+                            "Meilisearch-style filter over " + ", ".join(FILTER_FIELDS)
+                            + ': = != IN [..] NOT IN [..], >= > < <= on published, AND OR NOT ( ). '
+                            'E.g. source = "Jan Awaz" AND published >= 2025-03',
+                            {"type": "string", "maxLength": settings.max_filter_chars},
+                        ),
+                        _param("facets", "comma-separated: " + ",".join(FACETS), {"type": "string"}),
+                        _param("sort", "relevance (default), published (oldest first), -published (newest first)", {"type": "string", "enum": list(SORTS), "default": "relevance"}),
+                        _param("highlight_pre_tag", "inserted before each match (raw)", {"type": "string", "maxLength": 200, "default": "<mark>"}),
+                        _param("highlight_post_tag", "inserted after each match (raw)", {"type": "string", "maxLength": 200, "default": "</mark>"}),
+                        _param("snippet_chars", "target length of each snippet fragment", {"type": "integer", "minimum": 1, "maximum": settings.max_snippet_chars, "default": settings.snippet_chars}),
+                        _param("snippets", "number of fragments in a snippet", {"type": "integer", "minimum": 1, "maximum": settings.max_snippets, "default": 1}),
+                    ],
+                    "responses": {
+                        "200": _ok("the page of hits", {"$ref": "#/components/schemas/SearchResponse"}),
+                        "400": _error("a parameter, the query or the filter is wrong; the message says what to fix"),
+                        "503": _error("the index is unavailable, or the search ran past its time limit"),
+                    },
+                }
+            },
+            "/suggest": {
+                "get": {
+                    "summary": "Autocomplete the last, partial word; titles matching as typed",
+                    "parameters": [
+                        _param("q", "what is typed so far", {"type": "string", "minLength": 1, "maxLength": settings.max_query_chars}, required=True),
+                        _param("limit", f"most completions and titles, 1 … {settings.max_suggest_limit}", {"type": "integer", "minimum": 1, "maximum": settings.max_suggest_limit, "default": settings.suggest_limit}),
+                    ],
+                    "responses": {
+                        "200": _ok(
+                            "completions, most common first, and titles",
+                            {
+                                "type": "object",
+                                "required": ["query", "completions", "titles", "took_ms"],
+                                "properties": {
+                                    "query": {"type": "string"},
+                                    "completions": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["text", "query", "documents"],
+                                            "properties": {
+                                                "text": {"type": "string", "description": "the completed word"},
+                                                "query": {"type": "string", "description": "q with its last word completed"},
+                                                "documents": {"type": "integer", "minimum": 0},
+                                            },
+                                        },
+                                    },
+                                    "titles": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["id", "title"],
+                                            "properties": {"id": {"type": "string"}, "title": {"type": "string"}},
+                                        },
+                                    },
+                                    "took_ms": {"type": "number"},
+                                },
+                            },
+                        ),
+                        "400": _error("q is missing or too long, or limit is wrong"),
+                        "503": _error("the index is unavailable"),
+                    },
+                }
+            },
+            "/documents/{id}": {
+                "get": {
+                    "summary": "One stored document",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}],
+                    "responses": {
+                        "200": _ok("the document", {"$ref": "#/components/schemas/Document"}),
+                        "404": _error("no document has this id"),
+                        "503": _error("the index is unavailable"),
+                    },
+                }
+            },
+            "/stats": {
+                "get": {
+                    "summary": "What the index holds",
+                    "responses": {
+                        "200": _ok(
+                            "counts and sizes",
+                            {
+                                "type": "object",
+                                "required": ["documents", "sources", "categories", "index_bytes", "last_ingest", "vocabulary_words"],
+                                "properties": {
+                                    "documents": {"type": "integer", "minimum": 0},
+                                    "sources": _string_map(),
+                                    "categories": _string_map(),
+                                    "index_bytes": {"type": "integer", "minimum": 0},
+                                    "last_ingest": {"type": "string", "nullable": True, "description": "UTC time of the last commit"},
+                                    "vocabulary_words": {"type": "integer", "minimum": 0},
+                                },
+                            },
+                        ),
+                        "503": _error("the index is unavailable"),
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "summary": "Liveness: does the index open",
+                    "responses": {
+                        "200": _ok("ok", {"type": "object", "required": ["status", "documents"], "properties": {"status": {"type": "string"}, "documents": {"type": "integer"}}}),
+                        "503": _ok("the index cannot be opened", {"type": "object", "required": ["status", "message"], "properties": {"status": {"type": "string"}, "message": {"type": "string"}}}),
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This description",
+                    "responses": {"200": _ok("OpenAPI 3 document", {"type": "object"})},
+                }
+            },
+        },
+        "components": {
+            "schemas": {"Error": _ERROR, "Hit": hit, "SearchResponse": search_response, "Document": document}
+        },
+    }

@@ -1,0 +1,230 @@
+"""The index's vocabulary of surface words: autocomplete and did-you-mean.
+
+The index holds *stems* (``भारतीय`` -> ``भारत``), which are no use in a search
+box: a user typing ``भार`` wants to see ``भारत`` and ``भारतीय``. So ingest
+also keeps, beside the index, a side file ``vocabulary.json``: for each
+normalised word (``ज़ोर`` and ``जोर`` are one), in how many documents it
+occurs and its most common written form. It is small (one entry per distinct
+word) and is updated by every ingest commit, with replaced and deleted
+documents un-counted, so it follows the index.
+
+When the file is missing (an index built before it existed) it is rebuilt from
+the stored documents once, when first needed.
+
+Lookups:
+
+* :meth:`Vocabulary.complete`: words starting with a typed prefix, most
+  common first. Prefixes are compared in normalised form, so a partial
+  syllable (``भार``, ``कि``) matches as typed, and ``ज़`` matches ``ज``.
+* :meth:`Vocabulary.corrections`: known words within a small edit distance
+  of a word the index does not know (``किसन`` -> ``किसान``), most common first.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import json
+import os
+import tempfile
+import threading
+from collections import Counter
+from typing import Iterable
+
+from .analysis import Analyzer, tokenize
+
+__all__ = ["Vocabulary", "VOCABULARY_FILE", "edit_distance", "document_texts"]
+
+VOCABULARY_FILE = "vocabulary.json"
+_FORMAT = 1
+
+
+class Vocabulary:
+    """Normalised word -> (document frequency, surface form -> count)."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
+        self._words: dict[str, list] = {}  # norm -> [df, {surface: count}]
+        self._sorted: list[str] | None = None
+        self._lock = threading.Lock()
+        self._seen: dict[str, str | None] = {}  # surface word -> normalised, None: not counted
+        self._short: dict[tuple[str, int], list[tuple[str, int]]] = {}  # completions of 1-2 letters
+
+    # -- building ------------------------------------------------------------
+
+    def _normalised(self, surface: str) -> str | None:
+        """The normalised form of a surface word, None for stop words and numbers (memoised)."""
+        try:
+            return self._seen[surface]
+        except KeyError:
+            term, stop = self.analyzer.word(surface)
+            norm = None if stop or not term or surface.isdigit() else self.analyzer.normalise_word(surface)
+            if len(self._seen) >= 500_000:
+                self._seen.clear()
+            self._seen[surface] = norm
+            return norm
+
+    def _document_words(self, texts: Iterable[str]) -> dict[str, Counter]:
+        seen: dict[str, Counter] = {}
+        for text in texts:
+            for surface, _, _ in tokenize(text):
+                norm = self._normalised(surface)
+                if norm is not None:
+                    seen.setdefault(norm, Counter())[surface] += 1
+        return seen
+
+    def add_document(self, texts: Iterable[str], sign: int = 1) -> None:
+        """Count (``sign`` 1) or un-count (-1) the words of one document's texts."""
+        words = self._words
+        for norm, surfaces in self._document_words(texts).items():
+            entry = words.get(norm)
+            if entry is None:
+                if sign < 0:
+                    continue
+                entry = words[norm] = [0, {}]
+            entry[0] += sign
+            forms = entry[1]
+            for surface, n in surfaces.items():
+                forms[surface] = forms.get(surface, 0) + sign * n
+                if forms[surface] <= 0:
+                    del forms[surface]
+            if entry[0] <= 0 or not forms:
+                del words[norm]
+        self._sorted = None
+        self._short = {}
+
+    @classmethod
+    def from_documents(cls, analyzer: Analyzer, documents: Iterable[dict]) -> "Vocabulary":
+        """Count the words of stored documents (``title`` and ``body``): the rebuild path."""
+        vocabulary = cls(analyzer)
+        for fields in documents:
+            vocabulary.add_document(document_texts(fields))
+        return vocabulary
+
+    # -- storing -------------------------------------------------------------
+
+    def save(self, directory: str) -> None:
+        """Write atomically: a reader sees the old file or the new one, never half."""
+        data = {"format": _FORMAT, "words": self._words}
+        fd, tmp = tempfile.mkstemp(prefix=".vocabulary-", dir=directory)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
+        os.replace(tmp, os.path.join(directory, VOCABULARY_FILE))
+
+    @classmethod
+    def load(cls, directory: str, analyzer: Analyzer) -> "Vocabulary | None":
+        """The saved vocabulary, or None when there is none (or it is unreadable)."""
+        path = os.path.join(directory, VOCABULARY_FILE)
+        try:
+            with open(path, encoding="utf-8") as stream:
+                data = json.load(stream)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            return None
+        vocabulary = cls(analyzer)
+        vocabulary._words = data["words"]
+        return vocabulary
+
+    # -- looking up ----------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def surface(self, norm: str) -> str:
+        """The most common written form of a normalised word."""
+        forms = self._words[norm][1]
+        return max(forms.items(), key=lambda kv: (kv[1], kv[0]))[0]
+
+    def frequency(self, norm: str) -> int:
+        entry = self._words.get(norm)
+        return entry[0] if entry else 0
+
+    def _keys(self) -> list[str]:
+        with self._lock:
+            if self._sorted is None:
+                self._sorted = sorted(self._words)
+            return self._sorted
+
+    def _range(self, prefix: str) -> list[str]:
+        keys = self._keys()
+        lo = bisect.bisect_left(keys, prefix)
+        hi = bisect.bisect_left(keys, prefix + "\U0010ffff")
+        return keys[lo:hi]
+
+    def complete(self, partial: str, limit: int = 10) -> list[tuple[str, int]]:
+        """``[(surface word, documents)]`` of words starting with ``partial``, most common first.
+
+        >>> v = Vocabulary(Analyzer())
+        >>> v.add_document(["भारत और भारतीय रेल", "भारत"]); v.add_document(["भारतीय भारी"])
+        >>> v.complete("भार")
+        [('भारतीय', 2), ('भारत', 1), ('भारी', 1)]
+        """
+        prefix = self.analyzer.normalise_word(partial)
+        if not prefix:
+            return []
+        cached = self._short.get((prefix, limit))
+        if cached is not None:
+            return cached
+        words = self._words
+        best = heapq.nsmallest(limit, self._range(prefix), key=lambda w: (-words[w][0], len(w), w))
+        found = [(self.surface(w), words[w][0]) for w in best]
+        if len(prefix) <= 2:  # the first keystrokes scan the most words: remember them
+            self._short[(prefix, limit)] = found
+        return found
+
+    def corrections(self, word: str, max_distance: int = 2, limit: int = 5) -> list[tuple[str, int]]:
+        """``[(surface word, documents)]`` of known words close to ``word``.
+
+        Nearest first, then the longest shared beginning (``दिली`` is closer to
+        ``दिल्ली`` than to ``दी``), then most common. Candidates share the first letter
+        (misspellings rarely change it) and differ in length by at most
+        ``max_distance``, which keeps the scan to a small slice of the words.
+
+        >>> v = Vocabulary(Analyzer()); v.add_document(["किसान किसानों का आंदोलन"])
+        >>> v.corrections("किसन")
+        [('किसान', 1)]
+        """
+        norm = self.analyzer.normalise_word(word)
+        if len(norm) < 3:
+            return []
+        found: list[tuple[int, int, int, str]] = []
+        for candidate in self._range(norm[0]):
+            if candidate == norm or abs(len(candidate) - len(norm)) > max_distance:
+                continue
+            d = edit_distance(norm, candidate, max_distance)
+            if d <= max_distance:
+                shared = len(os.path.commonprefix([norm, candidate]))
+                found.append((d, -shared, -self._words[candidate][0], candidate))
+        found.sort()
+        return [(self.surface(w), -f) for _, _, f, w in found[:limit]]
+
+
+def document_texts(fields: dict) -> list[str]:
+    """The texts of a document whose words the vocabulary counts."""
+    return [fields.get("title") or "", fields.get("body") or ""]
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein distance (adjacent swaps count 1), or ``limit + 1`` once over it.
+
+    >>> edit_distance("किसन", "किसान", 2), edit_distance("दिन", "दीन", 2), edit_distance("अब", "भारत", 1)
+    (1, 1, 2)
+
+    Works on code points, so a missing or wrong vowel sign (ा, ी) is one edit.
+    """
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return min(previous[-1], limit + 1)

@@ -1,0 +1,63 @@
+"""``/openapi.json`` checked against the real app by a property-based run (schemathesis):
+generated requests for every endpoint and parameter, valid and invalid, must never
+get a 5xx, and every answer must match the status codes and schemas the spec declares."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from search import create_app
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,  # values outside the declared limits are refused (4xx)
+]
+
+
+@pytest.fixture
+def api_schema(sample_index):
+    app = create_app({"index": sample_index, "refresh_seconds": 0})
+    return schemathesis.openapi.from_wsgi("/openapi.json", app)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+def test_every_endpoint_conforms(case):
+    case.call_and_validate(checks=CHECKS)
+
+
+def test_spec_lists_every_route_and_parameter(client, app):
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    routes = {
+        rule.rule.replace("<path:doc_id>", "{id}")
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+    }
+    assert routes == set(spec["paths"])
+    search_params = {p["name"] for p in spec["paths"]["/search"]["get"]["parameters"]}
+    assert search_params == {
+        "q", "page", "per_page", "filter", "facets", "sort",
+        "highlight_pre_tag", "highlight_post_tag", "snippet_chars", "snippets",
+    }
+
+
+def test_limits_in_the_spec_follow_the_settings(sample_index):
+    spec = create_app({"index": sample_index, "max_per_page": 7}).test_client().get("/openapi.json").get_json()
+    per_page = next(p for p in spec["paths"]["/search"]["get"]["parameters"] if p["name"] == "per_page")
+    assert per_page["schema"]["maximum"] == 7

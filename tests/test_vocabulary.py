@@ -1,0 +1,118 @@
+"""The surface vocabulary beside the index: kept in step by ingest, rebuilt when
+missing, and good enough on real news text for autocomplete and did-you-mean."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import write_jsonl
+from search import create_app, ingest, read_inputs
+from search.analysis import Analyzer
+from search.vocabulary import VOCABULARY_FILE, Vocabulary, edit_distance
+
+
+def completions(client, q: str) -> dict[str, int]:
+    body = client.get("/suggest", query_string={"q": q}).get_json()
+    return {c["text"]: c["documents"] for c in body["completions"]}
+
+
+def test_ingest_counts_replaced_and_new_documents(tmp_path):
+    index = str(tmp_path / "index")
+    first = write_jsonl(tmp_path / "a.jsonl", [
+        {"id": "1", "title": "हिमालय यात्रा", "body": "हिमालय की हिमनदियां पिघल रहीं।"},
+        {"id": "2", "title": "हिमाचल", "body": "हिमाचल में हिमपात।"},
+    ])
+    ingest(read_inputs([str(first)]), index)
+    client = create_app({"index": index, "refresh_seconds": 0}).test_client()
+    assert completions(client, "हिम") == {"हिमालय": 1, "हिमनदियां": 1, "हिमाचल": 1, "हिमपात": 1}
+    changed = write_jsonl(tmp_path / "b.jsonl", [
+        {"id": "1", "title": "हिमाचल यात्रा", "body": "हिमाचल की वादियां।"},  # replaces: हिमालय gone
+        {"id": "3", "title": "हिमाचल", "body": "हिमाचल।"},
+    ])
+    ingest(read_inputs([str(changed)]), index)
+    assert completions(client, "हिम") == {"हिमाचल": 3, "हिमपात": 1}
+    again = ingest(read_inputs([str(changed)]), index)  # unchanged: nothing counted twice
+    assert again.unchanged == 2 and completions(client, "हिम") == {"हिमाचल": 3, "हिमपात": 1}
+
+
+def test_most_common_spelling_is_offered(tmp_path):
+    rows = [{"id": str(i), "title": "ज़िला", "body": "ज़िला"} for i in range(3)] + [{"id": "9", "title": "जिला", "body": ""}]
+    index = str(tmp_path / "index")
+    ingest(read_inputs([str(write_jsonl(tmp_path / "a.jsonl", rows))]), index)
+    client = create_app({"index": index}).test_client()
+    assert completions(client, "जि") == {"ज़िला": 4} == completions(client, "ज़ि")
+
+
+def test_missing_side_file_is_rebuilt_from_the_documents(tmp_path, sample_index):
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(sample_index, index)
+    saved = json.loads((index / VOCABULARY_FILE).read_text(encoding="utf-8"))
+    os.remove(index / VOCABULARY_FILE)
+    client = create_app({"index": str(index)}).test_client()
+    assert "भारत" in completions(client, "भार")
+    ingest(read_inputs([os.devnull]), str(index))  # any ingest writes it again
+    assert json.loads((index / VOCABULARY_FILE).read_text(encoding="utf-8")) == saved
+
+
+def test_damaged_side_file_is_rebuilt(tmp_path, sample_index):
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(sample_index, index)
+    (index / VOCABULARY_FILE).write_text("{not json", encoding="utf-8")
+    client = create_app({"index": str(index)}).test_client()
+    assert "भारत" in completions(client, "भार")
+
+
+def test_vocabulary_counts_documents_not_occurrences():
+    v = Vocabulary(Analyzer())
+    v.add_document(["किसान किसान किसान"])
+    v.add_document(["किसान"])
+    assert v.complete("कि") == [("किसान", 2)]
+    v.add_document(["किसान"], sign=-1)
+    assert v.complete("कि") == [("किसान", 1)]
+
+
+@pytest.mark.parametrize(
+    "a, b, distance",
+    [("किसान", "किसान", 0), ("किसन", "किसान", 1), ("दिन", "दीन", 1), ("बारिश", "बारीश", 1),
+     ("अस्पताल", "असपताल", 1), ("कमल", "कलम", 1), ("भारत", "चीन", 3)],
+)
+def test_edit_distance(a, b, distance):
+    assert edit_distance(a, b, 2) == min(distance, 3)
+
+
+@pytest.fixture(scope="module")
+def covid_client(shared_data, tmp_path_factory):
+    index = tmp_path_factory.mktemp("covid")
+    ingest(read_inputs([str(shared_data / "covid-news" / "docs.jsonl")]), str(index))
+    return create_app({"index": str(index), "refresh_seconds": 0}).test_client()
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(
+    "wrong, right",
+    [
+        ("असपताल", "अस्पताल"),  # half-letter (virama) missing
+        ("मजदुर", "मजदूर"),  # short u for long uu
+        ("संक्रमीत", "संक्रमित"),  # long ii for short i
+        ("परीक्षन", "परीक्षण"),  # न for ण
+    ],
+)
+def test_did_you_mean_on_real_news(covid_client, wrong, right):
+    answer = covid_client.get("/search", query_string={"q": wrong}).get_json()
+    assert answer["total"] < 3 and answer["suggestion"] == right
+    assert covid_client.get("/search", query_string={"q": right}).get_json()["total"] > answer["total"]
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("partial, expected", [("कोरो", "कोरोना"), ("अस्प", "अस्पताल"), ("लॉकडा", "लॉकडाउन")])
+def test_autocomplete_on_real_news(covid_client, partial, expected):
+    body = covid_client.get("/suggest", query_string={"q": partial}).get_json()
+    assert body["completions"][0]["text"] == expected
+    assert body["titles"] and all(partial in t["title"] or expected in t["title"] for t in body["titles"][:3])

@@ -147,7 +147,7 @@ _FOLDS = [
     (re.compile(r"ee|ii"), "i"),  # kee = की (before doubled letters collapse)
     (re.compile(r"oo|uu"), "u"),
     (re.compile(r"(.)\1+"), r"\1"),  # doubled letters: pakka -> paka, bhaarat -> bharat
-    (re.compile(r"chh|ch"), "C"),  # chh/ch: छ च
+    (re.compile(r"t?chh?"), "C"),  # chh/ch: छ च (and English tch: match = मैच)
     (re.compile(r"c(?=[eiy])"), "s"),  # English spellings: city, cement
     (re.compile(r"ck|c"), "k"),  # clinic, cricket
     (re.compile(r"sh|shh"), "S"),

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 
 from search import create_app
 from search.romanized import best_matches, candidate_keys, is_roman, key, similarity
-
-from conftest import ROOT
 
 
 def ids(answer: dict) -> list[str]:
@@ -137,16 +133,3 @@ class TestRomanizedSearch:
     def test_odd_latin_input_never_fails(self, search):
         for q in ("x", "zzzzzzzz", "a b c d e f g", '"q"', "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "mein ke ki"):
             search(q)
-
-
-@pytest.mark.data
-@pytest.mark.slow
-def test_eval_smoke(shared_data):
-    """bench/romanized_eval.py runs end to end on a sample of the dev queries."""
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "romanized_eval.py"), "--data", str(shared_data / "romanized"),
-         "--limit", "40"],
-        capture_output=True, text=True, encoding="utf-8", timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "roman phrase" in result.stdout and "MRR@10" in result.stdout

@@ -71,6 +71,22 @@ def run(service: SearchService, queries: list[dict], mode: str) -> dict[str, tup
     return {g: (statistics.fmean(v), latencies[g]) for g, v in groups.items()}
 
 
+def interleaved(on: SearchService, off: SearchService, texts: list[str], rounds: int = 3) -> tuple[float, float]:
+    """Median ms per query with the reading on and off, alternating query by query
+    (so both see the same machine load)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        for text in texts:
+            for i, service in enumerate((on, off)):
+                started = time.perf_counter()
+                try:
+                    service.ranked_ids(text, 10)
+                except QueryError:
+                    pass
+                times[i].append((time.perf_counter() - started) * 1000)
+    return (statistics.median(times[0]) if times[0] else 0.0, statistics.median(times[1]) if times[1] else 0.0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "romanized"))
@@ -112,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"{group:<22}{len(lat):>6}{base_mrr:>10.3f}{mrr:>11.3f}"
                     f"{statistics.median(lat):>9.1f}{p95:>9.1f}{statistics.median(base_lat):>10.1f}"
                 )
+        print("\n== latency of the same queries, reading on and off interleaved (median ms)")
+        for group in ("devanagari phrase", "roman phrase", "roman sentence"):
+            texts = [q["query"] for q in queries if group in q["groups"]][:300]
+            timings = interleaved(on, off, texts)
+            if texts:
+                print(f"{group:<22}{len(texts):>6}  on {timings[0]:.2f}  off {timings[1]:.2f}")
         on.index().close()
         off.index().close()
     return 0

@@ -229,6 +229,18 @@ def _closeness(a: str, b: str) -> float:
     return 1.0 - edit_distance(a, b, longest) / longest
 
 
+def _prefix_distances(word: str, text: str) -> list[int]:
+    """Edit distance between ``word`` and each prefix of ``text`` (index = prefix
+    length): one dynamic-programming table instead of one per prefix."""
+    previous = list(range(len(text) + 1))
+    for i, a in enumerate(word, 1):
+        current = [i]
+        for j, b in enumerate(text, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+    return previous
+
+
 @lru_cache(maxsize=200_000)
 def similarity(roman: str, devanagari: str) -> float:
     """How close a roman spelling is to a Devanagari word (or stem), 0..1.
@@ -255,11 +267,13 @@ def similarity(roman: str, devanagari: str) -> float:
         d = loose(plain)
         if not r or not d:
             continue
+        raw = 0.2 * _closeness(roman.lower(), plain)
+        distances = _prefix_distances(d, r)
         for cut in range(max(1, len(d) - 2), min(len(r), len(d) + 2) + 1):
             tail = r[cut:]
             cost = 0.0 if not tail else 0.05 if tail in _INFLECTIONS else 0.12 * len(tail)
-            score = 0.8 * (_closeness(r[:cut], d) - cost) + 0.2 * _closeness(roman.lower(), plain)
-            best = max(best, score)
+            closeness = 1.0 - distances[cut] / max(cut, len(d))
+            best = max(best, 0.8 * (closeness - cost) + raw)
     return max(0.0, best)
 
 

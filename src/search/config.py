@@ -56,6 +56,12 @@ class Settings:
         0.25, "Extra weight, in a long query, of two consecutive query words found near each other in a document."
     )
     proximity_slop: int = _setting(4, "How near (in word positions, in order) two query words count as together.")
+    roman_candidates: int = _setting(
+        8, "Devanagari index terms a Latin-script query word may stand for (romanized Hindi: bharat -> भारत); 0 turns the reading off."
+    )
+    roman_min_similarity: float = _setting(
+        0.5, "How close (0..1) a Devanagari term's spelling must be to a romanized query word to be read for it."
+    )
     log_queries: str = _setting(
         "text", "How the access log shows a query: text (first 200 characters), hash (sha256 prefix and length), none."
     )

@@ -15,6 +15,12 @@ Whoosh quirks handled here:
   it at most every ``refresh_seconds``.
 * Prefix queries expand to every matching term; we expand them ourselves,
   keeping the most frequent ``max_prefix_terms``.
+* Romanized words are read against the index's own vocabulary: the first
+  romanized query after a commit files every Devanagari term of the lexicon
+  under its phonetic key (:mod:`search.romanized`), once per index
+  generation, shared by all threads. Devanagari-only queries never build it.
+* A Whoosh ``Phrase`` takes one term per position; a phrase with romanized
+  words becomes an ``Or`` of the best-weighted readings, capped.
 * Whoosh's write lock (``WRITELOCK``) is an ``fcntl.flock``: the kernel
   releases it when the holder dies, so a killed writer never leaves a stale
   lock. A killed writer does leave its spill directories (``*.tmp``) and
@@ -35,6 +41,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import errno
+import heapq
 import multiprocessing
 import os
 import re
@@ -42,6 +49,7 @@ import shutil
 import signal
 import threading
 import time
+from collections import defaultdict
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -63,6 +71,7 @@ from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer
 from .documents import Record
 from .filtering import AllOf, AnyOf, Condition, FilterNode, Negate
 from .querying import And, AnyWords, Node, Not, Or, Phrase, Prefix, Word
+from .romanized import best_matches, candidate_keys, key
 
 __all__ = [
     "SearchIndex",
@@ -255,6 +264,8 @@ class SearchIndex:
             )
         self.options = tokenizer.options
         self.analyzer = shared_analyzer(self.options)
+        self._roman_keys: tuple[Any, dict[str, tuple[str, ...]]] | None = None
+        self._roman_lock = threading.Lock()
 
     # -- opening -----------------------------------------------------------
 
@@ -346,6 +357,40 @@ class SearchIndex:
     def stored(self, doc_id: str) -> dict[str, Any] | None:
         """The stored fields of one document, or None."""
         return self.searcher().document(id=doc_id)
+
+    def roman_keys(self) -> dict[str, tuple[str, ...]]:
+        """Phonetic key -> the Devanagari terms of the index filed under it.
+
+        Built from the term lexicon of this thread's searcher the first time a
+        romanized word is read after a commit, then shared by every thread.
+        """
+        reader = self.searcher().reader()
+        generation = (reader.generation(), reader.doc_count_all())
+        cached = self._roman_keys
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        with self._roman_lock:
+            cached = self._roman_keys
+            if cached is not None and cached[0] == generation:
+                return cached[1]
+            buckets: dict[str, set[str]] = defaultdict(set)
+            for field in TEXT_FIELDS:
+                for raw in reader.lexicon(field):
+                    term = raw.decode("utf-8")
+                    if not term.isascii():
+                        buckets[key(term)].add(term)
+            keys = {k: tuple(sorted(v)) for k, v in buckets.items()}
+            self._roman_keys = (generation, keys)
+            return keys
+
+    def read_roman(
+        self, word: str, *, limit: int = 8, min_score: float = 0.6
+    ) -> list[tuple[str, float]]:
+        """The Devanagari index terms a romanized ``word`` may stand for, with a
+        closeness weight, best first (``bharat`` -> ``[("भारत", 1.0), ...]``)."""
+        keys = self.roman_keys()
+        terms = [t for k in candidate_keys(word) for t in keys.get(k, ())]
+        return best_matches(word, terms, limit=limit, min_score=min_score)
 
     def find(
         self,
@@ -821,14 +866,22 @@ class _Compiler:
 
     def compile(self, node: Node) -> whoosh.query.Query:
         if isinstance(node, Word):
+            weights = node.weights or (1.0,) * len(node.terms)
             return _or(
-                whoosh.query.Term(f, term, boost=boost)
+                whoosh.query.Term(f, term, boost=boost * weight)
                 for f, boost in self.fields(node.field)
-                for term in node.terms
+                for term, weight in zip(node.terms, weights)
             )
         if isinstance(node, Phrase):
+            readings = (
+                _best_readings(node.alternatives, node.weights or (), MAX_PHRASE_READINGS)
+                if node.alternatives
+                else [(node.terms, 1.0)]
+            )
             return _or(
-                whoosh.query.Phrase(f, list(node.terms), boost=boost) for f, boost in self.fields(node.field)
+                whoosh.query.Phrase(f, list(terms), boost=boost * weight)
+                for f, boost in self.fields(node.field)
+                for terms, weight in readings
             )
         if isinstance(node, Prefix):
             return _or(
@@ -842,12 +895,38 @@ class _Compiler:
             positive = [self.compile(c) for c in node.children if not isinstance(c, Not)]
             negative = [self.compile(c.child) for c in node.children if isinstance(c, Not)]
             query = positive[0] if len(positive) == 1 else whoosh.query.And(positive)
+            nearby = self.nearby(node)
+            if nearby is not None:
+                query = whoosh.query.AndMaybe(query, nearby)
             return whoosh.query.AndNot(query, _or(negative)) if negative else query
         if isinstance(node, Or):
             return _or(self.compile(c) for c in node.children)
         if isinstance(node, AnyWords):
             return self.any_words(node)
         raise TypeError(f"not a query node: {node!r}")
+
+    def nearby(self, node: And) -> whoosh.query.Query | None:
+        """For romanized words, a bonus for documents where the readings stand
+        together: ``bharat rus`` ranks ``भारत और रूस`` above two words far apart.
+
+        Each romanized word has several readings, and a document that has one
+        reading of each far apart is often a wrong reading; the right one
+        usually stands together. Queries without romanized words are left as
+        they were.
+        """
+        words = [c for c in node.children if isinstance(c, Word) and c.field is None]
+        if len(words) < 2 or all(w.weights is None for w in words):
+            return None
+        readings = _best_readings(
+            [w.terms for w in words],
+            [w.weights or (1.0,) * len(w.terms) for w in words],
+            MAX_PHRASE_READINGS,
+        )
+        return _or(
+            whoosh.query.Phrase(f, list(terms), slop=NEARBY_SLOP, boost=boost * weight)
+            for f, boost in self.fields(None)
+            for terms, weight in readings
+        )
 
     def expand(self, field: str, prefix: str) -> list[str]:
         """The ``max_prefix_terms`` most frequent index terms starting with ``prefix``."""
@@ -856,6 +935,26 @@ class _Compiler:
             terms.sort(key=lambda t: -self.reader.doc_frequency(field, t))
             terms = terms[: self.max_prefix_terms]
         return terms
+
+
+#: Most readings a phrase with romanized words is searched as.
+MAX_PHRASE_READINGS = 16
+#: How far apart (in words) the readings of romanized keywords may stand to
+#: earn the nearby bonus: room for the stop words a keyword query drops.
+NEARBY_SLOP = 3
+
+
+def _best_readings(
+    alternatives: Sequence[Sequence[str]], weights: Sequence[Sequence[float]], cap: int
+) -> list[tuple[tuple[str, ...], float]]:
+    """The ``cap`` term sequences with the highest product of weights (a beam search,
+    so ten words with eight readings each cost 10 x cap x 8 steps, not 8**10)."""
+    beam: list[tuple[float, tuple[str, ...]]] = [(1.0, ())]
+    for i, terms in enumerate(alternatives):
+        ws = weights[i] if i < len(weights) else (1.0,) * len(terms)
+        extended = [(score * w, seq + (t,)) for score, seq in beam for t, w in zip(terms, ws)]
+        beam = heapq.nlargest(cap, extended, key=lambda sw: sw[0])
+    return [(seq, score) for score, seq in beam]
 
 
 def _or(queries: Iterable[whoosh.query.Query]) -> whoosh.query.Query:

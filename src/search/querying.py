@@ -26,9 +26,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator, Union
+from typing import Callable, Iterator, Sequence, Union
 
-from .analysis import Analyzer
+from .analysis import Analyzer, Token
+from .romanized import is_roman
+
+#: Looks up a romanized word: ``[(devanagari_term, weight)]``, best first.
+RomanReader = Callable[[str], Sequence[tuple[str, float]]]
 
 __all__ = [
     "QueryError",
@@ -44,6 +48,7 @@ __all__ = [
     "describe",
     "positive_leaves",
     "FIELDS",
+    "RomanReader",
 ]
 
 #: Fields a user may name in ``field:word``.
@@ -56,13 +61,19 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class Word:
-    """One word; a document matches if it has any of ``terms`` (alternative spellings)."""
+    """One word; a document matches if it has any of ``terms`` (alternative spellings).
+
+    ``weights`` (one per term, 1.0 when absent) ranks the alternatives: a
+    romanized word ``bharat`` is ``terms=("bharat", "भारत", "भरत")`` with the
+    Devanagari readings weighted by how close their spelling is.
+    """
 
     text: str
     terms: tuple[str, ...]
     field: str | None = None
     stop: bool = False
     quoted: bool = False  # typed in quotes: stays required in a long query
+    weights: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,12 +82,18 @@ class Phrase:
 
     ``quoted``: typed in quotes (rather than a word with inner punctuation
     such as ``को-विकास``), so it stays required in a long query.
+
+    ``alternatives`` (when a phrase has romanized words) gives, per position,
+    the terms that may stand there, best first, with their ``weights``;
+    ``terms`` is then the best reading.
     """
 
     text: str
     terms: tuple[str, ...]
     field: str | None = None
     quoted: bool = False
+    alternatives: tuple[tuple[str, ...], ...] | None = None
+    weights: tuple[tuple[float, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -178,8 +195,17 @@ def _lex_chunk(text: str) -> Iterator[_Lexeme]:
 class _Parser:
     """Recursive descent over the lexemes: or_expr := and_expr (OR and_expr)*."""
 
-    def __init__(self, lexemes: list[_Lexeme], analyzer: Analyzer, max_terms: int) -> None:
+    def __init__(
+        self,
+        lexemes: list[_Lexeme],
+        analyzer: Analyzer,
+        max_terms: int,
+        roman: RomanReader | None,
+        roman_limit: int,
+    ) -> None:
         self.lexemes = lexemes
+        self.roman = roman
+        self.roman_limit = roman_limit
         self.i = 0
         self.analyzer = analyzer
         self.max_terms = max_terms
@@ -265,10 +291,45 @@ class _Parser:
         self.count(len(tokens))
         if not tokens:
             return None
+        readings = [self.readings(t) for t in tokens]
         if len(tokens) == 1:
-            token = tokens[0]
-            return Word(text, (token.term,), field, stop=token.stop and not quoted, quoted=quoted)
-        return Phrase(text, tuple(t.term for t in tokens), field, quoted=quoted)
+            (terms, weights, stop) = readings[0]
+            return Word(text, terms, field, stop=stop and not quoted, quoted=quoted, weights=weights)
+        if all(weights is None for _, weights, _ in readings):
+            return Phrase(text, tuple(t.term for t in tokens), field, quoted=quoted)
+        return Phrase(
+            text,
+            tuple(terms[0] for terms, _, _ in readings),
+            field,
+            quoted=quoted,
+            alternatives=tuple(terms for terms, _, _ in readings),
+            weights=tuple(weights or (1.0,) * len(terms) for terms, weights, _ in readings),
+        )
+
+    def readings(self, token: Token) -> tuple[tuple[str, ...], tuple[float, ...] | None, bool]:
+        """``(terms, weights, stop)`` of one token: itself, plus for a romanized
+        word the Devanagari terms it may stand for (best first)."""
+        if self.roman is None or not is_roman(token.text):
+            return (token.term,), None, token.stop
+        matches = self.roman(token.text)
+        if not matches:
+            return (token.term,), None, token.stop
+        # ``ki``, ``ke``, ``mein``: read as की, के, में they are stop words, and
+        # then their Devanagari reading comes first (a stop reading close to the
+        # best one is enough: रुप/रूप). A word that is not read
+        # as a stop word does not match stop words either (``sainya`` is not से).
+        best, best_weight = matches[0]
+        stops = [(t, w) for t, w in matches if self.analyzer.word(t)[1]]
+        stop = token.stop or bool(stops and stops[0][1] >= max(0.75, best_weight - 0.1))
+        if stop and stops:
+            best = stops[0][0]
+        if not stop:  # (unless it is close: ekta is एकता, stemmed एक)
+            matches = [(t, w) for t, w in matches if w >= 0.85 or not self.analyzer.word(t)[1]]
+        matches = matches[: self.roman_limit]
+        pairs = [(token.term, 1.0)] + [(t, w) for t, w in matches if t != token.term]
+        if stop:
+            pairs.sort(key=lambda tw: tw[0] != best)
+        return tuple(t for t, _ in pairs), tuple(w for _, w in pairs), stop
 
     def prefix(self, text: str, field: str | None) -> Node | None:
         stem = text.rstrip("*")
@@ -320,8 +381,14 @@ def parse(
     max_terms: int = 64,
     all_words_max: int = ALL_WORDS_MAX,
     quotes_required: bool = True,
+    roman: RomanReader | None = None,
+    roman_limit: int = 8,
 ) -> Node:
     """Parse ``query`` into a tree; raise :class:`QueryError` if nothing searchable is left.
+
+    With ``roman``, each Latin-script word also stands for (at most
+    ``roman_limit`` of) the Devanagari terms ``roman`` reads it as
+    (``bharat`` -> भारत); Devanagari words never call it.
 
     >>> describe(parse('भारत और रूस "सैन्य सहयोग" -क्रिकेट', Analyzer()))
     'भारत AND रुस AND "सैन्य सहयोग" AND NOT क्रिकेट'
@@ -338,7 +405,7 @@ def parse(
     >>> describe(parse('रवीन्द्रनाथ टैगोर की "गीतांजलि" का केंद्रीय विषय (थीम) क्या है?', Analyzer()))
     'गितांजल AND ANY(रविंद्रनाथ टैगोर केंद्रिय विषय थिम)'
     """
-    parser = _Parser(list(_lex(query)), analyzer, max_terms)
+    parser = _Parser(list(_lex(query)), analyzer, max_terms, roman, roman_limit)
     node = parser.parse()
     if node is None:
         raise QueryError("the query has no words to search for")
@@ -387,7 +454,8 @@ def describe(node: Node) -> str:
         text = "|".join(node.terms) if len(node.terms) > 1 else node.terms[0]
         return f"{node.field}:{text}" if node.field else text
     if isinstance(node, Phrase):
-        text = '"' + " ".join(node.terms) + '"'
+        words = ["|".join(a) for a in node.alternatives] if node.alternatives else node.terms
+        text = '"' + " ".join(words) + '"'
         return f"{node.field}:{text}" if node.field else text
     if isinstance(node, Prefix):
         return f"{node.field}:{node.prefix}*" if node.field else f"{node.prefix}*"

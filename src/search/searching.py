@@ -121,12 +121,23 @@ class SearchService:
         """
         if len(q) > self.settings.max_query_chars:
             raise QueryError(f"the query is longer than {self.settings.max_query_chars} characters")
+        index = self.index()
+        roman = None
+        if self.settings.roman_candidates > 0:
+            limit, min_score = self.settings.roman_candidates, self.settings.roman_min_similarity
+
+            def roman(word: str) -> list[tuple[str, float]]:
+                # more than needed: the parser drops stop words from a content word's readings
+                return index.read_roman(word, limit=4 * limit, min_score=min_score)
+
         return parse(
             q,
-            self.index().analyzer,
+            index.analyzer,
             max_terms=self.settings.max_query_terms,
             all_words_max=self.settings.all_words_max if strict else 0,
             quotes_required=strict,
+            roman=roman,
+            roman_limit=self.settings.roman_candidates,
         )
 
     def _ranked(
@@ -416,12 +427,14 @@ def _matched_tokens(tokens: list[Token], leaves: Sequence[Any]) -> list[bool]:
     """Which tokens a query's words, phrases and prefixes match."""
     words = {t for leaf in leaves if isinstance(leaf, Word) for t in leaf.terms}
     prefixes = tuple(leaf.prefix for leaf in leaves if isinstance(leaf, Prefix))
-    phrases = [leaf.terms for leaf in leaves if isinstance(leaf, Phrase)]
+    phrases = [
+        leaf.alternatives or tuple((t,) for t in leaf.terms) for leaf in leaves if isinstance(leaf, Phrase)
+    ]
     marked = [t.term in words or (bool(prefixes) and t.term.startswith(prefixes)) for t in tokens]
     for terms in phrases:
         n = len(terms)
         for i in range(len(tokens) - n + 1):
-            if all(tokens[i + k].term == terms[k] for k in range(n)):
+            if all(tokens[i + k].term in terms[k] for k in range(n)):
                 for k in range(n):
                     marked[i + k] = True
     return marked

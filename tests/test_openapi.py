@@ -47,7 +47,7 @@ def test_spec_lists_every_route_and_parameter(client, app):
     routes = {
         rule.rule.replace("<path:doc_id>", "{id}")
         for rule in app.url_map.iter_rules()
-        if rule.endpoint != "static"
+        if rule.endpoint != "static" and not rule.endpoint.startswith("pages.")  # HTML, not API
     }
     assert routes == set(spec["paths"])
     search_params = {p["name"] for p in spec["paths"]["/search"]["get"]["parameters"]}
@@ -55,6 +55,9 @@ def test_spec_lists_every_route_and_parameter(client, app):
         "q", "page", "per_page", "filter", "facets", "sort",
         "highlight_pre_tag", "highlight_post_tag", "snippet_chars", "snippets",
     }
+    for path in ("/export.csv", "/export.json"):  # /search's parameters but paging and facets, plus limit
+        export_params = {p["name"] for p in spec["paths"][path]["get"]["parameters"]}
+        assert export_params == search_params - {"page", "per_page", "facets"} | {"limit"}
 
 
 def test_limits_in_the_spec_follow_the_settings(sample_index):

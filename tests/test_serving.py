@@ -4,36 +4,22 @@ while an ingest commits, and every worker picks up the new documents."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, write_jsonl
+from conftest import ROOT, gunicorn, http_get, write_jsonl
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return http_get(url)
 
 
 @pytest.fixture
@@ -41,31 +27,8 @@ def served_index(sample_index: str, tmp_path: Path):
     """A writable copy of the sample index, served by gunicorn -w 2."""
     index = tmp_path / "index"
     shutil.copytree(sample_index, index)
-    port = _free_port()
-    env = {**os.environ, "SEARCH_INDEX": str(index), "SEARCH_REFRESH_SECONDS": "0.2"}
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    log = open(tmp_path / "gunicorn.log", "w+", encoding="utf-8")  # a file: a full pipe would block the server
-    server = subprocess.Popen(
-        [str(gunicorn), "-w", "2", "-b", f"127.0.0.1:{port}", "search:create_app()"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):  # up to 30 s for the workers to boot
-            try:
-                if _get(base + "/health")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text())
+    with gunicorn(index, tmp_path / "gunicorn.log") as base:
         yield base, index
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 def test_two_workers_answer_while_an_ingest_commits(served_index, tmp_path, run_ingest):

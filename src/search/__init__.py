@@ -7,13 +7,14 @@ The data path, one module per stage::
     indexing   (records -> index)        engine (the only module using Whoosh)
     querying   (user query -> query tree)
     searching  (query -> hits, snippets)
-    web        (HTTP)
+    web        (HTTP: the JSON API and exports; pages: the HTML search page and widget)
 """
 
 from .analysis import AnalysisOptions, Analyzer, normalise, tokenize
 from .config import Settings
 from .documents import Record, Reject
-from .indexing import IngestReport, ingest, read_inputs
+from .documents import read_inputs
+from .indexing import IngestReport, ingest
 from .querying import QueryError, parse
 from .searching import SearchRequest, SearchResponse, SearchService
 from .web import create_app

@@ -1,40 +1,261 @@
-"""``hindi-search``: the command line. ``ingest``, ``serve`` and ``settings``.
+"""``hindi-search``: the command line. ``ingest``, ``query``, ``serve`` and ``settings``.
 
 Exit status of ``ingest``: 0 every record landed, 1 some were rejected
-(reported on stderr with line numbers), 2 usage or I/O error.
+(reported on stderr with line numbers, and in ``--rejects`` FILE), 2 usage
+or I/O error, 3 stopped by SIGTERM/SIGINT (what was read is committed),
+4 the index could not be written (disk full, read-only, permission denied;
+the last commit stays searchable), 5 the index is damaged or the directory is
+not an index (nothing written; ``--rebuild`` builds a new one), 75 another
+ingest held the index longer than ``--wait`` (EX_TEMPFAIL: a scheduler may
+simply try again next time). Of ``query``
+(as grep): 0 something found, 1 nothing found, 2 a bad query or filter, or no index.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import signal
 import sys
-from typing import Sequence
+import threading
+import time
+from typing import IO, Any, Sequence
 
 from .config import SETTINGS_HELP, Settings
-from .documents import Reject
-from .engine import IndexLocked, IndexUnavailable
-from .indexing import ingest, read_inputs
+from .documents import FORMATS, InputProgress, Reject, parse_field_map
+from .engine import IndexLocked, IndexUnavailable, IndexWriteFailed
+from .exporting import csv_chunks, plain_text
+from .indexing import IngestReport, ingest, read_inputs
+from .searching import FilterError, Hit, QueryError, SearchRequest, SearchService, SearchTimeout, SORTS
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+EXIT_INTERRUPTED, EXIT_STORAGE, EXIT_DAMAGED = 3, 4, 5
+#: Errors that mean the index's disk or directory refuses writes, whatever the file.
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+DEFAULT_PROCS = max(1, min(os.cpu_count() or 1, 4))
 
 
-def _print_reject(reject: Reject) -> None:
-    print(f"{reject.source}:{reject.line}: rejected: {reject.reason}", file=sys.stderr)
+class _Rejects:
+    """Reports each reject on stderr (unless a rejects file takes them) and in the rejects file."""
+
+    def __init__(self, path: str | None) -> None:
+        self.file: IO[str] | None = open(path, "w", encoding="utf-8") if path else None
+
+    def __call__(self, reject: Reject) -> None:
+        if self.file is None:
+            print(f"{reject.source}:{reject.line}: rejected: {reject.reason}", file=sys.stderr)
+        else:
+            self.file.write(json.dumps(reject.as_dict(), ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most 5 times a second."""
+
+    WIDTH = 24
+
+    def __init__(self, inputs: InputProgress) -> None:
+        self.inputs = inputs
+        self.started = time.monotonic()
+        self.drawn = 0.0
+
+    def __call__(self, report: IngestReport) -> None:
+        now = time.monotonic()
+        if now - self.drawn < 0.2 and report.seconds == 0:
+            return
+        self.drawn = now
+        total = max(self.inputs.files_total, 1)
+        filled = int(self.WIDTH * self.inputs.files_done / total)
+        rate = report.read / max(now - self.started, 1e-6)
+        line = (
+            f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.inputs.files_done}/{self.inputs.files_total} files, "
+            f"{report.read:,} read, {report.rejected:,} rejected, {rate:,.0f} docs/s  {self.inputs.current[-40:]}"
+        )
+        end = "\n" if report.seconds else ""
+        sys.stderr.write("\r" + line[:160].ljust(160) + end)
+        sys.stderr.flush()
+
+
+class _StopOnSignal:
+    """SIGTERM or SIGINT asks the ingest to stop at the next record, commit what it has
+    read (so it ends at a batch boundary) and report; a second signal stops at once,
+    cancelling the batch in progress (the last commit stays)."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __call__(self) -> bool:
+        return self.received is not None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __enter__(self) -> "_StopOnSignal":
+        if threading.current_thread() is threading.main_thread():  # only there can Python handle signals
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+
+def is_storage_error(exc: OSError, index: str) -> bool:
+    """Is ``exc`` the index's storage refusing a write (full, read-only, forbidden)?"""
+    if exc.errno in _STORAGE_ERRNOS:
+        return True
+    where = os.path.abspath(exc.filename) if isinstance(exc.filename, str) else ""
+    inside = where == os.path.abspath(index) or where.startswith(os.path.abspath(index) + os.sep)
+    return inside and exc.errno in (errno.EACCES, errno.EPERM)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = Settings.load({"index": args.index})
+    if not args.inputs and not args.delete:
+        print("ingest: error: give input files, directories or -, or --delete ID", file=sys.stderr)
+        return EXIT_USAGE
+    for name, value, least in (("--batch-size", args.batch_size, 1), ("--procs", args.procs, 1), ("--wait", args.wait, 0)):
+        if value < least:
+            print(f"ingest: error: {name} must be at least {least}, not {value:g}", file=sys.stderr)
+            return EXIT_USAGE
     try:
-        report = ingest(read_inputs(args.inputs), settings.index, on_reject=_print_reject)
-    except (OSError, IndexLocked, IndexUnavailable) as exc:
+        field_map = parse_field_map(args.map or "")
+        rejects = _Rejects(args.rejects)
+    except (ValueError, OSError) as exc:
         print(f"ingest: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    progress = InputProgress()
+    bar = _ProgressBar(progress) if not (args.quiet or args.json) and sys.stderr.isatty() else None
+    try:
+        items = read_inputs(args.inputs, field_map=field_map, stdin_format=args.format, progress=progress)
+        with _StopOnSignal() as stop:
+            report = ingest(
+                items,
+                settings.index,
+                batch_size=args.batch_size,
+                procs=args.procs,
+                delete_ids=args.delete or (),
+                prune=args.prune,
+                wait=args.wait,
+                on_reject=rejects,
+                on_progress=bar,
+                stop=stop,
+                rebuild=args.rebuild,
+            )
+    except IndexLocked as exc:
+        print(f"ingest: error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except KeyboardInterrupt:
+        print("ingest: stopped by a second signal; the batch in progress was cancelled, "
+              "the last commit stays: re-run the job", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except IndexUnavailable as exc:
+        print(f"ingest: error: {exc}; nothing was written", file=sys.stderr)
+        return EXIT_DAMAGED
+    except OSError as exc:
+        if not is_storage_error(exc, settings.index):
+            print(f"ingest: error: {exc}; the batch in progress was not committed, re-run the job", file=sys.stderr)
+            return EXIT_USAGE
+        print(
+            f"ingest: error: cannot write the index at {settings.index!r}: {exc.strerror or exc}"
+            f"{f' ({exc.filename})' if exc.filename else ''}; the batch in progress was not committed, "
+            "the index keeps its last commit and stays searchable: free space or fix permissions, then re-run",
+            file=sys.stderr,
+        )
+        return EXIT_STORAGE
+    except (ValueError, IndexWriteFailed) as exc:
+        print(f"ingest: error: {exc}; the batch in progress was not committed, re-run the job", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        rejects.close()
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
     elif not args.quiet:
         print(f"ingest into {settings.index}: {report.summary()}")
+        for note in report.notes:
+            print(f"note: {note}")
+        if report.rejected and args.rejects:
+            print(f"{report.rejected} rejected record(s) written to {args.rejects}")
+    if report.interrupted:
+        print(f"ingest: stopped by signal {stop.received}: the records read so far are committed; "
+              "re-run the job to finish it", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_REJECTED if report.rejected else EXIT_OK
+
+
+#: Terminal colours: a match in black on yellow, a title in bold.
+_MARK_ON, _BOLD, _RESET = "\x1b[30;43m", "\x1b[1m", "\x1b[0m"
+
+
+def use_colour(choice: str, stream: IO[str]) -> bool:
+    """``auto``: colour only on a terminal, and not when ``NO_COLOR`` is set (no-color.org)."""
+    if choice != "auto":
+        return choice == "always"
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def terminal_text(fragment: str, colour: bool) -> str:
+    """A snippet or title (HTML with ``<mark>``) for a terminal: matches in colour, or plain.
+
+    >>> terminal_text("<mark>किसान</mark> &amp; मजदूर", colour=False)
+    'किसान & मजदूर'
+    >>> terminal_text("<mark>किसान</mark>", colour=True) == _MARK_ON + "किसान" + _RESET
+    True
+    """
+    if colour:  # the document's own text is escaped, so every literal <mark> is ours
+        fragment = fragment.replace("<mark>", _MARK_ON).replace("</mark>", _RESET)
+    return plain_text(fragment)
+
+
+def _print_table(hits: list[Hit], colour: bool, out: IO[str]) -> None:
+    bold, reset = (_BOLD, _RESET) if colour else ("", "")
+    for number, hit in enumerate(hits, 1):
+        title = terminal_text(hit.title_html, colour)
+        if colour:  # keep the title bold after each highlighted word
+            title = title.replace(_RESET, _RESET + bold)
+        print(f"{number:>3}. {bold}{title}{reset}", file=out)
+        meta = " · ".join(v for v in (hit.source, hit.published, hit.category, hit.id, hit.url) if v)
+        print(f"     {meta}", file=out)
+        print(f"     {terminal_text(hit.snippet, colour)}", file=out)
+        print(file=out)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    settings = Settings.load({"index": args.index})
+    if not 1 <= args.limit <= settings.export_max_rows:
+        print(f"query: error: --limit must be 1 … {settings.export_max_rows}", file=sys.stderr)
+        return EXIT_USAGE
+    service = SearchService(settings)
+    request = SearchRequest(q=args.query, per_page=args.limit, filter=args.filter, sort=args.sort)
+    try:
+        response = service.search(request)
+    except (QueryError, FilterError, SearchTimeout, IndexUnavailable) as exc:
+        kind = "filter: " if isinstance(exc, FilterError) else ""
+        print(f"query: error: {kind}{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    out = sys.stdout
+    if args.format == "json":
+        print(json.dumps(response.as_dict(), ensure_ascii=False, indent=2), file=out)
+    elif args.format == "csv":
+        out.writelines(csv_chunks(response.hits, for_spreadsheets=False))
+    else:
+        colour = use_colour(args.color, out)
+        _print_table(response.hits, colour, out)
+        shown = f"{len(response.hits)} of {response.total}" if response.total > len(response.hits) else str(response.total)
+        print(f"{shown} documents · {response.took_ms:.0f} ms · parsed: {response.parsed}", file=out)
+        if response.suggestion:
+            print(f"did you mean: {response.suggestion}", file=out)
+    return EXIT_OK if response.total else EXIT_REJECTED
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -43,7 +264,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app({"index": args.index})
     settings: Settings = app.config["SETTINGS"]
     url = f"http://{args.host}:{args.port}"
-    print(f"Serving {settings.index} at {url}/  (try {url}/search?q=भारत)", flush=True)
+    print(f"Serving {settings.index} at {url}/  (open it in a browser, or try {url}/search?q=भारत)", flush=True)
     app.run(host=args.host, port=args.port, threaded=True)
     return EXIT_OK
 
@@ -59,12 +280,50 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hindi-search", description="Hindi full-text search.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    p = commands.add_parser("ingest", help="add, update documents from JSON Lines files")
-    p.add_argument("inputs", nargs="+", metavar="FILE", help="JSON Lines file(s), or - for stdin")
+    p = commands.add_parser(
+        "ingest",
+        help="add, update, delete documents",
+        description="Add, update and delete documents. Exit status: 0 clean, 1 some records rejected, "
+        "2 usage or I/O error, 3 stopped by SIGTERM/SIGINT (what was read is committed), "
+        "4 the index could not be written (disk full, read-only, permission denied), "
+        "5 the index is damaged or the directory holds no index but other files (see --rebuild), "
+        "75 the index was locked by another ingest for longer than --wait.",
+    )
+    p.add_argument(
+        "inputs", nargs="*", metavar="PATH",
+        help="files (.jsonl .csv .txt .html .htm, each optionally .gz), directories (read recursively), or - for stdin",
+    )
     p.add_argument("--index", help="index directory (default: $SEARCH_INDEX or index/)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--quiet", action="store_true", help="print nothing but rejects")
+    p.add_argument("--map", metavar="FIELD=COLUMN,...", help="take a field from another column/key, e.g. body=text,title=headline")
+    p.add_argument("--format", default="jsonl", choices=sorted(set(FORMATS.values())), help="format of stdin (default jsonl)")
+    p.add_argument("--delete", nargs="+", action="extend", metavar="ID", help="delete these document ids")
+    p.add_argument("--prune", action="store_true", help="full sync: delete documents of the sources seen that this run did not see")
+    p.add_argument("--batch-size", type=int, default=20000, metavar="N", help="commit every N changes (default 20000)")
+    p.add_argument(
+        "--procs", type=int, default=DEFAULT_PROCS, metavar="N",
+        help=f"index in N processes when a run adds over 1000 documents (default {DEFAULT_PROCS}: the CPUs, at most 4; 1 = this process only)",
+    )
+    p.add_argument("--wait", type=float, default=300.0, metavar="SECONDS", help="wait this long for another ingest to finish (default 300), then exit 75")
+    p.add_argument(
+        "--rebuild", action="store_true",
+        help="replace the index (e.g. a damaged one) by a new one holding only this run's documents",
+    )
+    p.add_argument("--rejects", metavar="PATH", help="write rejected records here as JSON Lines (source, line, reason, raw)")
     p.set_defaults(func=cmd_ingest)
+
+    p = commands.add_parser("query", help="search a local index and print the hits (table, json or csv)")
+    p.add_argument("query", help='the query, as for /search: words, "phrases", OR, -word, title:word, prefix*')
+    p.add_argument("--index", help="index directory (default: $SEARCH_INDEX or index/)")
+    p.add_argument("--filter", default="", help='filter, as for /search: category = khel AND published >= 2026-01')
+    p.add_argument("--sort", choices=SORTS, default=SORTS[0], help="relevance (default), published (oldest first), -published (newest first; write --sort=-published)")
+    p.add_argument("--limit", type=int, default=10, help="most hits to print (default 10)")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                   help="table (default; highlights in colour on a terminal), json (as /search), csv (as /export.csv)")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour the highlights: auto (on a terminal, unless NO_COLOR is set), always, never")
+    p.set_defaults(func=cmd_query)
 
     p = commands.add_parser("serve", help="serve the HTTP API (development server)")
     p.add_argument("--index", help="index directory (default: $SEARCH_INDEX or index/)")

@@ -45,6 +45,7 @@ class Settings:
     suggest_max_distance: int = _setting(2, "Most edits (letters or vowel signs added, dropped, changed) in a did-you-mean correction.")
     suggest_limit: int = _setting(8, "Completions and titles /suggest returns when the request gives no limit.")
     max_suggest_limit: int = _setting(20, "Largest limit a /suggest request may ask for.")
+    export_max_rows: int = _setting(10000, "Most rows /export.csv and /export.json return (all pages of a search up to this).")
     title_boost: float = _setting(2.0, "Weight of a title match relative to a body match.")
     bm25_k1: float = _setting(1.2, "BM25 term-frequency saturation: higher lets repeated words count longer.")
     bm25_b: float = _setting(0.75, "BM25 length normalisation: 0 ignores document length, 1 normalises fully.")

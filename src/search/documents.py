@@ -3,22 +3,52 @@
 A record is what the index stores for one document. Everything that can be
 wrong with an input line is found here, before anything touches the index, so
 a bad line is reported with its line number and never costs a good one.
+
+Readers, one per format, each turning a stream into :class:`Record`,
+:class:`Delete` and :class:`Reject` items: :func:`read_jsonl`,
+:func:`read_csv`, :func:`read_text` (plain text, one document per file) and
+:func:`read_html` (one web page per file). :func:`read_inputs` picks the
+reader by file name (``.gz`` is read transparently), walks directories and
+reads ``-`` from standard input.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import gzip
 import hashlib
+import io
 import json
+import os
 import re
+import sys
 import unicodedata
 from dataclasses import asdict, dataclass
-from typing import IO, Any, Iterable, Iterator, Union
+from typing import IO, Any, Iterable, Iterator, Mapping, Union
 
-__all__ = ["Record", "Reject", "parse_record", "read_jsonl", "clean_text"]
+__all__ = [
+    "Record",
+    "Reject",
+    "Delete",
+    "Item",
+    "FORMATS",
+    "InputProgress",
+    "parse_record",
+    "parse_field_map",
+    "legacy_font_reason",
+    "read_jsonl",
+    "read_csv",
+    "read_text",
+    "read_html",
+    "read_inputs",
+    "clean_text",
+]
 
 #: Optional string fields a record may carry besides id/title/body.
 META_FIELDS = ("url", "published", "source", "category")
+#: Every field of a record (what ``--map`` may name).
+FIELDS = ("id", "title", "body", *META_FIELDS, "deleted")
 #: Other names seen in real feeds for the same fields.
 ALIASES = {"date": "published", "text": "body", "headline": "title"}
 
@@ -55,6 +85,16 @@ class Reject:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Delete:
+    """A request to remove document ``id`` (``"deleted": true`` or ``--delete``)."""
+
+    id: str
+
+
+Item = Union[Record, Delete, Reject]
+
+
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACES_RE = re.compile(r"[^\S\n]+")
 _BLANK_LINES_RE = re.compile(r"\n\s*\n\s*(?:\n\s*)*")
@@ -86,10 +126,15 @@ def _published(value: str) -> str:
         raise ValueError(f"'published' is not an ISO date (YYYY-MM-DD): {value[:40]!r}") from None
 
 
-def parse_record(obj: Any) -> Record:
-    """Validate one decoded JSON value; raise ``ValueError`` with the reason."""
+def parse_record(obj: Any, field_map: Mapping[str, str] | None = None) -> Record | Delete:
+    """Validate one decoded JSON value (or CSV row); raise ``ValueError`` with the reason.
+
+    ``field_map`` renames input keys first (see :func:`parse_field_map`). A
+    record with ``"deleted": true`` needs only its id and becomes a :class:`Delete`.
+    """
     if not isinstance(obj, dict):
         raise ValueError(f"a record must be a JSON object, not {type(obj).__name__}")
+    obj = _apply_map(obj, field_map)
     obj = {ALIASES.get(k, k): v for k, v in obj.items() if not (k in ALIASES and ALIASES[k] in obj)}
     doc_id = obj.get("id")
     if doc_id is None or doc_id == "":
@@ -99,6 +144,8 @@ def parse_record(obj: Any) -> Record:
     doc_id = clean_text(str(doc_id))
     if not doc_id or len(doc_id) > 512:
         raise ValueError("'id' must be 1 to 512 characters of text")
+    if obj.get("deleted") in _TRUE:
+        return Delete(doc_id)
     values: dict[str, str] = {}
     for name in ("title", "body", *META_FIELDS):
         value = obj.get(name)
@@ -113,15 +160,122 @@ def parse_record(obj: Any) -> Record:
         values["published"] = _published(values["published"])
     if values.get("url") and "\n" in values["url"]:
         raise ValueError("'url' must be a single line")
+    legacy = legacy_font_reason(values.get("title", "") + "\n" + values.get("body", ""))
+    if legacy:
+        raise ValueError(legacy)
     return Record(id=doc_id, **values)
 
 
-def read_jsonl(stream: IO[str] | Iterable[str], source: str) -> Iterator[Union[Record, Reject]]:
-    """Records from JSON Lines; each bad line becomes a :class:`Reject`.
+def _reject_or_record(obj: Any, field_map: Mapping[str, str] | None, source: str, line: int, raw: str) -> Item:
+    try:
+        return parse_record(obj, field_map)
+    except ValueError as exc:
+        return Reject(source, line, str(exc), raw)
 
-    Blank lines are skipped. ``source`` names the input in rejects.
+
+# --------------------------------------------------------------------------
+# Field mapping, deletes, legacy font encodings
+# --------------------------------------------------------------------------
+
+
+def parse_field_map(spec: str) -> dict[str, str]:
+    """``"body=text,title=headline"`` -> ``{"body": "text", "title": "headline"}``.
+
+    The left side is our field, the right side the input's column or key.
+
+    >>> parse_field_map("body=text, title=headline")
+    {'body': 'text', 'title': 'headline'}
+    """
+    mapping: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        ours, sep, theirs = (s.strip() for s in part.partition("="))
+        if not sep or not ours or not theirs:
+            raise ValueError(f"--map wants FIELD=COLUMN pairs separated by commas, got {part!r}")
+        if ours not in FIELDS:
+            raise ValueError(f"--map: unknown field {ours!r} (fields: {', '.join(FIELDS)})")
+        mapping[ours] = theirs
+    return mapping
+
+
+def _apply_map(obj: Any, field_map: Mapping[str, str] | None) -> Any:
+    if not field_map or not isinstance(obj, dict):
+        return obj
+    mapped = {k: v for k, v in obj.items() if k not in field_map.values()}
+    for ours, theirs in field_map.items():
+        if theirs in obj:
+            mapped[ours] = obj[theirs]
+    return mapped
+
+
+_TRUE = (True, 1, "true", "True", "TRUE", "1", "yes")
+
+#: Latin letters KrutiDev/Chanakya fonts draw as Devanagari: 'k' is the vowel
+#: sign ा (the commonest sign in Hindi), and ; + & ~ ] Z are letters or signs.
+_LATIN_LETTER_RE = re.compile(r"[A-Za-z]")
+_DEVANAGARI_LETTER_RE = re.compile(r"[\u0900-\u097f]")
+_LEGACY_ODD_RE = re.compile(r"[a-z][A-Z]|(?:^|[^A-Za-z])[A-Z]k|[a-z][;~\]\[\\|>?/'][a-z]|[a-z]kA$")
+
+
+def legacy_font_reason(text: str) -> str | None:
+    """Why ``text`` looks like Hindi typed in a legacy 8-bit font, or None.
+
+    KrutiDev and Chanakya store Hindi as Latin code points that their fonts
+    draw as Devanagari: ``Hkkjr vkSj :l`` is भारत और रूस. Indexed as it is,
+    it is gibberish nobody can find. The heuristic, on text with almost no
+    Devanagari (under 5% of its letters) and at least 20 Latin letters:
+
+    * the letter ``k`` (the font's ा, the commonest vowel sign) makes up at
+      least 6% of the Latin letters (English: under 1%; romanised Hindi such
+      as "kya hua" about 3-5%), and
+    * at least 15% of the words show the font's tell-tale shapes: a capital
+      inside a lower-case word (``vkSj``), a capital followed by ``k`` (the
+      font's aspirates: ``Hkkjr``), punctuation between lower-case letters
+      (``fn;k``, ``lk>snkjh``), or a word ending in ``kA`` (ा + danda).
+
+    >>> legacy_font_reason("Hkkjr vkSj :l us viuh nh?kZdkfyd j.kuhfrd lk>snkjh dks etcwr fd;kA") is not None
+    True
+    >>> legacy_font_reason("India and Russia renewed their long partnership on Monday.") is None
+    True
+    >>> legacy_font_reason("main yeh kaam nahi kar sakta lekin tum kar sakte ho kya") is None
+    True
+    """
+    latin = len(_LATIN_LETTER_RE.findall(text))
+    if latin < 20 or len(_DEVANAGARI_LETTER_RE.findall(text)) > 0.05 * latin:
+        return None
+    k_share = (text.count("k") + text.count("K")) / latin
+    words = text.split()
+    odd = sum(1 for w in words if _LEGACY_ODD_RE.search(w))
+    if k_share >= 0.06 and words and odd / len(words) >= 0.15:
+        return (
+            "legacy font encoding: the text looks like KrutiDev/Chanakya-encoded Hindi "
+            "(Latin letters standing for Devanagari); convert it to Unicode first"
+        )
+    return None
+
+
+# --------------------------------------------------------------------------
+# Readers: one per format
+# --------------------------------------------------------------------------
+
+
+def read_jsonl(
+    stream: IO[bytes] | IO[str] | Iterable[bytes | str],
+    source: str,
+    field_map: Mapping[str, str] | None = None,
+) -> Iterator[Item]:
+    """Items from JSON Lines; each bad line becomes a :class:`Reject`.
+
+    Lines may be bytes (decoded one by one, so a line that is not UTF-8 costs
+    only itself) or text. Blank lines are skipped; ``source`` names the input.
     """
     for number, line in enumerate(stream, start=1):
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield Reject(source, number, f"not UTF-8 text: {exc.reason} at byte {exc.start}",
+                             line.decode("utf-8", "replace").rstrip("\n"))
+                continue
         if not line.strip():
             continue
         try:
@@ -129,7 +283,287 @@ def read_jsonl(stream: IO[str] | Iterable[str], source: str) -> Iterator[Union[R
         except json.JSONDecodeError as exc:
             yield Reject(source, number, f"invalid JSON: {exc.msg} (column {exc.colno})", line.rstrip("\n"))
             continue
+        yield _reject_or_record(obj, field_map, source, number, line.rstrip("\n"))
+
+
+csv.field_size_limit(64 * 1024 * 1024)
+
+
+def read_csv(stream: IO[str], source: str, field_map: Mapping[str, str] | None = None) -> Iterator[Item]:
+    """Items from CSV with a header row naming the columns (``--map`` renames them).
+
+    Line numbers in rejects are the physical line where the row starts, the
+    header being line 1.
+    """
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        yield Reject(source, 1, f"invalid CSV header: {exc}", "")
+        return
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    start = reader.line_num + 1
+    while True:
         try:
-            yield parse_record(obj)
-        except ValueError as exc:
-            yield Reject(source, number, str(exc), line.rstrip("\n"))
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Reject(source, start, f"invalid CSV: {exc}", "")
+            start = reader.line_num + 1
+            continue
+        raw = ",".join(row)
+        if not any(cell.strip() for cell in row):
+            start = reader.line_num + 1
+            continue
+        if len(row) != len(header):
+            yield Reject(source, start, f"invalid CSV: {len(row)} cells in a row of a {len(header)}-column header", raw)
+        else:
+            obj = {name: cell for name, cell in zip(header, row) if name}
+            yield _reject_or_record(obj, field_map, source, start, raw)
+        start = reader.line_num + 1
+
+
+#: Words of share/like/follow buttons, in English and Hindi; a line made only
+#: of these (with at least one of the verbs) is page furniture.
+_BUTTON_WORDS = frozenset(
+    "share shares sharing this article post story page on via like likes follow us subscribe tweet "
+    "facebook twitter x whatsapp telegram linkedin email e-mail print copy link pin it and "
+    "शेयर करें कीजिए लाइक फॉलो फ़ॉलो सब्सक्राइब हमें पर यह लेख खबर ख़बर और".split()
+)
+_BUTTON_VERBS = frozenset("share like follow subscribe tweet शेयर लाइक फॉलो फ़ॉलो सब्सक्राइब".split())
+_LINE_WORD_RE = re.compile(r"[\w\u0900-\u0963\u0971-\u097f-]+")
+
+
+def is_boilerplate_line(line: str) -> bool:
+    """True for a line that is only share/like/follow buttons.
+
+    >>> is_boilerplate_line("Share This Article"), is_boilerplate_line("शेयर करें")
+    (True, True)
+    >>> is_boilerplate_line("भारत और रूस ने साझेदारी को मजबूत किया")
+    False
+    """
+    words = _LINE_WORD_RE.findall(line.lower())
+    return bool(words) and len(words) <= 12 and all(w in _BUTTON_WORDS for w in words) and any(
+        w in _BUTTON_VERBS for w in words
+    )
+
+
+#: ``रायपुर / ETrendingIndia / …``: a short place, a short source, then maybe the headline.
+_DATELINE_RE = re.compile(r"^(?P<place>[^/|]{2,30}?)\s+[/|]\s+(?P<source>[^/|]{2,40}?)(?:\s+[/|]\s+(?P<rest>.*))?$")
+_MAX_TITLE_CHARS = 200
+
+
+def _dateline(line: str) -> tuple[str, str, str] | None:
+    """``(place, source, rest)`` when ``line`` is a dateline, else None."""
+    match = _DATELINE_RE.match(line)
+    if not match or len(match["place"].split()) > 3 or len(match["source"].split()) > 4:
+        return None
+    return match["place"], match["source"], match["rest"] or ""
+
+
+def read_text(text: str, source: str, doc_id: str) -> Iterator[Item]:
+    """One document from a plain-text file (a web page saved as text).
+
+    Share/like/follow lines are dropped; a dateline (``रायपुर / ETrendingIndia
+    / शीर्षक``) gives the ``source`` and, when it carries one, the title;
+    otherwise the first meaningful line of at most 200 characters is the
+    title. The rest is the body.
+    """
+    lines = [line for line in clean_text(text).split("\n") if not is_boilerplate_line(line)]
+    fields: dict[str, str] = {"id": doc_id}
+    meaningful = [i for i, line in enumerate(lines) if any(ch.isalnum() for ch in line)]
+    if meaningful:
+        first = meaningful[0]
+        dateline = _dateline(lines[first])
+        if dateline:
+            fields["source"] = dateline[1]
+            lines[first] = dateline[2]
+            if not dateline[2]:
+                meaningful = meaningful[1:]
+                first = meaningful[0] if meaningful else first
+        if len(lines[first]) <= _MAX_TITLE_CHARS:
+            fields["title"] = lines[first]
+            lines[first] = ""
+    fields["body"] = "\n".join(lines)
+    yield _reject_or_record(fields, None, source, 1, text[:2000])
+
+
+_HTML_DROP_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form",
+                   "iframe", "svg", "button", "template", "select", "figure")
+#: class/id words of page furniture around an article.
+_HTML_FURNITURE_RE = re.compile(
+    r"share|sharing|social|\bnav|menu|breadcrumb|footer|comment|related|advert|\bads?\b|sidebar|"
+    r"subscribe|newsletter|cookie|popup|promo|widget|\btags?\b|author|byline|trending|recommend",
+    re.IGNORECASE,
+)
+_HTML_BLOCKS = "p, h2, h3, h4, h5, h6, li, blockquote, pre, td, dd"
+
+
+def _meta(tree: Any, *names: str) -> str:
+    for name in names:
+        for attr in ("property", "name", "itemprop"):
+            node = tree.css_first(f'meta[{attr}="{name}"]')
+            if node is not None and (node.attributes.get("content") or "").strip():
+                return node.attributes["content"].strip()
+    return ""
+
+
+def _optional_date(value: str) -> str:
+    try:
+        return _published(value)
+    except ValueError:
+        return ""
+
+
+def read_html(html: str, source: str, doc_id: str) -> Iterator[Item]:
+    """One document from a web page: its title and main text, without page furniture.
+
+    Parsing is selectolax's (Lexbor, a browser-grade HTML5 parser). Navigation,
+    header, footer, asides, forms, scripts and elements whose class or id
+    names share buttons, menus, comments, related links or ads are removed;
+    the text is taken from ``<article>`` (or ``itemprop=articleBody``,
+    ``<main>``, the body), block by block. ``url`` comes from the canonical
+    link or ``og:url``, ``published`` from ``article:published_time`` or the
+    first ``<time datetime>``, ``source`` from ``og:site_name``.
+    """
+    from selectolax.lexbor import LexborHTMLParser  # only HTML inputs need it
+
+    tree = LexborHTMLParser(html)
+    canonical = tree.css_first('link[rel="canonical"]')
+    url = (canonical.attributes.get("href") or "").strip() if canonical is not None else ""
+    url = url or _meta(tree, "og:url")
+    published = _meta(tree, "article:published_time", "datePublished", "date", "pubdate", "dc.date")
+    time_node = tree.css_first("time[datetime]")
+    if not published and time_node is not None:
+        published = time_node.attributes.get("datetime") or ""
+    site = _meta(tree, "og:site_name", "application-name")
+    page_title = tree.css_first("title")
+    h1 = tree.css_first("article h1") or tree.css_first("h1")
+    title = _meta(tree, "og:title", "twitter:title") or (h1.text(separator=" ") if h1 is not None else "")
+    if not title and page_title is not None:
+        title = page_title.text()
+
+    tree.strip_tags(list(_HTML_DROP_TAGS))
+    for node in tree.css("[class], [id]"):
+        names = f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}"
+        if node.tag not in ("html", "body", "article", "main") and _HTML_FURNITURE_RE.search(names):
+            node.decompose()
+    root = (tree.css_first("article") or tree.css_first('[itemprop="articleBody"]')
+            or tree.css_first("main") or tree.body)
+    blocks: list[str] = []
+    if root is not None:
+        nodes = root.css(_HTML_BLOCKS)
+        texts = [n.text(separator=" ") for n in nodes if len(n.css(_HTML_BLOCKS)) == 1] or [  # leaves
+            root.text(separator="\n")
+        ]
+        blocks = [b for b in (clean_text(t) for t in texts) if b and not is_boilerplate_line(b)]
+    fields = {"id": doc_id, "title": title, "body": "\n".join(blocks), "url": url,
+              "published": _optional_date(published), "source": site}
+    yield _reject_or_record(fields, None, source, 1, html[:2000])
+
+
+# --------------------------------------------------------------------------
+# Inputs: files, directories, stdin, gzip
+# --------------------------------------------------------------------------
+
+#: Readable formats, by file name extension (before any ``.gz``).
+FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "txt", ".html": "html", ".htm": "html"}
+
+
+def input_format(path: str) -> str | None:
+    """The format of ``path`` by its name, ``.gz`` looked through; None if unknown."""
+    name = path[:-3] if path.endswith(".gz") else path
+    return FORMATS.get(os.path.splitext(name)[1].lower())
+
+
+def _open_binary(path: str) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+
+
+def read_stream(
+    binary: IO[bytes], fmt: str, source: str, doc_id: str, field_map: Mapping[str, str] | None = None
+) -> Iterator[Item]:
+    """Items from one open binary stream in format ``fmt``."""
+    if fmt == "jsonl":
+        yield from read_jsonl(binary, source, field_map)
+        return
+    try:
+        if fmt == "csv":
+            yield from read_csv(io.TextIOWrapper(binary, encoding="utf-8-sig", newline=""), source, field_map)
+            return
+        text = binary.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        yield Reject(source, 0, f"not UTF-8 text: {exc.reason} at byte {exc.start}", "")
+        return
+    reader = read_html if fmt == "html" else read_text
+    yield from reader(text, source, doc_id)
+
+
+@dataclass
+class InputProgress:
+    """How far :func:`read_inputs` has got, for a progress bar."""
+
+    files_total: int = 0
+    files_done: int = 0
+    current: str = ""
+
+
+def _walk(root: str) -> list[str]:
+    """Readable files under ``root``, recursively, in a stable order."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        found.extend(os.path.join(folder, f) for f in sorted(files) if input_format(f))
+    return found
+
+
+def read_inputs(
+    paths: Iterable[str],
+    stdin: IO[bytes] | None = None,
+    *,
+    field_map: Mapping[str, str] | None = None,
+    stdin_format: str = "jsonl",
+    progress: InputProgress | None = None,
+) -> Iterator[Item]:
+    """Items from each input: a file, a directory (recursively) or ``-`` (stdin).
+
+    A file's format comes from its name (``.jsonl``, ``.csv``, ``.txt``,
+    ``.html``/``.htm``, each optionally ``.gz``); a named pipe or device
+    (``<(zcat …)``, ``/dev/stdin``) is read as ``stdin_format``. A text or HTML document's id
+    is its path relative to the input root (the directory given, or the file's
+    own folder). A missing file raises :class:`FileNotFoundError` before
+    anything is read; a named file of unknown type raises :class:`ValueError`.
+    """
+    progress = progress if progress is not None else InputProgress()
+    plan: list[tuple[str, str, str]] = []  # (path, root, format)
+    for path in paths:
+        if path == "-":
+            plan.append(("-", "", stdin_format))
+        elif os.path.isdir(path):
+            plan.extend((f, path, input_format(f) or "") for f in _walk(path))
+        elif not os.path.exists(path):
+            raise FileNotFoundError(f"no such file or directory: {path!r}")
+        else:
+            fmt = input_format(path) or (None if os.path.isfile(path) else stdin_format)
+            if fmt is None:
+                raise ValueError(f"{path!r}: unknown input type (readable: {', '.join(FORMATS)}, optionally .gz)")
+            plan.append((path, os.path.dirname(path), fmt))
+    progress.files_total = len(plan)
+    for path, root, fmt in plan:
+        progress.current = path
+        if path == "-":
+            binary = stdin or sys.stdin.buffer
+            yield from read_stream(binary, fmt, "<stdin>", "stdin", field_map)
+        else:
+            doc_id = os.path.relpath(path, root or ".").replace(os.sep, "/")
+            if doc_id.endswith(".gz"):
+                doc_id = doc_id[:-3]
+            with _open_binary(path) as binary:
+                try:
+                    yield from read_stream(binary, fmt, path, doc_id, field_map)
+                except (OSError, EOFError) as exc:  # a truncated or corrupt .gz
+                    yield Reject(path, 0, f"cannot read the file: {exc}", "")
+        progress.files_done += 1

@@ -15,24 +15,48 @@ Whoosh quirks handled here:
   it at most every ``refresh_seconds``.
 * Prefix queries expand to every matching term; we expand them ourselves,
   keeping the most frequent ``max_prefix_terms``.
+* Whoosh's write lock (``WRITELOCK``) is an ``fcntl.flock``: the kernel
+  releases it when the holder dies, so a killed writer never leaves a stale
+  lock. A killed writer does leave its spill directories (``*.tmp``) and
+  unreferenced segment files behind: :meth:`SearchIndex.remove_leftovers`
+  clears them while the ingest lock is held. A commit becomes visible when
+  the new table of contents is renamed into place, so a reader never sees a
+  half-written commit.
+* Ingest speed: most of Whoosh's indexing time is Python per posting. Our
+  writer (:class:`_SegmentWriter`, written against Whoosh 2.7.4, which is
+  pinned) adds documents without the generic per-token and per-posting
+  bookkeeping our schema never needs, reads field lengths once per flush,
+  and commits segments built by worker processes (:class:`SegmentBuilders`)
+  beside its own. The postings written are the ones stock Whoosh writes.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
+import errno
+import multiprocessing
 import os
+import re
+import shutil
+import signal
 import threading
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator, Sequence
 
 import whoosh.analysis
+import whoosh.codec.whoosh3
 import whoosh.collectors
 import whoosh.fields
+import whoosh.filedb.filestore
 import whoosh.index
 import whoosh.query
 import whoosh.scoring
 import whoosh.sorting
+import whoosh.writing
 from whoosh.searching import Searcher, TimeLimit
 
 from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer
@@ -40,7 +64,17 @@ from .documents import Record
 from .filtering import AllOf, AnyOf, Condition, FilterNode, Negate
 from .querying import And, AnyWords, Node, Not, Or, Phrase, Prefix, Word
 
-__all__ = ["SearchIndex", "IndexUnavailable", "IndexLocked", "SearchTimeout", "ResultSet", "Ranking", "STORED_FIELDS"]
+__all__ = [
+    "SearchIndex",
+    "IndexUnavailable",
+    "IndexLocked",
+    "IndexWriteFailed",
+    "SegmentBuilders",
+    "SearchTimeout",
+    "ResultSet",
+    "Ranking",
+    "STORED_FIELDS",
+]
 
 #: Stored fields, as returned for each hit.
 STORED_FIELDS = ("id", "title", "body", "url", "published", "source", "category", "hash")
@@ -77,6 +111,10 @@ class IndexUnavailable(RuntimeError):
 
 class IndexLocked(RuntimeError):
     """Another writer holds the index lock."""
+
+
+class IndexWriteFailed(RuntimeError):
+    """A worker process building part of a batch failed; the batch was not committed."""
 
 
 class SearchTimeout(RuntimeError):
@@ -145,17 +183,55 @@ class HindiTokenizer(whoosh.analysis.Tokenizer):
             yield token
 
 
+class HindiText(whoosh.fields.TEXT):
+    """A TEXT field whose indexing skips Whoosh's per-token machinery.
+
+    Whoosh's ``TEXT.index`` pulls every token through its analyzer pipeline
+    as a mutable ``Token`` and a generic ``word_values``; for ingest we ask
+    our analyzer for the plain list of terms and group positions ourselves.
+    The postings are byte for byte what ``TEXT`` writes (the same Positions
+    encoding), so searching and phrase queries are unchanged.
+    """
+
+    def index(self, value: str, **kwargs: Any):  # type: ignore[override]
+        terms = shared_analyzer(self.analyzer.options).index_terms(value)
+        positions: dict[str, list[int]] = {}
+        for pos, term in enumerate(terms):
+            found = positions.get(term)
+            if found is None:
+                positions[term] = [pos]
+            else:
+                found.append(pos)
+        boost = self.format.field_boost
+        encode = self.format.encode
+        single = _SINGLE_POSITION
+        for term, poslist in positions.items():
+            if len(poslist) == 1:  # most postings: one occurrence, encoded once per position
+                pos = poslist[0]
+                value = single.get(pos)
+                if value is None:
+                    value = single[pos] = encode(poslist)
+                yield term.encode("utf-8"), 1, boost, value
+            else:
+                yield term.encode("utf-8"), len(poslist), len(poslist) * boost, encode(poslist)
+
+
+#: Whoosh's Positions encoding of ``[pos]``, by ``pos`` (the same bytes every time).
+_SINGLE_POSITION: dict[int, bytes] = {}
+
+
 def _schema(options: AnalysisOptions) -> whoosh.fields.Schema:
     text = HindiTokenizer(options)
     return whoosh.fields.Schema(
-        id=whoosh.fields.ID(stored=True, unique=True),
-        title=whoosh.fields.TEXT(analyzer=text, stored=True, phrase=True),
-        body=whoosh.fields.TEXT(analyzer=text, stored=True, phrase=True),
+        # id and hash are also columns, so an ingest reads every (id, hash) at once
+        id=whoosh.fields.ID(stored=True, unique=True, sortable=True),
+        title=HindiText(analyzer=text, stored=True, phrase=True),
+        body=HindiText(analyzer=text, stored=True, phrase=True),
         url=whoosh.fields.STORED(),
         published=whoosh.fields.ID(stored=True, sortable=True),
         source=whoosh.fields.ID(stored=True, sortable=True),
         category=whoosh.fields.ID(stored=True, sortable=True),
-        hash=whoosh.fields.STORED(),
+        hash=whoosh.fields.ID(stored=True, sortable=True),
     )
 
 
@@ -195,19 +271,57 @@ class SearchIndex:
         except IndexUnavailable:
             raise
         except Exception as exc:  # Whoosh raises many kinds on a damaged index
-            raise IndexUnavailable(f"the index at {path!r} cannot be opened: {exc}") from exc
-        return cls(ix, path, refresh_seconds, ranking)
+            raise IndexUnavailable(
+                f"the index at {path!r} cannot be opened ({type(exc).__name__}: {exc}); "
+                "rebuild it: ingest --rebuild with all the documents"
+            ) from exc
+        index = cls(ix, path, refresh_seconds, ranking)
+        index.check_files()
+        return index
 
     @classmethod
     def open_or_create(
-        cls, path: str, options: AnalysisOptions | None = None
+        cls, path: str, options: AnalysisOptions | None = None, *, rebuild: bool = False
     ) -> "SearchIndex":
-        """Open the index at ``path``, creating directory and index when missing."""
+        """Open the index at ``path``, creating directory and index when missing.
+
+        Never writes into a damaged index (:class:`IndexUnavailable`, as from
+        :meth:`open`) or into a directory holding other files than an index
+        (a wrong ``--index``). ``rebuild`` starts a new, empty index in place of
+        an existing or damaged one at once (its old files go at the next
+        :meth:`remove_leftovers`); it too refuses a directory of other files.
+        """
         os.makedirs(path, exist_ok=True)
-        if whoosh.index.exists_in(path):
-            return cls.open(path)
+        names = os.listdir(path)
+        if any(_TOC_RE.match(n) for n in names):
+            if not rebuild:
+                return cls.open(path)
+        else:
+            foreign = sorted(n for n in names if not n.startswith(".") and not _OWN_FILE_RE.match(n))
+            if foreign:
+                raise IndexUnavailable(
+                    f"{path!r} holds no index but other files ({', '.join(foreign[:3])}): "
+                    "is it the right directory? Give a new or empty one"
+                )
         ix = whoosh.index.create_in(path, _schema(options or AnalysisOptions()))
         return cls(ix, path)
+
+    def check_files(self) -> None:
+        """Read every segment of the last commit once; :class:`IndexUnavailable` when one is
+        damaged (a truncated or missing file), so nothing is ever written on top of it."""
+        try:
+            with self._ix.searcher() as searcher:
+                for reader, _ in searcher.reader().leaf_readers():
+                    for name in ("title", "body"):
+                        reader.frequency(name, "")  # opens the term index
+                    if reader.doc_count_all():
+                        reader.stored_fields(reader.doc_count_all() - 1)
+                        reader.doc_field_length(reader.doc_count_all() - 1, "body")
+        except Exception as exc:  # Whoosh raises many kinds on a damaged file
+            raise IndexUnavailable(
+                f"the index at {self.path!r} is damaged ({type(exc).__name__}: {exc}); "
+                "rebuild it: ingest --rebuild with all the documents"
+            ) from exc
 
     # -- reading -----------------------------------------------------------
 
@@ -306,47 +420,370 @@ class SearchIndex:
 
     # -- writing -----------------------------------------------------------
 
-    def writer(self, timeout: float = 0.0) -> "Writer":
-        """A writer holding the index lock; raises :class:`IndexLocked` after ``timeout`` s."""
+    def remove_leftovers(self) -> None:
+        """Delete what a killed writer left: spill directories and unreferenced segment files.
+
+        Only call this while holding the ingest lock (no writer is running).
+        """
+        live = {seg.segid for seg in self._ix._segments()}
+        for name in os.listdir(self.path):
+            full = os.path.join(self.path, name)
+            if name.endswith(".tmp") and os.path.isdir(full):
+                shutil.rmtree(full, ignore_errors=True)
+            else:
+                match = _SEGMENT_FILE_RE.match(name)
+                if match and match["segid"] not in live:
+                    try:
+                        os.remove(full)
+                    except OSError:
+                        pass
+
+    def writer(self, timeout: float = 0.0, builders: SegmentBuilders | None = None) -> "Writer":
+        """A writer holding the index lock; raises :class:`IndexLocked` after ``timeout`` s.
+
+        With ``builders``, worker processes index a share of the documents.
+        """
         try:
-            w = self._ix.writer(timeout=timeout, limitmb=256)
+            w = _SegmentWriter(self._ix, timeout=timeout, limitmb=256, codec=_codec())
         except whoosh.index.LockError as exc:
             raise IndexLocked(f"another ingest is writing to {self.path!r}") from exc
-        return Writer(w)
+        return Writer(w, builders)
+
+
+#: ``MAIN_<16-character segment id>.<ext>``: the files of one segment.
+_SEGMENT_FILE_RE = re.compile(r"^[A-Za-z]\w*?_(?P<segid>[a-z0-9]{16})\.[\w.]+$")
+#: ``_MAIN_<generation>.toc``: a commit's table of contents; its presence makes a directory an index.
+_TOC_RE = re.compile(r"^_MAIN_\d+\.toc$")
+#: Files an index directory may hold besides an index: locks, side files, leftovers of a killed writer.
+_OWN_FILE_RE = re.compile(r"^(INGEST\.lock|\w*WRITELOCK|vocabulary\.\w+|.*\.tmp|_MAIN_\d+\.toc|[A-Za-z]\w*?_[a-z0-9]{16}\.[\w.]+)$")
+
+
+# --------------------------------------------------------------------------
+# Test hook: storage faults. ``SEARCH_FAULT_INJECT=ENOSPC:3`` makes the 3rd file
+# the index storage creates in this process, and every one after it, fail with
+# OSError(ENOSPC), as a full disk would; ``EROFS:1`` and ``EACCES:1`` stand for
+# a read-only or forbidden directory. Only tests set it (tests/test_faults.py):
+# it is how they prove a failed write leaves the last commit searchable,
+# without root rights or a special filesystem.
+# --------------------------------------------------------------------------
+
+FAULT_INJECT_ENV = "SEARCH_FAULT_INJECT"
+
+
+def _install_fault_hook(spec: str) -> None:
+    """Wrap Whoosh's ``FileStorage.create_file`` to fail as ``spec`` says (``ERRNO:N``)."""
+    name, _, count = spec.partition(":")
+    code = getattr(errno, name.strip().upper(), None)
+    if not isinstance(code, int) or not count.strip().isdigit():
+        raise ValueError(f"{FAULT_INJECT_ENV}={spec!r}: expected ERRNO:N, e.g. ENOSPC:3")
+    fail_from = int(count)
+    created = 0
+    original = whoosh.filedb.filestore.FileStorage.create_file
+
+    def create_file(storage: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        nonlocal created
+        created += 1
+        if created >= fail_from:
+            path = os.path.join(storage.folder, name)
+            raise OSError(code, f"{os.strerror(code)} (injected by {FAULT_INJECT_ENV})", path)
+        return original(storage, name, *args, **kwargs)
+
+    whoosh.filedb.filestore.FileStorage.create_file = create_file  # type: ignore[method-assign]
+
+
+if os.environ.get(FAULT_INJECT_ENV):
+    _install_fault_hook(os.environ[FAULT_INJECT_ENV])
+
+
+class _FieldLengths:
+    """Every document's field lengths of a new segment, read once into memory.
+
+    Whoosh's ``add_postings`` asks for the length of the posting's document
+    for every posting (for block statistics), each a seek and read in the
+    lengths column: a fifth of ingest time. Asking once per document is enough.
+    """
+
+    def __init__(self, reader: Any, schema: whoosh.fields.Schema, doc_count: int) -> None:
+        self._lengths = {
+            name: [reader.doc_field_length(n, name) for n in range(doc_count)]
+            for name in schema.scorable_names()
+        }
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        lengths = self._lengths.get(fieldname)
+        return lengths[docnum] if lengths is not None and docnum < len(lengths) else default
+
+
+def _codec() -> Any:
+    """Whoosh's default codec, but zlib level 1 for posting blocks instead of 3:
+    compressing took a tenth of ingest time; any level reads back the same."""
+    return whoosh.codec.whoosh3.W3Codec(compression=1)
+
+
+class _SegmentWriter(whoosh.writing.SegmentWriter):
+    """Whoosh's writer with the field lengths of a flush read once (see :class:`_FieldLengths`),
+    and able to commit segments built by worker processes beside its own."""
+
+    extra_segments: list[Any] = []
+
+    def add_document(self, **fields: Any) -> None:
+        """``SegmentWriter.add_document`` for our schema, without its per-posting overhead.
+
+        Our fields have no boosts, spelling words, term vectors or custom
+        stored values, so each posting goes straight into the pool's run and
+        the pool's memory accounting is done once per document.
+        """
+        self._check_state()
+        perdocwriter = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        pool = self.pool
+        run = pool.current
+        size = 0
+        perdocwriter.start_doc(docnum)
+        for fieldname in sorted(fields):
+            value = fields[fieldname]
+            field = schema[fieldname]
+            length = 0
+            if field.indexed:
+                pool.fieldnames.add(fieldname)
+                for tbytes, freq, weight, vbytes in field.index(value):
+                    length += freq
+                    run.append((fieldname, tbytes, docnum, weight, vbytes))
+                    size += 130 + len(fieldname) + 2 * len(tbytes) + len(vbytes or b"")
+                if not field.scorable:
+                    length = 0
+            perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
+            if field.column_type:
+                perdocwriter.add_column_value(fieldname, field.column_type, field.to_column_value(value))
+        perdocwriter.finish_doc()
+        pool.currentsize += size
+        if pool.currentsize > pool.limit:
+            pool.save()
+        self._added = True
+        self.docnum += 1
+
+    def commit(self, mergetype: Any = None, optimize: Any = None, merge: Any = None) -> None:
+        """``SegmentWriter.commit`` (Whoosh 2.7.4) plus :attr:`extra_segments` in the new TOC."""
+        self._check_state()
+        final = self._merge_segments(mergetype, optimize, merge)
+        if self._added:
+            final.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        self._commit_toc(final + list(self.extra_segments))
+        self._finish()
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        reader = self.per_document_reader() if self.codec.length_stats else None
+        lengths = _FieldLengths(reader, self.schema, self.docnum) if reader else None
+        self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
+        self.fieldwriter.close()
+        if reader:
+            reader.close()
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: exit when the ingest process is gone (e.g. ``kill -9``), never linger.
+
+    Workers ignore SIGINT and SIGTERM (a terminal's Ctrl-C and systemd's stop reach
+    the whole process group): the ingest process handles them, finishes its batch
+    with the workers' help, then shuts them down.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+#: In a worker process: the segment it is writing for the current batch.
+_WORKER_WRITER: Any = None
+
+
+def _worker_add(index_dir: str, docs: list[dict[str, str]], limitmb: int) -> None:
+    """In a worker: add ``docs`` to this worker's segment of the current batch."""
+    global _WORKER_WRITER
+    if _WORKER_WRITER is None:
+        _WORKER_WRITER = _SegmentWriter(whoosh.index.open_dir(index_dir), _lk=False, limitmb=limitmb, codec=_codec())
+    for fields in docs:
+        _WORKER_WRITER.add_document(**fields)
+
+
+def _worker_finish() -> Any:
+    """In a worker: finish this batch's segment and return it (None if it got no documents)."""
+    global _WORKER_WRITER
+    writer, _WORKER_WRITER = _WORKER_WRITER, None
+    return writer._finalize_segment() if writer is not None else None
+
+
+class SegmentBuilders:
+    """Worker processes that index shares of each batch as segments of their own.
+
+    Documents are routed as they arrive: a share stays with the ingest
+    process (which also reads and checks the input), the rest goes in chunks
+    to the workers, each writing one segment per batch; at commit the
+    workers' segments join the ingest's own in the new table of contents.
+    Runs that add fewer than ``MIN_PARALLEL_DOCS`` documents never start a
+    worker.
+
+    Whoosh's ``MpWriter`` (``procs>1``) waits forever when a worker dies;
+    here every call to a worker is a future, so a dead or failing worker
+    raises :class:`IndexWriteFailed` in the ingest, which then cancels the
+    batch. Workers are spawned (they inherit no file descriptors, so never
+    the ingest lock) and exit by themselves when the ingest process dies.
+    """
+
+    MIN_PARALLEL_DOCS = 1000
+    CHUNK = 200
+    #: Of every ``OWN + WORKER * workers`` documents, the ingest process indexes
+    #: ``OWN``: it also reads, checks, hashes and counts the vocabulary of all.
+    OWN, WORKER = 1, 2
+
+    def __init__(self, index_dir: str, workers: int, limitmb: int = 256) -> None:
+        self.index_dir = index_dir
+        self.workers = workers
+        self.limitmb = limitmb
+        self._pools: list[ProcessPoolExecutor] = []
+        self._chunks: list[list[dict[str, str]]] = [[] for _ in range(workers)]
+        self._futures: list[Future] = []
+        self._seen = 0
+
+    def route(self, fields: dict[str, str]) -> bool:
+        """Take ``fields`` for a worker (True), or leave it to the ingest process (False)."""
+        self._seen += 1
+        if self._seen <= self.MIN_PARALLEL_DOCS:
+            return False
+        slot = self._seen % (self.OWN + self.WORKER * self.workers) - self.OWN
+        if slot < 0:
+            return False
+        worker = slot // self.WORKER
+        chunk = self._chunks[worker]
+        chunk.append(fields)
+        if len(chunk) >= self.CHUNK:
+            self._send(worker)
+        return True
+
+    def _send(self, worker: int) -> None:
+        if not self._pools:
+            context = multiprocessing.get_context("spawn")
+            self._pools = [
+                ProcessPoolExecutor(1, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),))
+                for _ in range(self.workers)
+            ]
+        chunk, self._chunks[worker] = self._chunks[worker], []
+        try:
+            self._futures.append(self._pools[worker].submit(_worker_add, self.index_dir, chunk, self.limitmb))
+        except BrokenProcessPool as exc:
+            raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
+
+    def finish(self) -> list[Any]:
+        """The workers' segments of this batch, or :class:`IndexWriteFailed` if any worker failed."""
+        for worker, chunk in enumerate(self._chunks):
+            if chunk:
+                self._send(worker)
+        if not self._pools:
+            return []
+        futures, self._futures = self._futures, []
+        try:
+            finishing = [pool.submit(_worker_finish) for pool in self._pools]
+            concurrent.futures.wait(futures + finishing)
+            for f in futures:
+                f.result()
+            return [seg for seg in (f.result() for f in finishing) if seg is not None]
+        except BrokenProcessPool as exc:
+            raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
+        except Exception as exc:
+            raise IndexWriteFailed(f"an indexing worker process failed: {exc!r}") from exc
+
+    def close(self) -> None:
+        for pool in self._pools:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._pools = []
+
+
+def _doc_fields(record: Record, content_hash: str) -> dict[str, str]:
+    fields = {k: v for k, v in record.__dict__.items() if v}
+    fields["hash"] = content_hash
+    return fields
 
 
 class Writer:
     """Adds, replaces and deletes documents; nothing is visible before :meth:`commit`."""
 
-    def __init__(self, writer: Any) -> None:
+    def __init__(self, writer: Any, builders: SegmentBuilders | None = None) -> None:
         self._w = writer
+        self._builders = builders
         self._searcher = writer.searcher()
+
+    def indexed_hashes(self) -> dict[str, str]:
+        """``{id: content hash}`` of every committed document, read from the columns.
+
+        One pass per segment instead of a lookup per document: per-document
+        lookups cost more with every segment. Indexes built before the
+        columns existed are read from the stored fields (slower, same answer).
+        """
+        hashes: dict[str, str] = {}
+        reader = self._searcher.reader()
+        for segment, _ in reader.leaf_readers():
+            if segment.has_column("id") and segment.has_column("hash"):
+                ids = segment.column_reader("id")
+                values = segment.column_reader("hash")
+                for n in range(segment.doc_count_all()):
+                    if not segment.is_deleted(n):
+                        hashes[ids[n]] = values[n]
+            else:
+                for fields in segment.all_stored_fields():
+                    hashes[fields["id"]] = fields.get("hash", "")
+        return hashes
 
     def stored_fields(self, doc_id: str) -> dict[str, Any] | None:
         """The committed stored fields of ``doc_id`` (e.g. to un-count its words), or None."""
         return self._searcher.document(id=doc_id)
 
-    def stored_hash(self, doc_id: str) -> str | None:
-        """The content hash of the committed document ``doc_id``, or None if absent."""
-        fields = self._searcher.document(id=doc_id)
-        return None if fields is None else fields.get("hash", "")
-
     def put(self, record: Record, content_hash: str, *, replace: bool) -> None:
-        fields = {k: v for k, v in record.__dict__.items() if v}
+        """Add ``record`` (replacing the committed document of its id when ``replace``)."""
         if replace:
             self._w.delete_by_term("id", record.id)
-        self._w.add_document(hash=content_hash, **fields)
+        fields = _doc_fields(record, content_hash)
+        if self._builders is None or not self._builders.route(fields):
+            self._w.add_document(**fields)
 
     def delete(self, doc_id: str) -> int:
         return self._w.delete_by_term("id", doc_id)
 
+    def ids_with_source(self, source: str) -> list[str]:
+        """Ids of the committed documents whose ``source`` is ``source`` ("" = none given)."""
+        searcher = self._searcher
+        if source:
+            return [searcher.stored_fields(n)["id"] for n in searcher.document_numbers(source=source)]
+        return [f["id"] for f in searcher.reader().all_stored_fields() if not f.get("source")]
+
     def commit(self) -> None:
+        """Make every change visible at once; :class:`IndexWriteFailed` if a worker failed."""
+        if self._builders is not None:
+            self._w.extra_segments = self._builders.finish()
         self._searcher.close()
         self._w.commit()
 
     def cancel(self) -> None:
+        """Drop the uncommitted changes, and the files Whoosh opened for the new segment."""
         self._searcher.close()
         self._w.cancel()
+        segid = self._w.newsegment.segid
+        folder = self._w.storage.folder
+        for name in os.listdir(folder):
+            match = _SEGMENT_FILE_RE.match(name)
+            if match and match["segid"] == segid:
+                try:
+                    os.remove(os.path.join(folder, name))
+                except OSError:
+                    pass
 
 
 class _Compiler:

@@ -1,24 +1,37 @@
-"""Records -> the Whoosh index: add new ids, replace changed ones, skip the rest.
+"""Records -> the Whoosh index: add new ids, replace changed ones, skip the rest, delete.
 
 An ingest run is idempotent: each document's content hash is stored, so
 re-running a job on the same input writes nothing and reports every record as
 unchanged. Bad lines never stop a run; they are collected as rejects.
+
+Crash safety: changes are committed every ``batch_size`` documents, and a
+commit only becomes visible when the index's table of contents is renamed
+into place, so a ``kill -9`` at any moment leaves the last committed state;
+re-running the job completes it. One run at a time: :class:`IngestLock`.
 """
 
 from __future__ import annotations
 
-import sys
+import contextlib
+import fcntl
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterable, Iterator, Union
+from typing import Any, Callable, Iterable
 
 from .analysis import AnalysisOptions
-from .documents import Record, Reject, read_jsonl
-from .engine import SearchIndex
-from .vocabulary import Vocabulary, document_texts
+from .documents import Delete, Item, Record, Reject, read_inputs
+from .engine import IndexLocked, SearchIndex, SegmentBuilders
+from .vocabulary import VOCABULARY_FILE, Vocabulary, document_texts
 
-__all__ = ["IngestReport", "ingest", "read_inputs"]
+#: ``read_inputs`` is re-exported: it is what ``ingest`` usually reads.
+__all__ = ["IngestReport", "IngestLock", "ingest", "read_inputs", "reason_kind"]
+
+
+def reason_kind(reason: str) -> str:
+    """The reason without its details, for counting: ``"invalid JSON: …"`` -> ``"invalid JSON"``."""
+    return reason.split(":")[0]
 
 
 @dataclass
@@ -32,6 +45,9 @@ class IngestReport:
     deleted: int = 0
     rejects: list[Reject] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    #: Stopped early by ``stop`` (SIGTERM/SIGINT): what was read so far is committed.
+    interrupted: bool = False
 
     @property
     def rejected(self) -> int:
@@ -45,9 +61,11 @@ class IngestReport:
             "unchanged": self.unchanged,
             "deleted": self.deleted,
             "rejected": self.rejected,
-            "rejected_by_reason": dict(Counter(r.reason.split(":")[0] for r in self.rejects)),
+            "rejected_by_reason": dict(Counter(reason_kind(r.reason) for r in self.rejects)),
             "seconds": round(self.seconds, 3),
             "docs_per_second": round(self.read / self.seconds, 1) if self.seconds else None,
+            "notes": self.notes,
+            "interrupted": self.interrupted,
         }
 
     def summary(self) -> str:
@@ -58,88 +76,253 @@ class IngestReport:
         )
 
 
-def read_inputs(paths: Iterable[str], stdin: IO[str] | None = None) -> Iterator[Union[Record, Reject]]:
-    """Records and rejects from each input: a JSON Lines file, or ``-`` for stdin."""
-    for path in paths:
-        if path == "-":
-            yield from read_jsonl(stdin or sys.stdin, "<stdin>")
-            continue
-        with open(path, encoding="utf-8", errors="strict", newline="") as stream:
+class IngestLock:
+    """One ingest at a time per index: ``<index>/INGEST.lock``, held for the whole run.
+
+    Whoosh's own write lock is only held per batch, so two jobs could
+    interleave their batches; this lock spans the run. It is an ``flock`` on
+    the file, which the kernel drops when the holder dies (even by
+    ``kill -9``), so a lock left by a killed job is never stale: the file stays
+    but is free. The holder's pid and start time are written into it for the
+    message a waiting job prints.
+    """
+
+    def __init__(self, index_dir: str) -> None:
+        os.makedirs(index_dir, exist_ok=True)
+        self.path = os.path.join(index_dir, "INGEST.lock")
+        self._fd: int | None = None
+
+    def holder(self) -> str:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                return f.read().strip() or "unknown"
+        except OSError:
+            return "unknown"
+
+    def acquire(self, wait: float) -> None:
+        """Take the lock, waiting up to ``wait`` seconds; :class:`IndexLocked` after that."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + wait
+        while True:
             try:
-                yield from read_jsonl(stream, path)
-            except UnicodeDecodeError as exc:
-                yield Reject(path, 0, f"not UTF-8 text: {exc.reason} at byte {exc.start}", "")
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise IndexLocked(
+                        f"another ingest ({self.holder()}) is writing to {os.path.dirname(self.path)!r}; "
+                        f"gave up after waiting {wait:g} s (--wait)"
+                    ) from None
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "IngestLock":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+#: Present while an ingest commits and has not yet saved the vocabulary to match.
+VOCABULARY_DIRTY = "vocabulary.dirty"
+
+
+class _Batch:
+    """The open writer, the changes not yet committed, and the vocabulary kept in step."""
+
+    def __init__(self, index: SearchIndex, batch_size: int, builders: SegmentBuilders | None) -> None:
+        self.index = index
+        self.batch_size = batch_size
+        self.builders = builders
+        self.vocabulary, self.vocabulary_rebuilt = _open_vocabulary(index)
+        self.writer = index.writer(timeout=30.0, builders=builders)
+        self.known = self.writer.indexed_hashes()  # id -> hash, as committed
+        self.pending: dict[str, str | None] = {}  # id -> hash written (None: deleted) in this batch
+
+    def touch(self, doc_id: str) -> None:
+        """Whoosh cannot change a document twice in one batch: commit first."""
+        if doc_id in self.pending:
+            self.commit()
+
+    def maybe_commit(self) -> None:
+        if len(self.pending) >= self.batch_size:
+            self.commit()
+
+    def previous(self, doc_id: str) -> str | None:
+        """The document's hash as this run left it so far (None: not in the index)."""
+        return self.pending[doc_id] if doc_id in self.pending else self.known.get(doc_id)
+
+    def uncount(self, doc_id: str) -> None:
+        """Take the committed text of ``doc_id`` out of the vocabulary (it is replaced or deleted)."""
+        old = self.writer.stored_fields(doc_id)
+        if old is not None:
+            self.vocabulary.add_document(document_texts(old), sign=-1)
+
+    def save_vocabulary(self) -> None:
+        self.vocabulary.save(self.index.path)
+        dirty = os.path.join(self.index.path, VOCABULARY_DIRTY)
+        if os.path.exists(dirty):
+            os.remove(dirty)
+
+    def commit(self, *, reopen: bool = True) -> None:
+        """Commit, then save the vocabulary; a crash in between leaves a marker,
+        and the next ingest rebuilds the vocabulary from the index."""
+        open(os.path.join(self.index.path, VOCABULARY_DIRTY), "w").close()
+        self.writer.commit()
+        self.save_vocabulary()
+        for doc_id, content_hash in self.pending.items():
+            if content_hash is None:
+                self.known.pop(doc_id, None)
+            else:
+                self.known[doc_id] = content_hash
+        self.pending = {}
+        if reopen:
+            self.writer = self.index.writer(timeout=30.0, builders=self.builders)
 
 
 def ingest(
-    items: Iterable[Union[Record, Reject]],
+    items: Iterable[Item],
     index_dir: str,
     *,
     options: AnalysisOptions | None = None,
-    batch_size: int = 5000,
+    batch_size: int = 20000,
+    procs: int = 1,
+    delete_ids: Iterable[str] = (),
+    prune: bool = False,
+    wait: float = 0.0,
     on_reject: Callable[[Reject], None] | None = None,
+    on_progress: Callable[[IngestReport], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    rebuild: bool = False,
 ) -> IngestReport:
     """Write ``items`` to the index at ``index_dir`` (created when missing).
 
     Commits every ``batch_size`` documents, so a crash loses at most one batch;
     a re-run then finishes the job (unchanged documents are skipped).
+    ``delete_ids`` are removed first. With ``prune``, documents of a ``source``
+    seen in this run that the run did not see are deleted at the end (a
+    full-sync run); pruning is skipped, with a note, when any record was
+    rejected, since the run then did not see the whole source.
+    ``procs`` > 1 indexes large batches in that many processes.
     ``options`` only matter when the index is new: an existing index keeps
-    the analysis it was built with.
+    the analysis it was built with. Raises :class:`IndexLocked` when another
+    ingest holds the index longer than ``wait`` seconds, :class:`IndexUnavailable`
+    when the index is damaged or the directory holds something else; ``rebuild``
+    replaces whatever index is there by a new one holding only this run's documents.
+    ``stop`` is asked before each record: when it answers True (a SIGTERM), the
+    run commits what it has read so far, so it ends at a batch boundary, and
+    returns a report with ``interrupted`` set.
     """
     started = time.perf_counter()
     report = IngestReport()
-    index = SearchIndex.open_or_create(index_dir, options)
-    writer = index.writer(timeout=5.0)
-    vocabulary = _open_vocabulary(index)
-    pending: dict[str, str] = {}  # id -> hash written in this batch (not yet visible)
-
-    def commit() -> None:
-        writer.commit()
-        vocabulary.save(index_dir)
-    try:
-        for item in items:
-            if isinstance(item, Reject):
-                report.rejects.append(item)
-                if on_reject:
-                    on_reject(item)
-                continue
-            report.read += 1
-            content_hash = item.content_hash
-            previous = pending.get(item.id) or writer.stored_hash(item.id)
-            if previous == content_hash:
-                report.unchanged += 1
-                continue
-            if item.id in pending:
-                # Whoosh cannot delete a document added in the same batch: commit first.
-                commit()
-                writer, pending = index.writer(timeout=5.0), {}
-            if previous is not None:
-                old = writer.stored_fields(item.id)
-                if old is not None:
-                    vocabulary.add_document(document_texts(old), sign=-1)
-            writer.put(item, content_hash, replace=previous is not None)
-            vocabulary.add_document(document_texts(item.__dict__))
-            pending[item.id] = content_hash
-            if previous is None:
-                report.added += 1
+    with IngestLock(index_dir) as lock:
+        lock.acquire(wait)
+        index = SearchIndex.open_or_create(index_dir, options, rebuild=rebuild)
+        if rebuild:
+            for name in (VOCABULARY_FILE, VOCABULARY_DIRTY):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(os.path.join(index_dir, name))
+        index.remove_leftovers()
+        builders = SegmentBuilders(index_dir, procs - 1) if procs > 1 else None
+        batch = _Batch(index, batch_size, builders)
+        seen_ids: set[str] = set()
+        seen_sources: set[str] = set()
+        try:
+            for doc_id in delete_ids:
+                _delete(batch, doc_id, report)
+            for count, item in enumerate(items, start=1):
+                if stop is not None and stop():
+                    report.interrupted = True
+                    report.notes.append("interrupted: stopped after the records read so far, which are committed")
+                    break
+                if on_progress and count % 1000 == 0:
+                    on_progress(report)
+                if isinstance(item, Reject):
+                    report.rejects.append(item)
+                    if on_reject:
+                        on_reject(item)
+                elif isinstance(item, Delete):
+                    _delete(batch, item.id, report)
+                else:
+                    seen_ids.add(item.id)
+                    seen_sources.add(item.source)
+                    _put(batch, item, report)
+            if prune and report.interrupted:
+                report.notes.append("--prune skipped: the run was interrupted, so it did not see every document")
+            elif prune and report.rejects:
+                report.notes.append("--prune skipped: some records were rejected, so this run did not see every document")
+            elif prune:
+                for source in sorted(seen_sources):
+                    for doc_id in batch.writer.ids_with_source(source):
+                        if doc_id not in seen_ids and doc_id not in batch.pending:
+                            _delete(batch, doc_id, report)
+            if batch.pending:
+                batch.commit(reopen=False)
             else:
-                report.updated += 1
-            if len(pending) >= batch_size:
-                commit()
-                writer, pending = index.writer(timeout=5.0), {}
-        commit()
-    except BaseException:
-        writer.cancel()
-        raise
-    finally:
-        index.close()
+                batch.writer.cancel()  # nothing changed: write nothing, not even a merge
+                if batch.vocabulary_rebuilt:
+                    batch.save_vocabulary()
+        except BaseException:
+            with contextlib.suppress(Exception):  # a failed commit may leave little to cancel
+                batch.writer.cancel()
+            raise
+        finally:
+            if builders is not None:
+                builders.close()
+            index.remove_leftovers()
+            index.close()
     report.seconds = time.perf_counter() - started
+    if on_progress:
+        on_progress(report)
     return report
 
 
-def _open_vocabulary(index: SearchIndex) -> Vocabulary:
-    """The index's word list, rebuilt from the stored documents when it is missing."""
-    vocabulary = Vocabulary.load(index.path, index.analyzer)
+def _put(batch: _Batch, record: Record, report: IngestReport) -> None:
+    report.read += 1
+    content_hash = record.content_hash
+    previous = batch.previous(record.id)
+    if previous == content_hash:
+        report.unchanged += 1
+        return
+    batch.touch(record.id)
+    if previous is not None:
+        batch.uncount(record.id)
+    batch.writer.put(record, content_hash, replace=previous is not None)
+    batch.vocabulary.add_document(document_texts(record.__dict__))
+    batch.pending[record.id] = content_hash
+    if previous is None:
+        report.added += 1
+    else:
+        report.updated += 1
+    batch.maybe_commit()
+
+
+def _delete(batch: _Batch, doc_id: str, report: IngestReport) -> None:
+    if batch.previous(doc_id) is None:
+        return
+    batch.touch(doc_id)
+    batch.uncount(doc_id)
+    batch.writer.delete(doc_id)
+    batch.pending[doc_id] = None
+    report.deleted += 1
+    batch.maybe_commit()
+
+
+def _open_vocabulary(index: SearchIndex) -> tuple[Vocabulary, bool]:
+    """The index's word list, rebuilt from the stored documents when it is missing
+    or a killed ingest left it behind the index (:data:`VOCABULARY_DIRTY`)."""
+    dirty = os.path.exists(os.path.join(index.path, VOCABULARY_DIRTY))
+    vocabulary = None if dirty else Vocabulary.load(index.path, index.analyzer)
     if vocabulary is None:
-        vocabulary = Vocabulary.from_documents(index.analyzer, index.iter_stored())
-    return vocabulary
+        return Vocabulary.from_documents(index.analyzer, index.iter_stored()), True
+    return vocabulary, False

@@ -100,6 +100,59 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
         "required": ["id", "title", "body", "url", "published", "source", "category"],
         "properties": {name: {"type": "string"} for name in ("id", "title", "body", "url", "published", "source", "category")},
     }
+    # Parameters /search shares with the exports: what to find, in which order, how to highlight.
+    result_params = [
+        _param(
+            "filter",
+            "Meilisearch-style filter over " + ", ".join(FILTER_FIELDS)
+            + ': = != IN [..] NOT IN [..], >= > < <= on published, AND OR NOT ( ). '
+            'E.g. source = "Jan Awaz" AND published >= 2025-03',
+            {"type": "string", "maxLength": settings.max_filter_chars},
+        ),
+        _param("sort", "relevance (default), published (oldest first), -published (newest first)", {"type": "string", "enum": list(SORTS), "default": "relevance"}),
+        _param("highlight_pre_tag", "inserted before each match (raw)", {"type": "string", "maxLength": 200, "default": "<mark>"}),
+        _param("highlight_post_tag", "inserted after each match (raw)", {"type": "string", "maxLength": 200, "default": "</mark>"}),
+        _param("snippet_chars", "target length of each snippet fragment", {"type": "integer", "minimum": 1, "maximum": settings.max_snippet_chars, "default": settings.snippet_chars}),
+        _param("snippets", "number of fragments in a snippet", {"type": "integer", "minimum": 1, "maximum": settings.max_snippets, "default": 1}),
+    ]
+    export_head = {
+        "type": "object",
+        "required": ["query", "filter", "sort", "total", "exported", "hits"],
+        "properties": {
+            "query": {"type": "string"},
+            "filter": {"type": "string", "nullable": True, "description": "the filter as given"},
+            "sort": {"type": "string", "enum": list(SORTS)},
+            "total": {"type": "integer", "minimum": 0, "description": "documents the search finds"},
+            "exported": {"type": "integer", "minimum": 0, "description": "hits in this file: total, at most the cap"},
+            "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+        },
+    }
+    export_params = [
+        q_param,
+        _param(
+            "limit",
+            f"most rows, 1 … {settings.export_max_rows} (the cap, SEARCH_EXPORT_MAX_ROWS, is the default)",
+            {"type": "integer", "minimum": 1, "maximum": settings.export_max_rows, "default": settings.export_max_rows},
+        ),
+        *result_params,
+    ]
+
+    def export_path(mimetype: str, schema: dict[str, Any], what: str) -> dict[str, Any]:
+        return {
+            "get": {
+                "summary": f"Every page of a search as {what}, up to {settings.export_max_rows} rows, as a download",
+                "parameters": export_params,
+                "responses": {
+                    "200": {
+                        "description": f"{what}, streamed (Content-Disposition: attachment; X-Total-Count, X-Export-Rows)",
+                        "content": {mimetype: {"schema": schema}},
+                    },
+                    "400": _error("a parameter, the query or the filter is wrong; the message says what to fix"),
+                    "503": _error("the index is unavailable, or the search ran past its time limit"),
+                },
+            }
+        }
+
     return {
         "openapi": "3.0.3",
         "info": {
@@ -115,19 +168,9 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
                         q_param,
                         _param("page", f"page of results, 1 … {settings.max_page}", {"type": "integer", "minimum": 1, "maximum": settings.max_page, "default": 1}),
                         _param("per_page", f"hits per page, 1 … {settings.max_per_page}", {"type": "integer", "minimum": 1, "maximum": settings.max_per_page, "default": settings.default_per_page}),
-                        _param(
-                            "filter",
-                            "Meilisearch-style filter over " + ", ".join(FILTER_FIELDS)
-                            + ': = != IN [..] NOT IN [..], >= > < <= on published, AND OR NOT ( ). '
-                            'E.g. source = "Jan Awaz" AND published >= 2025-03',
-                            {"type": "string", "maxLength": settings.max_filter_chars},
-                        ),
+                        *result_params[:2],
                         _param("facets", "comma-separated: " + ",".join(FACETS), {"type": "string"}),
-                        _param("sort", "relevance (default), published (oldest first), -published (newest first)", {"type": "string", "enum": list(SORTS), "default": "relevance"}),
-                        _param("highlight_pre_tag", "inserted before each match (raw)", {"type": "string", "maxLength": 200, "default": "<mark>"}),
-                        _param("highlight_post_tag", "inserted after each match (raw)", {"type": "string", "maxLength": 200, "default": "</mark>"}),
-                        _param("snippet_chars", "target length of each snippet fragment", {"type": "integer", "minimum": 1, "maximum": settings.max_snippet_chars, "default": settings.snippet_chars}),
-                        _param("snippets", "number of fragments in a snippet", {"type": "integer", "minimum": 1, "maximum": settings.max_snippets, "default": 1}),
+                        *result_params[2:],
                     ],
                     "responses": {
                         "200": _ok("the page of hits", {"$ref": "#/components/schemas/SearchResponse"}),
@@ -136,6 +179,10 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
                     },
                 }
             },
+            "/export.csv": export_path(
+                "text/csv", {"type": "string", "description": "UTF-8 with BOM; columns id,title,url,source,published,category,score,snippet (plain text)"}, "CSV"
+            ),
+            "/export.json": export_path("application/json", export_head, "JSON"),
             "/suggest": {
                 "get": {
                     "summary": "Autocomplete the last, partial word; titles matching as typed",
@@ -231,6 +278,11 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
             },
         },
         "components": {
-            "schemas": {"Error": _ERROR, "Hit": hit, "SearchResponse": search_response, "Document": document}
+            "schemas": {
+                "Error": _ERROR,
+                "Hit": hit,
+                "SearchResponse": search_response,
+                "Document": document,
+            }
         },
     }

@@ -15,7 +15,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from .analysis import Analyzer, Token
 from .config import Settings
@@ -180,26 +180,8 @@ class SearchService:
         )
         total, scored = found.total, found.hits
         leaves = positive_leaves(node)
-        style = _SnippetStyle(
-            request.highlight_pre_tag,
-            request.highlight_post_tag,
-            request.snippet_chars or self.settings.snippet_chars,
-            request.snippets,
-        )
-        hits = [
-            Hit(
-                id=stored["id"],
-                title=stored.get("title", ""),
-                url=stored.get("url", ""),
-                source=stored.get("source", ""),
-                published=stored.get("published", ""),
-                category=stored.get("category", ""),
-                score=round(score, 4),
-                snippet=_hit_snippet(stored, index.analyzer, leaves, style),
-                title_html=highlight(stored.get("title", ""), index.analyzer, leaves, style.pre, style.post),
-            )
-            for score, stored in scored[offset:]
-        ]
+        style = self._snippet_style(request)
+        hits = [_make_hit(score, stored, index.analyzer, leaves, style) for score, stored in scored[offset:]]
         suggestion = None
         strict_total = 0 if relaxed else total  # a relaxed answer still deserves a correction
         if strict_total < self.settings.suggest_below:
@@ -217,6 +199,39 @@ class SearchService:
             facets=_facet_counts(found.facets) if request.facets else None,
             suggestion=suggestion,
         )
+
+    def _snippet_style(self, request: SearchRequest) -> _SnippetStyle:
+        return _SnippetStyle(
+            request.highlight_pre_tag,
+            request.highlight_post_tag,
+            request.snippet_chars or self.settings.snippet_chars,
+            request.snippets,
+        )
+
+    def export(self, request: SearchRequest, max_rows: int) -> tuple[int, Iterator[Hit]]:
+        """``(total, hits)``: every hit of ``request`` (all pages) up to ``max_rows``, in its sort order.
+
+        The query and filter are checked and the hits collected now, so errors
+        come before an answer starts; the snippets are made as the iterator is
+        consumed, so a long export streams.
+        """
+        index = self.index()
+        node = self.parse(request.q)
+        flt = self.parse_filter(request.filter)
+        found = self.find(node, max_rows, filter=flt, sort=request.sort)
+        leaves = positive_leaves(node)
+        style = self._snippet_style(request)
+        rows = (_make_hit(score, stored, index.analyzer, leaves, style) for score, stored in found.hits[:max_rows])
+        return found.total, rows
+
+    def facet_counts(self, q: str, filter: str, names: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Facet counts of ``names`` over the documents ``q`` finds under ``filter`` (no hits).
+
+        The search page counts a facet under the *other* facets' selections, so
+        a ticked source still shows how many documents the other sources have.
+        """
+        found = self.find(self.parse(q), 1, filter=self.parse_filter(filter), facets=names)
+        return _facet_counts(found.facets)
 
     # -- help for the searcher -------------------------------------------
 
@@ -363,6 +378,20 @@ def _hit_snippet(stored: dict[str, Any], analyzer: Analyzer, leaves: Sequence[An
         if title_matched or not body:
             return title_snippet
     return snippet
+
+
+def _make_hit(score: float, stored: dict[str, Any], analyzer: Analyzer, leaves: Sequence[Any], style: _SnippetStyle) -> Hit:
+    return Hit(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        url=stored.get("url", ""),
+        source=stored.get("source", ""),
+        published=stored.get("published", ""),
+        category=stored.get("category", ""),
+        score=round(score, 4),
+        snippet=_hit_snippet(stored, analyzer, leaves, style),
+        title_html=highlight(stored.get("title", ""), analyzer, leaves, style.pre, style.post),
+    )
 
 
 def _facet_counts(raw: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:

@@ -31,7 +31,7 @@ import threading
 from collections import Counter
 from typing import Iterable
 
-from .analysis import Analyzer, tokenize
+from .analysis import Analyzer, words
 
 __all__ = ["Vocabulary", "VOCABULARY_FILE", "edit_distance", "document_texts"]
 
@@ -64,13 +64,15 @@ class Vocabulary:
             self._seen[surface] = norm
             return norm
 
-    def _document_words(self, texts: Iterable[str]) -> dict[str, Counter]:
-        seen: dict[str, Counter] = {}
+    def _document_words(self, texts: Iterable[str]) -> dict[str, dict[str, int]]:
+        counts: Counter = Counter()
         for text in texts:
-            for surface, _, _ in tokenize(text):
-                norm = self._normalised(surface)
-                if norm is not None:
-                    seen.setdefault(norm, Counter())[surface] += 1
+            counts.update(words(text))  # counted in C; each distinct word normalised once
+        seen: dict[str, dict[str, int]] = {}
+        for surface, n in counts.items():
+            norm = self._normalised(surface)
+            if norm is not None:
+                seen.setdefault(norm, {})[surface] = n
         return seen
 
     def add_document(self, texts: Iterable[str], sign: int = 1) -> None:

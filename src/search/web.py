@@ -1,8 +1,10 @@
 """HTTP: the Flask app. Parses and checks parameters, nothing more.
 
 The web layer never touches Whoosh: it asks :class:`SearchService` and turns
-its answers and errors into JSON. Every error is a JSON body with ``error``
-(a machine-readable kind) and ``message`` (what to fix).
+its answers and errors into JSON (and CSV for ``/export.csv``). Every error is
+a JSON body with ``error`` (a machine-readable kind) and ``message`` (what to
+fix). The HTML search page and the widget are a blueprint in :mod:`search.pages`;
+the security headers of every HTML answer are set here, in one place.
 """
 
 from __future__ import annotations
@@ -13,86 +15,30 @@ import logging
 import time
 from typing import Any, Mapping
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request, stream_with_context
 from werkzeug.exceptions import HTTPException
 
 from .config import Settings, SettingsError
+from .exporting import csv_chunks, json_chunks
 from .openapi import openapi_spec
-from .searching import (
-    FACETS,
-    SORTS,
-    FilterError,
-    IndexUnavailable,
-    QueryError,
-    SearchRequest,
-    SearchService,
-    SearchTimeout,
-)
+from .pages import pages
+from .params import BadRequest, positive_int, required_q, search_request
+from .searching import FilterError, IndexUnavailable, QueryError, SearchService, SearchTimeout
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("search.access")
 
-
-class BadRequest(Exception):
-    """A parameter is missing or wrong; answered with 400."""
+#: For every HTML response: scripts, styles, fetches and forms of this origin only
+#: (no inline code, so injected markup cannot run), and no framing by other sites.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+)
 
 
 def _error(status: int, kind: str, message: str) -> tuple[Response, int]:
     return jsonify({"error": kind, "message": message}), status
-
-
-def _positive_int(name: str, default: int, maximum: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"'{name}' must be a positive whole number, got {raw[:20]!r}") from None
-    if value < 1:
-        raise BadRequest(f"'{name}' must be at least 1, got {value}")
-    if value > maximum:
-        raise BadRequest(f"'{name}' must be at most {maximum}, got {value}")
-    return value
-
-
-def _choice_list(name: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
-    """A comma-separated list of names from ``allowed`` (duplicates dropped, order kept)."""
-    raw = request.args.get(name, "")
-    chosen: list[str] = []
-    for part in raw.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if part not in allowed:
-            raise BadRequest(f"'{name}' takes {', '.join(allowed)}; got {part[:40]!r}")
-        if part not in chosen:
-            chosen.append(part)
-    return tuple(chosen)
-
-
-def _choice(name: str, allowed: tuple[str, ...]) -> str:
-    raw = request.args.get(name, "") or allowed[0]
-    if raw not in allowed:
-        raise BadRequest(f"'{name}' must be one of {', '.join(allowed)}; got {raw[:40]!r}")
-    return raw
-
-
-def _tag(name: str, default: str) -> str:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if len(raw) > 200:
-        raise BadRequest(f"'{name}' must be at most 200 characters")
-    return raw
-
-
-def _required_q() -> str:
-    q = request.args.get("q", "")
-    if not q.strip():
-        raise BadRequest("'q' is required: give the words to search for, e.g. ?q=भारत")
-    return q
 
 
 def _log_to_stderr_unless_configured() -> None:
@@ -133,29 +79,47 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.get("/search")
     def search() -> Any:
-        q = _required_q()
-        per_page = _positive_int("per_page", settings.default_per_page, settings.max_per_page)
-        page = _positive_int("page", 1, settings.max_page)
-        search_request = SearchRequest(
-            q=q,
-            page=page,
-            per_page=per_page,
-            filter=request.args.get("filter", ""),
-            facets=_choice_list("facets", FACETS),
-            sort=_choice("sort", SORTS),
-            highlight_pre_tag=_tag("highlight_pre_tag", "<mark>"),
-            highlight_post_tag=_tag("highlight_post_tag", "</mark>"),
-            snippet_chars=_positive_int("snippet_chars", settings.snippet_chars, settings.max_snippet_chars),
-            snippets=_positive_int("snippets", 1, settings.max_snippets),
-        )
-        response = service.search(search_request)
+        response = service.search(search_request(request.args, settings))
         g.hits, g.total = len(response.hits), response.total
         return jsonify(response.as_dict())
 
+    def export(kind: str) -> Response:
+        """All pages of a search, up to ``export_max_rows``, streamed as CSV or JSON."""
+        wanted = search_request(request.args, settings, paged=False)
+        limit = positive_int(request.args, "limit", settings.export_max_rows, settings.export_max_rows)
+        total, hits = service.export(wanted, limit)
+        g.hits, g.total = min(total, limit), total
+        if kind == "csv":
+            body = csv_chunks(hits, pre=wanted.highlight_pre_tag, post=wanted.highlight_post_tag)
+            mimetype = "text/csv"
+        else:
+            head = {
+                "query": wanted.q,
+                "filter": wanted.filter or None,
+                "sort": wanted.sort,
+                "total": total,
+                "exported": min(total, limit),
+            }
+            body = json_chunks(head, hits)
+            mimetype = "application/json"
+        response = Response(stream_with_context(body), mimetype=mimetype)
+        response.headers["Content-Disposition"] = f'attachment; filename="hindi-search-results.{kind}"'
+        response.headers["X-Total-Count"] = str(total)
+        response.headers["X-Export-Rows"] = str(min(total, limit))
+        return response
+
+    @app.get("/export.csv")
+    def export_csv() -> Response:
+        return export("csv")
+
+    @app.get("/export.json")
+    def export_json() -> Response:
+        return export("json")
+
     @app.get("/suggest")
     def suggest() -> Any:
-        q = _required_q()
-        limit = _positive_int("limit", settings.suggest_limit, settings.max_suggest_limit)
+        q = required_q(request.args)
+        limit = positive_int(request.args, "limit", settings.suggest_limit, settings.max_suggest_limit)
         if len(q) > settings.max_query_chars:
             raise BadRequest(f"'q' is longer than {settings.max_query_chars} characters")
         answer = service.suggest(q, limit)
@@ -243,6 +207,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return response
 
     @app.after_request
+    def security_headers(response: Response) -> Response:
+        """HTML pages run only our own scripts and styles, and are never framed by other sites."""
+        if response.mimetype == "text/html":
+            response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+            response.headers["X-Frame-Options"] = "DENY"
+            response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @app.after_request
     def cors(response: Response) -> Response:
         origin = request.headers.get("Origin")
         if origin and origins:
@@ -253,4 +227,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 response.headers["Vary"] = "Origin"
         return response
 
+    app.register_blueprint(pages)
     return app

@@ -1,0 +1,251 @@
+"""HTML: the search page for analysts (``GET /``) and the widget for other sites.
+
+Server-rendered from Jinja2 templates (autoescaped) so everything works without
+JavaScript; ``static/search.js`` adds autocomplete and live updates on top.
+The whole state of a search lives in the URL (``q``, ``source``, ``category``,
+``from``, ``to``, ``filter``, ``sort``, ``page``), so it can be bookmarked and
+shared. Like the JSON API, this module only talks to :class:`SearchService`.
+Snippets and highlighted titles are the service's HTML (escaped text, our
+``<mark>`` tags); they are the only values rendered unescaped.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, g, render_template, request, send_from_directory
+
+from .config import Settings
+from .filtering import AllOf, Condition, FilterError, FilterNode, describe_filter
+from .params import BadRequest, choice, positive_int
+from .searching import FACETS, SORTS, IndexUnavailable, QueryError, SearchRequest, SearchService, SearchTimeout
+
+__all__ = ["pages", "PageState"]
+
+pages = Blueprint("pages", __name__)
+
+
+@pages.record_once
+def _compact_templates(state: Any) -> None:
+    """Template tags leave no blank lines behind (smaller pages)."""
+    state.app.jinja_env.trim_blocks = True
+    state.app.jinja_env.lstrip_blocks = True
+
+#: Above this many months the date facet is shown by year.
+MAX_MONTHS_SHOWN = 24
+
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+
+
+def _date_bound(args: Mapping[str, str], name: str, end: bool) -> str:
+    """``from``/``to`` as a full ISO date; ``2026`` or ``2026-03`` mean the first (``from``)
+    or last (``to``) day of that year or month, so ``to=2026-03`` includes all of March."""
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return ""
+    m = _DATE_RE.match(raw)
+    try:
+        if not m:
+            raise ValueError
+        year = int(m.group(1))
+        month = int(m.group(2) or (12 if end else 1))
+        last_day = calendar.monthrange(year, month)[1] if 1 <= month <= 12 else 1
+        day = int(m.group(3) or (last_day if end else 1))
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        raise BadRequest(f"'{name}' must be a date like 2026-03-01 (or 2026-03, 2026), got {raw[:20]!r}") from None
+
+
+@dataclass(frozen=True)
+class PageState:
+    """Everything a search page shows, as read from (and written back to) its URL."""
+
+    q: str = ""
+    sources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    date_from: str = ""
+    date_to: str = ""
+    filter: str = ""
+    sort: str = "relevance"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Any, settings: Settings) -> "PageState":
+        """Read the URL's parameters; raises :class:`BadRequest` saying which one is wrong."""
+        return cls(
+            q=args.get("q", ""),
+            sources=tuple(dict.fromkeys(v for v in args.getlist("source") if v)),
+            categories=tuple(dict.fromkeys(v for v in args.getlist("category") if v)),
+            date_from=_date_bound(args, "from", end=False),
+            date_to=_date_bound(args, "to", end=True),
+            filter=args.get("filter", ""),
+            sort=choice(args, "sort", SORTS),
+            page=positive_int(args, "page", 1, settings.max_page),
+        )
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """The state as URL parameters, defaults left out."""
+        out = [("q", self.q)] if self.q else []
+        out += [("source", v) for v in self.sources] + [("category", v) for v in self.categories]
+        for name, value in (("from", self.date_from), ("to", self.date_to), ("filter", self.filter)):
+            if value:
+                out.append((name, value))
+        if self.sort != SORTS[0]:
+            out.append(("sort", self.sort))
+        if self.page != 1:
+            out.append(("page", str(self.page)))
+        return out
+
+    def url(self, **changes: Any) -> str:
+        """This page's URL with some state changed (a new selection starts again at page 1)."""
+        changed = replace(self, **({"page": 1} | changes))
+        query = urlencode(changed.pairs())
+        return "/?" + query if query else "/"
+
+    def filter_text(self, service: SearchService, without: str = "") -> str:
+        """The ``filter`` for the service: the typed filter AND the ticked facets and date range.
+
+        ``without`` leaves one facet's selection out (to count that facet's
+        other values). Raises :class:`FilterError` for a typed filter that cannot be read.
+        """
+        parts: list[FilterNode] = []
+        typed = service.parse_filter(self.filter)
+        if typed is not None:
+            parts.append(typed)
+        if self.sources and without != "source":
+            parts.append(Condition("source", "in", self.sources))
+        if self.categories and without != "category":
+            parts.append(Condition("category", "in", self.categories))
+        if without != "published":
+            if self.date_from:
+                parts.append(Condition("published", ">=", (self.date_from,)))
+            if self.date_to:
+                parts.append(Condition("published", "<=", (self.date_to,)))
+        if not parts:
+            return ""
+        return describe_filter(parts[0] if len(parts) == 1 else AllOf(tuple(parts)))
+
+    def export_url(self, kind: str, service: SearchService) -> str:
+        """``/export.csv`` or ``/export.json`` for this search (every page)."""
+        params = [("q", self.q)]
+        flt = self.filter_text(service)
+        if flt:
+            params.append(("filter", flt))
+        if self.sort != SORTS[0]:
+            params.append(("sort", self.sort))
+        return f"/export.{kind}?" + urlencode(params)
+
+
+def _selected(state: PageState, name: str) -> tuple[str, ...]:
+    if name == "published":
+        return (state.date_from, state.date_to) if state.date_from or state.date_to else ()
+    return state.sources if name == "source" else state.categories
+
+
+def _date_links(state: PageState, months: dict[str, int]) -> list[dict[str, Any]]:
+    """The date facet as links: by month, or by year when there are many months."""
+    if len(months) > MAX_MONTHS_SHOWN:
+        years: dict[str, int] = {}
+        for month, n in months.items():
+            years[month[:4]] = years.get(month[:4], 0) + n
+        periods = years
+    else:
+        periods = months
+    links = []
+    for period, count in periods.items():
+        low = _date_bound({"d": period}, "d", end=False)
+        high = _date_bound({"d": period}, "d", end=True)
+        links.append({
+            "label": period,
+            "count": count,
+            "url": state.url(date_from=low, date_to=high),
+            "current": (state.date_from, state.date_to) == (low, high),
+        })
+    return links
+
+
+def _last_page(total: int, per_page: int, max_page: int) -> int:
+    return min(max(1, -(-total // per_page)), max_page)
+
+
+def _pagination(state: PageState, total: int, per_page: int, max_page: int) -> list[dict[str, Any]]:
+    """Page links: first, a window around the current page, last; gaps shown as ellipses."""
+    last = _last_page(total, per_page, max_page)
+    shown = sorted({1, last, *range(max(1, state.page - 2), min(last, state.page + 2) + 1)})
+    links: list[dict[str, Any]] = []
+    previous = 0
+    for number in shown:
+        if number - previous > 1:
+            links.append({"gap": True})
+        links.append({"number": number, "url": state.url(page=number), "current": number == state.page})
+        previous = number
+    return links
+
+
+@pages.get("/")
+def search_page() -> tuple[str, int]:
+    """The search page: form, facets, results, pagination, export links."""
+    service: SearchService = current_app.extensions["search"]
+    settings: Settings = current_app.config["SETTINGS"]
+    error, status, result, facets = "", 200, None, {}
+    try:
+        state = PageState.from_args(request.args, settings)
+    except BadRequest as exc:
+        state, error, status = PageState(q=request.args.get("q", "")), str(exc), 400
+    per_page = settings.default_per_page
+    if state.q.strip() and not error:
+        try:
+            result = service.search(
+                SearchRequest(q=state.q, page=state.page, per_page=per_page,
+                              filter=state.filter_text(service), facets=FACETS, sort=state.sort)
+            )
+            facets = dict(result.facets or {})
+            for name in FACETS:  # a ticked facet still counts its other values
+                if _selected(state, name):
+                    facets.update(service.facet_counts(state.q, state.filter_text(service, without=name), (name,)))
+            g.hits, g.total = len(result.hits), result.total
+        except (QueryError, BadRequest) as exc:
+            error, status = str(exc), 400
+        except FilterError as exc:
+            error, status = f"filter: {exc}", 400
+        except SearchTimeout as exc:
+            error, status = f"{exc}; narrow the query (fewer prefixes, more words)", 503
+        except IndexUnavailable as exc:
+            error, status = str(exc), 503
+    context: dict[str, Any] = {"state": state, "error": error, "result": result, "facet_values": {}, "date_links": []}
+    if result is not None:
+        context |= {
+            "facet_values": {
+                name: _facet_values(facets.get(name, {}), _selected(state, name)) for name in ("source", "category")
+            },
+            "date_links": _date_links(state, facets.get("published", {})),
+            "pagination": _pagination(state, result.total, per_page, settings.max_page),
+            "export_csv": state.export_url("csv", service),
+            "export_json": state.export_url("json", service),
+            "last_page": _last_page(result.total, per_page, settings.max_page),
+        }
+    return render_template("search.html", **context), status
+
+
+def _facet_values(counts: dict[str, int], selected: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Values with counts, most common first; a ticked value stays listed even at 0."""
+    values = [{"value": v, "count": n, "checked": v in selected} for v, n in counts.items()]
+    values += [{"value": v, "count": 0, "checked": True} for v in selected if v not in counts]
+    return values
+
+
+@pages.get("/widget.js")
+def widget_script() -> Response:
+    """The embeddable search box (a static file, at a short, stable URL)."""
+    return send_from_directory(current_app.static_folder or "static", "widget.js", mimetype="text/javascript", max_age=3600)
+
+
+@pages.get("/widget-demo")
+def widget_demo() -> str:
+    """A page that embeds the widget exactly as the README tells a site to."""
+    return render_template("widget_demo.html", api=request.host_url.rstrip("/"))

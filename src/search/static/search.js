@@ -1,0 +1,63 @@
+/* The search page (/): autocomplete on the query box and live updates of the
+ * results when a filter, the sort or the page changes. The page works without
+ * this file; it only saves round trips of whole-page loads.
+ */
+(function () {
+  'use strict';
+  var form = document.getElementById('search-form');
+  var input = document.getElementById('q');
+  var list = document.getElementById('q-suggestions');
+  if (!form || !input || !list || !window.fetch || !window.HindiSearch) return;
+
+  window.HindiSearch.combobox(input, list, '', function () { form.submit(); });
+
+  function formUrl() {
+    var params = new URLSearchParams();
+    new FormData(form).forEach(function (value, name) { if (value !== '') params.append(name, value); });
+    if (params.get('sort') === 'relevance') params.delete('sort');
+    var query = params.toString();
+    return '/' + (query ? '?' + query : '');
+  }
+
+  var loading = 0;
+  function update(url, push) {
+    var mine = ++loading;
+    var focused = document.activeElement;
+    var focusKey = focused && focused.name ? [focused.name, focused.value] : null;
+    var results = document.getElementById('results');
+    if (results) results.setAttribute('aria-busy', 'true');
+    fetch(url, { headers: { Accept: 'text/html' } })
+      .then(function (r) { return r.text(); })
+      .then(function (text) {
+        if (mine !== loading) return;
+        var fresh = new DOMParser().parseFromString(text, 'text/html');
+        ['results', 'filters'].forEach(function (id) {
+          var now = document.getElementById(id), next = fresh.getElementById(id);
+          if (now && next) now.replaceWith(document.adoptNode(next));
+        });
+        document.title = fresh.title;
+        if (push) history.pushState({ live: true }, '', url);
+        if (focusKey) {
+          var again = Array.prototype.find.call(document.querySelectorAll('[name]'), function (node) {
+            return node.name === focusKey[0] && (node.type !== 'checkbox' || node.value === focusKey[1]);
+          });
+          if (again) again.focus();
+        }
+      })
+      .catch(function () { location.href = url; });
+  }
+
+  document.addEventListener('change', function (e) {
+    var target = e.target;
+    if (target === input || !target.form || target.form !== form) return;
+    if (target.id === 'filter') return;  // a typed filter is applied with Enter or the button
+    update(formUrl(), true);
+  });
+  document.addEventListener('click', function (e) {
+    var link = e.target.closest && e.target.closest('a[data-live]');
+    if (!link || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+    e.preventDefault();
+    update(link.getAttribute('href'), true);
+  });
+  window.addEventListener('popstate', function () { update(location.pathname + location.search, false); });
+})();

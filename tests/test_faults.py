@@ -1,0 +1,175 @@
+"""Storage faults and damaged indexes: a full disk, a read-only or forbidden index
+directory, a truncated segment, a wrong ``--index``. Ingest fails with a clear
+message and its own exit status and never writes over what it cannot read; the
+service keeps answering (``/health`` says what is wrong, searches get a 503 JSON).
+
+Disk full and read-only are simulated with the storage fault hook
+(``SEARCH_FAULT_INJECT=ERRNO:N``, see ``search.engine``), which can fail any file
+at any point of a run; a read-only directory is also tested for real (as root,
+whom ``chmod`` does not stop, through ``setpriv`` as ``nobody``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, hindi_docs, index_ids, write_jsonl
+
+from search import create_app
+from search.cli import EXIT_DAMAGED, EXIT_OK, EXIT_STORAGE
+from search.engine import FAULT_INJECT_ENV
+
+BATCH = 100
+
+
+def ingest_with_fault(fault: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "ingest.py"), *args],
+        capture_output=True, text=True, encoding="utf-8", timeout=300,
+        env={**os.environ, FAULT_INJECT_ENV: fault},
+    )
+
+
+def answers(index: str) -> dict[str, tuple[int, dict]]:
+    client = create_app({"index": index, "refresh_seconds": 0}).test_client()
+    out = {}
+    for path in ("/health", "/search?q=भारत", "/suggest?q=भार", "/documents/syn-1", "/stats", "/export.csv?q=भारत"):
+        response = client.get(path)
+        out[path.split("?")[0].rsplit("/", 1)[0] if path.startswith("/documents/") else path.split("?")[0]] = (response.status_code, response.get_json(silent=True) or {})
+    return out
+
+
+@pytest.fixture
+def committed_index(tmp_path, run_ingest) -> str:
+    """An index holding syn-0 … syn-299 in three commits."""
+    index = str(tmp_path / "ix")
+    data = write_jsonl(tmp_path / "first.jsonl", hindi_docs(300))
+    assert run_ingest("--index", index, "--batch-size", str(BATCH), str(data)).returncode == EXIT_OK
+    return index
+
+
+@pytest.mark.parametrize("nth_file", [1, 2, 3, 4, 6, 9, 14])
+def test_disk_full_at_any_file_fails_cleanly_and_keeps_the_last_commit(committed_index, tmp_path, run_ingest, nth_file):
+    """ENOSPC at the nth file the ingest creates: in a spill file, a segment, the
+    table of contents (inside the commit) or a later batch."""
+    more = write_jsonl(tmp_path / "more.jsonl", hindi_docs(1000))
+    result = ingest_with_fault(f"ENOSPC:{nth_file}", "--index", committed_index, "--procs", "1",
+                               "--batch-size", str(BATCH), "--json", str(more))
+    assert result.returncode == EXIT_STORAGE, result.stderr
+    assert "No space left on device" in result.stderr and "stays searchable" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    ids = index_ids(committed_index)  # opens; whole batches only, each document once
+    assert len(ids) == len(set(ids)) and len(ids) % BATCH == 0 and len(ids) >= 300
+    served = answers(committed_index)
+    assert served["/health"][0] == 200 and served["/health"][1]["documents"] == len(ids)
+    assert served["/search"][0] == 200 and served["/documents"][0] == 200
+    # Space again: the re-run completes the job and leaves nothing behind.
+    again = run_ingest("--index", committed_index, "--batch-size", str(BATCH), "--json", str(more))
+    assert again.returncode == EXIT_OK, again.stderr
+    assert json.loads(again.stdout)["added"] == 1000 - len(ids)
+    assert len(index_ids(committed_index)) == 1000
+    assert not [n for n in os.listdir(committed_index) if n.endswith(".tmp") or n == "vocabulary.dirty"]
+
+
+@pytest.mark.parametrize("fault", ["EROFS:1", "EACCES:1", "EDQUOT:2"])
+def test_read_only_or_forbidden_index_directory(committed_index, tmp_path, fault):
+    more = write_jsonl(tmp_path / "more.jsonl", hindi_docs(50, start=1000))
+    result = ingest_with_fault(fault, "--index", committed_index, str(more))
+    assert result.returncode == EXIT_STORAGE, result.stderr
+    assert f"cannot write the index at {committed_index!r}" in result.stderr
+    assert len(index_ids(committed_index)) == 300
+    assert answers(committed_index)["/search"][0] == 200
+
+
+def test_a_really_read_only_directory(tmp_path, run_ingest):
+    """A directory whose mode forbids writing, for real: as an ordinary user; as root
+    (whom the mode does not stop) the ingest runs as ``nobody`` through ``setpriv``."""
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: the injected EROFS/EACCES tests above cover it")
+        as_user = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    shared = tempfile.mkdtemp(prefix="readonly-")  # under /tmp, readable by nobody
+    try:
+        index = os.path.join(shared, "ix")
+        first = write_jsonl(Path(shared, "first.jsonl"), hindi_docs(30))
+        assert run_ingest("--index", index, str(first)).returncode == EXIT_OK
+        more = write_jsonl(Path(shared, "more.jsonl"), hindi_docs(30, start=100))
+        for path in (shared, first, more):
+            os.chmod(path, 0o755 if os.path.isdir(path) else 0o644)
+        os.chmod(index, 0o555)  # read and enter, not write
+        result = subprocess.run([*as_user, sys.executable, str(ROOT / "ingest.py"), "--index", index, str(more)],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == EXIT_STORAGE, result.stderr
+        assert "Permission denied" in result.stderr and "Traceback" not in result.stderr
+        os.chmod(index, 0o755)
+        assert len(index_ids(index)) == 30
+        assert answers(index)["/search"][0] == 200
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)  # root may delete in a 0o555 directory
+
+
+def _truncate_largest_segment(index: str, keep: float) -> None:
+    segment = max((n for n in os.listdir(index) if n.endswith(".seg")), key=lambda n: os.path.getsize(os.path.join(index, n)))
+    path = os.path.join(index, segment)
+    with open(path, "r+b") as f:
+        f.truncate(int(os.path.getsize(path) * keep))
+
+
+@pytest.mark.parametrize("keep", [0.0, 0.5, 0.99])
+def test_truncated_segment_health_503_ingest_refuses_rebuild_recovers(committed_index, tmp_path, run_ingest, keep):
+    _truncate_largest_segment(committed_index, keep)
+    served = answers(committed_index)  # the app starts; nothing crashes
+    status, body = served["/health"]
+    assert status == 503 and body["status"] == "error" and "rebuild" in body["message"]
+    for path in ("/search", "/suggest", "/documents", "/stats", "/export.csv"):
+        assert served[path][0] == 503 and served[path][1]["error"] == "index_unavailable", path
+    files_before = {n: os.path.getsize(os.path.join(committed_index, n)) for n in os.listdir(committed_index)}
+
+    more = write_jsonl(tmp_path / "more.jsonl", hindi_docs(300))
+    refused = run_ingest("--index", committed_index, str(more))
+    assert refused.returncode == EXIT_DAMAGED and "--rebuild" in refused.stderr and "nothing was written" in refused.stderr
+    assert {n: os.path.getsize(os.path.join(committed_index, n)) for n in os.listdir(committed_index)} == files_before
+
+    rebuilt = run_ingest("--index", committed_index, "--rebuild", "--json", str(more))
+    assert rebuilt.returncode == EXIT_OK, rebuilt.stderr
+    assert json.loads(rebuilt.stdout)["added"] == 300
+    assert len(index_ids(committed_index)) == 300
+    assert answers(committed_index)["/health"] == (200, {"status": "ok", "documents": 300})
+    assert not set(files_before) & {n for n in os.listdir(committed_index) if n.endswith(".seg")}  # old segments gone
+
+
+def test_missing_index_and_wrong_directory(tmp_path, run_ingest):
+    missing = str(tmp_path / "nowhere")
+    status, body = answers(missing)["/health"]
+    assert status == 503 and "run ingest first" in body["message"]
+    assert answers(missing)["/search"][0] == 503
+
+    wrong = tmp_path / "home"
+    wrong.mkdir()
+    (wrong / "notes.txt").write_text("मेरी फ़ाइल", encoding="utf-8")
+    data = write_jsonl(tmp_path / "in.jsonl", hindi_docs(3))
+    for extra in ((), ("--rebuild",)):  # --rebuild replaces an index, never writes among a stranger's files
+        result = run_ingest("--index", str(wrong), *extra, str(data))
+        assert result.returncode == EXIT_DAMAGED and "notes.txt" in result.stderr and "right directory" in result.stderr
+    assert sorted(os.listdir(wrong)) == ["INGEST.lock", "notes.txt"]
+    assert (wrong / "notes.txt").read_text(encoding="utf-8") == "मेरी फ़ाइल"
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / ".gitkeep").touch()  # as the repository's index/ directory
+    assert run_ingest("--index", str(empty), str(data)).returncode == EXIT_OK
+
+
+def test_the_fault_hook_refuses_a_malformed_setting(tmp_path):
+    result = ingest_with_fault("disk full please", "--index", str(tmp_path / "ix"), "/dev/null")
+    assert result.returncode != 0 and "ERRNO:N" in result.stderr
+    shutil.rmtree(tmp_path / "ix", ignore_errors=True)

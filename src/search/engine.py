@@ -68,6 +68,7 @@ import whoosh.writing
 from whoosh.searching import Searcher, TimeLimit
 
 from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer
+from .config import Settings
 from .documents import Record
 from .filtering import AllOf, AnyOf, Condition, FilterNode, Negate
 from .querying import And, AnyWords, Node, Not, Or, Phrase, Prefix, Word
@@ -103,15 +104,16 @@ def shared_analyzer(options: AnalysisOptions) -> Analyzer:
 
 @dataclass(frozen=True)
 class Ranking:
-    """How matching documents are scored (see ``Settings`` for what each means)."""
+    """How matching documents are scored. Defaults are the settings' defaults
+    (``Settings`` says what each means), so they are declared once."""
 
-    k1: float = 1.2
-    b: float = 0.75
-    title_boost: float = 2.0
+    k1: float = Settings.bm25_k1
+    b: float = Settings.bm25_b
+    title_boost: float = Settings.title_boost
     #: Weight of a pair of consecutive words of a long query found near each
     #: other (within ``proximity_slop`` positions, in order), against one word.
-    proximity_boost: float = 0.25
-    proximity_slop: int = 4
+    proximity_boost: float = Settings.proximity_boost
+    proximity_slop: int = Settings.proximity_slop
 
 
 class IndexUnavailable(RuntimeError):

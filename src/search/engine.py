@@ -55,7 +55,7 @@ from collections import defaultdict
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import whoosh.analysis
 import whoosh.codec.whoosh3
@@ -590,7 +590,9 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
     documents, so every list stays in document order.
     """
 
-    extra_segments: list[Any] = []
+    #: Called at commit once this writer's own segment is written: the segments
+    #: that worker processes wrote meanwhile (so both are written at the same time).
+    extra_segments: Callable[[], list[Any]] = staticmethod(list)  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -661,7 +663,7 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
             final.append(self._finalize_segment())
         else:
             self._close_segment()
-        self._commit_toc(final + list(self.extra_segments))
+        self._commit_toc(final + list(self.extra_segments()))
         self._finish()
 
     def _flush_segment(self) -> None:
@@ -895,24 +897,35 @@ class SegmentBuilders:
         except BrokenProcessPool as exc:
             raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
 
-    def finish(self) -> list[Any]:
-        """The workers' segments of this batch, or :class:`IndexWriteFailed` if any worker failed."""
+    def finish(self) -> Callable[[], list[Any]]:
+        """Tell the workers to write this batch's segments; returns the call that waits for
+        them and gives the segments, or raises :class:`IndexWriteFailed` if any worker failed.
+
+        The ingest process writes its own segment between the two, while the workers write theirs.
+        """
         for worker, chunk in enumerate(self._chunks):
             if chunk:
                 self._send(worker)
         if not self._pools:
-            return []
+            return list
         futures, self._futures = self._futures, []
         try:
             finishing = [pool.submit(_worker_finish) for pool in self._pools]
-            concurrent.futures.wait(futures + finishing)
-            for f in futures:
-                f.result()
-            return [seg for seg in (f.result() for f in finishing) if seg is not None]
         except BrokenProcessPool as exc:
             raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
-        except Exception as exc:
-            raise IndexWriteFailed(f"an indexing worker process failed: {exc!r}") from exc
+
+        def collect() -> list[Any]:
+            try:
+                concurrent.futures.wait(futures + finishing)
+                for f in futures:
+                    f.result()
+                return [seg for seg in (f.result() for f in finishing) if seg is not None]
+            except BrokenProcessPool as exc:
+                raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
+            except Exception as exc:
+                raise IndexWriteFailed(f"an indexing worker process failed: {exc!r}") from exc
+
+        return collect
 
     def close(self) -> None:
         for pool in self._pools:

@@ -37,6 +37,7 @@ __all__ = ["Vocabulary", "VOCABULARY_FILE", "edit_distance", "document_texts"]
 
 VOCABULARY_FILE = "vocabulary.json"
 _FORMAT = 1
+_UNSEEN = object()
 
 
 class Vocabulary:
@@ -77,6 +78,9 @@ class Vocabulary:
 
     def add_document(self, texts: Iterable[str], sign: int = 1) -> None:
         """Count (``sign`` 1) or un-count (-1) the words of one document's texts."""
+        if sign > 0:
+            self._count_document(texts)
+            return
         words = self._words
         for norm, surfaces in self._document_words(texts).items():
             entry = words.get(norm)
@@ -92,6 +96,32 @@ class Vocabulary:
                     del forms[surface]
             if entry[0] <= 0 or not forms:
                 del words[norm]
+        self._sorted = None
+        self._short = {}
+
+    def _count_document(self, texts: Iterable[str]) -> None:
+        """``add_document`` for a new document, in one pass over its distinct words
+        (every ingested document comes through here, so it is kept lean)."""
+        counts: Counter = Counter()
+        for text in texts:
+            counts.update(words(text))
+        seen = self._seen
+        vocabulary = self._words
+        counted: set[str] = set()  # normalised words whose document frequency this document raised
+        for surface, n in counts.items():
+            norm = seen.get(surface, _UNSEEN)
+            if norm is _UNSEEN:
+                norm = self._normalised(surface)
+            if norm is None:
+                continue
+            entry = vocabulary.get(norm)
+            if entry is None:
+                entry = vocabulary[norm] = [0, {}]
+            if norm not in counted:
+                counted.add(norm)
+                entry[0] += 1
+            forms = entry[1]
+            forms[surface] = forms.get(surface, 0) + n
         self._sorted = None
         self._short = {}
 

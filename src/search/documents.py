@@ -115,10 +115,13 @@ def clean_text(text: str) -> str:
     blank lines become one blank line. The analyzer's offsets point into this
     cleaned text, which is what the index stores and highlights.
     """
+    if text.isascii() and text.isprintable() and "  " not in text and text == text.strip():
+        return text  # ids, URLs, sources, dates: nothing to clean
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROL_RE.sub(" ", text)
     text = _SPACES_RE.sub(" ", text)
-    text = "\n".join(line.strip() for line in text.split("\n"))
+    # Now the only spaces are single " " and "\n": strip each line of its own.
+    text = text.replace(" \n", "\n").replace("\n ", "\n")
     return _BLANK_LINES_RE.sub("\n\n", text).strip()
 
 

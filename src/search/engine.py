@@ -75,6 +75,7 @@ from .documents import Record
 from .filtering import AllOf, AnyOf, Condition, FilterNode, Negate
 from .querying import And, AnyWords, Node, Not, Or, Phrase, Prefix, Word
 from .romanized import best_matches, candidate_keys, key
+from .vocabulary import Vocabulary, document_texts
 
 __all__ = [
     "SearchIndex",
@@ -211,14 +212,7 @@ class HindiText(whoosh.fields.TEXT):
 
     def postings(self, value: str) -> list[tuple[bytes, int, float, bytes]]:
         """``(term bytes, frequency, weight, encoded positions)`` for each term of ``value``."""
-        terms = shared_analyzer(self.analyzer.options).index_terms(value)
-        positions: dict[str, list[int]] = {}
-        for pos, term in enumerate(terms):
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [pos]
-            else:
-                found.append(pos)
+        positions = shared_analyzer(self.analyzer.options).term_positions(value)
         boost = self.format.field_boost
         encode = self.format.encode
         single = _SINGLE_POSITION
@@ -702,44 +696,24 @@ def _compress_small_window(data: bytes, level: int) -> bytes:
     return zlib.compress(data, level, _ZLIB_WBITS)
 
 
-class _Block:
-    """The statistics of one block, as ``W3TermInfo.add_block`` reads them."""
-
-    __slots__ = ("_weights", "_n", "_min_id", "_max_id", "_min_length", "_max_length", "_max_weight")
-
-    def __len__(self) -> int:
-        return self._n
-
-    def min_id(self) -> int:
-        return self._min_id
-
-    def max_id(self) -> int:
-        return self._max_id
-
-    def min_length(self) -> int | None:
-        return self._min_length
-
-    def max_length(self) -> int:
-        return self._max_length
-
-    def max_weight(self) -> float:
-        return self._max_weight
-
-
 def _write_posting_list(
     fieldwriter: Any, tbytes: bytes, flat: list[Any], doc_lengths: list[int] | None, fixed_size: int | None
 ) -> None:
     """Write one term's postings (``flat``: docnum, weight, value, ...) as Whoosh 2.7.4's
     ``W3FieldWriter`` would from one ``add`` per posting: the same blocks of
     ``blocklimit`` postings, block statistics, term info and bytes, except that
-    small blocks are not compressed (:data:`_MIN_COMPRESSED_BLOCK`)."""
+    small blocks are not compressed (:data:`_MIN_COMPRESSED_BLOCK`).
+
+    Runs once per term of every new segment, so it is written for speed: the
+    term statistics are kept as ``W3TermInfo.add_block`` keeps them, without
+    a block object.
+    """
     w3 = whoosh.codec.whoosh3
     codec = fieldwriter._codec
     blocklimit = codec._blocklimit
     level = codec._compression
     dumps = w3.dumps
     length_to_byte = w3.length_to_byte
-    compress = zlib.compress
     pack_int = w3.pack_int
     terminfo = w3.W3TermInfo()
     out = [w3.WHOOSH3_HEADER_MAGIC]
@@ -747,7 +721,6 @@ def _write_posting_list(
     weights = flat[1::3]
     values = flat[2::3]
     total = len(docnums)
-    block = _Block()
     for start in range(0, total, blocklimit):
         end = min(start + blocklimit, total)
         if total <= blocklimit:
@@ -756,18 +729,23 @@ def _write_posting_list(
             ids, ws, vs = docnums[start:end], weights[start:end], values[start:end]
         n = end - start
         block_weights = array("f", ws)
-        block._weights = block_weights
-        block._n = n
-        block._min_id = ids[0]
-        block._max_id = last_id = ids[-1]
-        block._max_weight = max_weight = max(0, max(ws))
+        max_weight = max(0, max(ws))
+        min_length: int | None = None
+        max_length = 0
         if doc_lengths is not None:
             lengths = [length for length in map(doc_lengths.__getitem__, ids) if length]
-            block._min_length = min(lengths) if lengths else None
-            block._max_length = max(lengths) if lengths else 0
-        else:
-            block._min_length, block._max_length = None, 0
-        terminfo.add_block(block)
+            if lengths:
+                min_length, max_length = min(lengths), max(lengths)
+        # W3TermInfo.add_block
+        terminfo._weight += sum(block_weights)
+        terminfo._df += n
+        terminfo._minlength = min_length if terminfo._minlength is None else min(terminfo._minlength, min_length)
+        terminfo._maxlength = max(terminfo._maxlength, max_length)
+        terminfo._maxweight = max(terminfo._maxweight, max_weight)
+        if terminfo._minid is None:
+            terminfo._minid = ids[0]
+        terminfo._maxid = ids[-1]
+        # W3PostingsWriter._write_block
         deltas = (ids[0], *[b - a for a, b in zip(ids, ids[1:])]) if n > 1 else (ids[0],)
         if block_weights.count(1.0) == n:
             mini_weights: Any = None
@@ -786,10 +764,8 @@ def _write_posting_list(
         databytes = dumps((deltas, mini_weights, mini_values), 2)
         comp = level if len(databytes) >= _MIN_COMPRESSED_BLOCK else 0
         if comp:
-            databytes = compress(databytes, comp, _ZLIB_WBITS)
-        infobytes = dumps(
-            (n, last_id, max_weight, comp, length_to_byte(block._min_length), length_to_byte(block._max_length)), 2
-        )
+            databytes = zlib.compress(databytes, comp, _ZLIB_WBITS)
+        infobytes = dumps((n, ids[-1], max_weight, comp, length_to_byte(min_length), length_to_byte(max_length)), 2)
         blocklength = len(infobytes) + len(databytes)
         out += (pack_int(-blocklength if end == total else blocklength), infobytes, databytes)
     data = b"".join(out)
@@ -817,35 +793,56 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-#: In a worker process: the segment it is writing for the current batch.
+#: In a worker process: the segment it is writing for the current batch, and
+#: the vocabulary counts of its documents.
 _WORKER_WRITER: Any = None
+_WORKER_VOCABULARY: Vocabulary | None = None
 
 
 def _worker_add(index_dir: str, docs: list[dict[str, str]], limitmb: int) -> None:
-    """In a worker: add ``docs`` to this worker's segment of the current batch."""
-    global _WORKER_WRITER
-    if _WORKER_WRITER is None:
-        _WORKER_WRITER = _SegmentWriter(whoosh.index.open_dir(index_dir), _lk=False, limitmb=limitmb, codec=_codec())
+    """In a worker: add ``docs`` to this worker's segment of the current batch, and count their words."""
+    global _WORKER_WRITER, _WORKER_VOCABULARY
+    if _WORKER_WRITER is None or _WORKER_VOCABULARY is None:
+        ix = whoosh.index.open_dir(index_dir)
+        _WORKER_WRITER = _SegmentWriter(ix, _lk=False, limitmb=limitmb, codec=_codec())
+        _WORKER_VOCABULARY = Vocabulary(shared_analyzer(_text_options(ix.schema)))
     for fields in docs:
         _WORKER_WRITER.add_document(**fields)
+        _WORKER_VOCABULARY.add_document(document_texts(fields))
 
 
-def _worker_finish() -> Any:
-    """In a worker: finish this batch's segment and return it (None if it got no documents)."""
-    global _WORKER_WRITER
+def _worker_finish() -> tuple[Any, dict[str, Any]]:
+    """In a worker: finish this batch's segment; return it (None if it got no documents)
+    and the vocabulary counts of its documents (:meth:`Vocabulary.counts`)."""
+    global _WORKER_WRITER, _WORKER_VOCABULARY
     writer, _WORKER_WRITER = _WORKER_WRITER, None
-    return writer._finalize_segment() if writer is not None else None
+    vocabulary, _WORKER_VOCABULARY = _WORKER_VOCABULARY, None
+    if writer is None or vocabulary is None:
+        return None, {}
+    return writer._finalize_segment(), vocabulary.counts()
+
+
+def _text_options(schema: whoosh.fields.Schema) -> AnalysisOptions:
+    """The analysis options of the index's text fields (all share one analyzer)."""
+    for name in schema.names():
+        analyzer = getattr(schema[name], "analyzer", None)
+        if isinstance(analyzer, HindiTokenizer):
+            return analyzer.options
+    raise IndexUnavailable("the index has no text field analysed by this product")
 
 
 class SegmentBuilders:
     """Worker processes that index shares of each batch as segments of their own.
 
-    Documents are routed as they arrive: a share stays with the ingest
-    process (which also reads and checks the input), the rest goes in chunks
-    to the workers, each writing one segment per batch; at commit the
-    workers' segments join the ingest's own in the new table of contents.
-    Runs that add fewer than ``MIN_PARALLEL_DOCS`` documents never start a
-    worker.
+    Documents are routed as they arrive, in chunks, to the worker with the
+    least work queued; while every worker has ``MAX_QUEUED`` chunks waiting,
+    the ingest process (which also reads, checks and hashes every document)
+    indexes the document itself, so the work balances itself between the
+    processes whatever else runs on the machine. Each process writes one
+    segment per batch and counts the vocabulary of the documents it indexed;
+    at commit the workers' segments join the ingest's own in the new table of
+    contents and their word counts join its vocabulary. Runs that add fewer
+    than ``MIN_PARALLEL_DOCS`` documents never start a worker.
 
     Whoosh's ``MpWriter`` (``procs>1``) waits forever when a worker dies;
     here every call to a worker is a future, so a dead or failing worker
@@ -856,9 +853,8 @@ class SegmentBuilders:
 
     MIN_PARALLEL_DOCS = 1000
     CHUNK = 200
-    #: Of every ``OWN + WORKER * workers`` documents, the ingest process indexes
-    #: ``OWN``: it also reads, checks, hashes and counts the vocabulary of all.
-    OWN, WORKER = 1, 2
+    #: Chunks a worker may have waiting before the ingest process indexes documents itself.
+    MAX_QUEUED = 2
 
     def __init__(self, index_dir: str, workers: int, limitmb: int = 256) -> None:
         self.index_dir = index_dir
@@ -867,22 +863,32 @@ class SegmentBuilders:
         self._pools: list[ProcessPoolExecutor] = []
         self._chunks: list[list[dict[str, str]]] = [[] for _ in range(workers)]
         self._futures: list[Future] = []
+        self._queued: list[list[Future]] = [[] for _ in range(workers)]
         self._seen = 0
 
     def route(self, fields: dict[str, str]) -> bool:
-        """Take ``fields`` for a worker (True), or leave it to the ingest process (False)."""
+        """Take ``fields`` for a worker (True), or leave it to the ingest process (False).
+
+        A worker that takes a document also counts its words for the vocabulary.
+        """
         self._seen += 1
         if self._seen <= self.MIN_PARALLEL_DOCS:
             return False
-        slot = self._seen % (self.OWN + self.WORKER * self.workers) - self.OWN
-        if slot < 0:
+        worker = min(range(self.workers), key=self._backlog)
+        if self._backlog(worker) >= self.MAX_QUEUED * self.CHUNK:
             return False
-        worker = slot // self.WORKER
         chunk = self._chunks[worker]
         chunk.append(fields)
         if len(chunk) >= self.CHUNK:
             self._send(worker)
         return True
+
+    def _backlog(self, worker: int) -> int:
+        """Documents given to ``worker`` that it has not indexed yet."""
+        queued = self._queued[worker]
+        while queued and queued[0].done():
+            queued.pop(0)
+        return len(queued) * self.CHUNK + len(self._chunks[worker])
 
     def _send(self, worker: int) -> None:
         if not self._pools:
@@ -893,13 +899,16 @@ class SegmentBuilders:
             ]
         chunk, self._chunks[worker] = self._chunks[worker], []
         try:
-            self._futures.append(self._pools[worker].submit(_worker_add, self.index_dir, chunk, self.limitmb))
+            future = self._pools[worker].submit(_worker_add, self.index_dir, chunk, self.limitmb)
         except BrokenProcessPool as exc:
             raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
+        self._futures.append(future)
+        self._queued[worker].append(future)
 
-    def finish(self) -> Callable[[], list[Any]]:
+    def finish(self) -> Callable[[], tuple[list[Any], list[dict[str, Any]]]]:
         """Tell the workers to write this batch's segments; returns the call that waits for
-        them and gives the segments, or raises :class:`IndexWriteFailed` if any worker failed.
+        them and gives their segments and vocabulary counts, or raises
+        :class:`IndexWriteFailed` if any worker failed.
 
         The ingest process writes its own segment between the two, while the workers write theirs.
         """
@@ -907,19 +916,21 @@ class SegmentBuilders:
             if chunk:
                 self._send(worker)
         if not self._pools:
-            return list
+            return lambda: ([], [])
         futures, self._futures = self._futures, []
+        self._queued = [[] for _ in range(self.workers)]
         try:
             finishing = [pool.submit(_worker_finish) for pool in self._pools]
         except BrokenProcessPool as exc:
             raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
 
-        def collect() -> list[Any]:
+        def collect() -> tuple[list[Any], list[dict[str, Any]]]:
             try:
                 concurrent.futures.wait(futures + finishing)
                 for f in futures:
                     f.result()
-                return [seg for seg in (f.result() for f in finishing) if seg is not None]
+                finished = [f.result() for f in finishing]
+                return [seg for seg, _ in finished if seg is not None], [counts for _, counts in finished if counts]
             except BrokenProcessPool as exc:
                 raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
             except Exception as exc:
@@ -972,13 +983,19 @@ class Writer:
         """The committed stored fields of ``doc_id`` (e.g. to un-count its words), or None."""
         return self._searcher.document(id=doc_id)
 
-    def put(self, record: Record, content_hash: str, *, replace: bool) -> None:
-        """Add ``record`` (replacing the committed document of its id when ``replace``)."""
+    def put(self, record: Record, content_hash: str, *, replace: bool) -> bool:
+        """Add ``record`` (replacing the committed document of its id when ``replace``).
+
+        True when a worker process took it: the worker counts its words, and
+        :meth:`commit` returns the counts; the caller counts the others.
+        """
         if replace:
             self._w.delete_by_term("id", record.id)
         fields = _doc_fields(record, content_hash)
-        if self._builders is None or not self._builders.route(fields):
-            self._w.add_document(**fields)
+        if self._builders is not None and self._builders.route(fields):
+            return True
+        self._w.add_document(**fields)
+        return False
 
     def delete(self, doc_id: str) -> int:
         return self._w.delete_by_term("id", doc_id)
@@ -990,12 +1007,25 @@ class Writer:
             return [searcher.stored_fields(n)["id"] for n in searcher.document_numbers(source=source)]
         return [f["id"] for f in searcher.reader().all_stored_fields() if not f.get("source")]
 
-    def commit(self) -> None:
-        """Make every change visible at once; :class:`IndexWriteFailed` if a worker failed."""
+    def commit(self) -> list[dict[str, Any]]:
+        """Make every change visible at once; :class:`IndexWriteFailed` if a worker failed.
+
+        Returns the vocabulary counts (:meth:`Vocabulary.counts`) of the
+        documents worker processes took (see :meth:`put`).
+        """
+        counts: list[dict[str, Any]] = []
         if self._builders is not None:
-            self._w.extra_segments = self._builders.finish()
+            collect = self._builders.finish()
+
+            def worker_segments() -> list[Any]:
+                segments, worker_counts = collect()
+                counts.extend(worker_counts)
+                return segments
+
+            self._w.extra_segments = worker_segments
         self._searcher.close()
         self._w.commit()
+        return counts
 
     def cancel(self) -> None:
         """Drop the uncommitted changes, and the files Whoosh opened for the new segment."""

@@ -125,6 +125,26 @@ class Vocabulary:
         self._sorted = None
         self._short = {}
 
+    def counts(self) -> dict[str, list]:
+        """The raw counts (normalised word -> [document frequency, {surface form: count}]),
+        to send to another process and :meth:`merge` there."""
+        return self._words
+
+    def merge(self, counts: dict[str, list]) -> None:
+        """Add the :meth:`counts` of documents counted elsewhere (a worker process)."""
+        words = self._words
+        for norm, (df, forms) in counts.items():
+            entry = words.get(norm)
+            if entry is None:
+                words[norm] = [df, dict(forms)]
+                continue
+            entry[0] += df
+            mine = entry[1]
+            for surface, n in forms.items():
+                mine[surface] = mine.get(surface, 0) + n
+        self._sorted = None
+        self._short = {}
+
     @classmethod
     def from_documents(cls, analyzer: Analyzer, documents: Iterable[dict]) -> "Vocabulary":
         """Count the words of stored documents (``title`` and ``body``): the rebuild path."""
@@ -140,7 +160,8 @@ class Vocabulary:
         data = {"format": _FORMAT, "words": self._words}
         fd, tmp = tempfile.mkstemp(prefix=".vocabulary-", dir=directory)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
+            # json.dumps, not json.dump: only the one-shot call uses the C encoder (10x faster)
+            out.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         os.replace(tmp, os.path.join(directory, VOCABULARY_FILE))
 
     @classmethod

@@ -17,8 +17,8 @@ The baseline uses Whoosh directly: it is the reference, not product code.
 ``--during`` measures instead whether a running service keeps answering while
 an ingest commits: the first ``--seed-docs`` documents are indexed first, a
 ``SearchService`` (the code behind /search) opens the index in this process,
-and one thread sends it searches (1-2-word queries drawn from the seed titles)
-for ``--before-seconds``, then on while ``ingest.py`` (a subprocess, with
+and one thread sends it ``--qps`` searches a second (1-2-word queries drawn
+from the seed titles) for ``--before-seconds``, then on while ``ingest.py`` (a subprocess, with
 ``--ingest-args``, under ``nice -n --nice``) adds the rest in batches that
 commit. Prints query latency p50/p99/max before and during the ingest, the
 queries that were the first to see a new commit (they reopen the changed
@@ -178,9 +178,13 @@ def during(args: argparse.Namespace, data: str, work: str) -> None:
     stop = threading.Event()
 
     def ask() -> None:
+        interval = 1.0 / args.qps
+        next_at = time.perf_counter()
         for q in itertools.cycle(queries):
             if stop.is_set():
                 return
+            next_at += interval  # a steady rate, as a service sees it (not one query right after another)
+            time.sleep(max(0.0, next_at - time.perf_counter()))
             started = time.perf_counter()
             error = ""
             try:
@@ -216,7 +220,7 @@ def during(args: argparse.Namespace, data: str, work: str) -> None:
     expected = args.seed_docs + sum(1 for _ in open(rest_file, "rb"))
     print(f"service during ingest: {args.seed_docs} documents served, then ingest.py {args.ingest_args} "
           f"(nice {args.nice}) adds {expected - args.seed_docs} in "
-          f"{ingest_ended - ingest_started:.1f} s; {os.cpu_count()} CPUs, one query thread")
+          f"{ingest_ended - ingest_started:.1f} s; {os.cpu_count()} CPUs, one query thread sending {args.qps:g} searches/s")
     print(f"{'queries':<40} {'count':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>6}")
     for name, rows in (("before the ingest", before), ("while the ingest runs and commits", while_ingesting),
                        ("first answer after each new commit", firsts), ("after the ingest", after)):
@@ -229,6 +233,8 @@ def during(args: argparse.Namespace, data: str, work: str) -> None:
     for error in sorted({s[3] for s in samples if s[3]})[:5]:
         print(f"error: {error}")
     print(f"load average now: {os.getloadavg()[0]:.1f}")
+    if final != expected or any(s[3] for s in samples):
+        sys.exit("the service failed a search during the ingest, or missed documents after it")
 
 
 def main() -> None:
@@ -242,6 +248,7 @@ def main() -> None:
     parser.add_argument("--seed-docs", type=int, default=5000, help="--during: documents indexed before serving")
     parser.add_argument("--before-seconds", type=float, default=10.0, help="--during: queries before the ingest")
     parser.add_argument("--after-seconds", type=float, default=3.0, help="--during: queries after the ingest")
+    parser.add_argument("--qps", type=float, default=20.0, help="--during: searches per second sent")
     parser.add_argument("--nice", type=int, default=0, help="--during: niceness of the ingest process")
     parser.add_argument("--baseline-worker", nargs=2, metavar=("DATA", "INDEX"), help=argparse.SUPPRESS)
     args = parser.parse_args()

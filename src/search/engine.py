@@ -208,25 +208,41 @@ class HindiText(whoosh.fields.TEXT):
     """
 
     def index(self, value: str, **kwargs: Any):  # type: ignore[override]
-        return iter(self.postings(value))
+        """Whoosh's interface (our writer calls :meth:`add_postings`)."""
+        positions = shared_analyzer(self.analyzer.options).term_positions(value)
+        boost, encode = self.format.field_boost, self.format.encode
+        return iter([(t.encode("utf-8"), len(p), len(p) * boost, encode(p)) for t, p in positions.items()])
 
-    def postings(self, value: str) -> list[tuple[bytes, int, float, bytes]]:
-        """``(term bytes, frequency, weight, encoded positions)`` for each term of ``value``."""
+    def add_postings(self, value: str, docnum: int, terms: dict[bytes, list[Any]]) -> int:
+        """Add the postings of ``value`` in document ``docnum`` to ``terms`` (term bytes ->
+        [docnum, weight, encoded positions, ...]); returns the field length (terms counted).
+
+        The ingest's inner loop: one pass over the document's distinct terms.
+        """
         positions = shared_analyzer(self.analyzer.options).term_positions(value)
         boost = self.format.field_boost
         encode = self.format.encode
         single = _SINGLE_POSITION
-        out = []
+        length = 0
         for term, poslist in positions.items():
-            if len(poslist) == 1:  # most postings: one occurrence, encoded once per position
+            freq = len(poslist)
+            length += freq
+            if freq == 1:  # most postings: one occurrence, encoded once per position
                 pos = poslist[0]
-                value = single.get(pos)
-                if value is None:
-                    value = single[pos] = encode(poslist)
-                out.append((term.encode("utf-8"), 1, boost, value))
+                encoded = single.get(pos)
+                if encoded is None:
+                    encoded = single[pos] = encode(poslist)
+                weight = boost
             else:
-                out.append((term.encode("utf-8"), len(poslist), len(poslist) * boost, encode(poslist)))
-        return out
+                encoded = encode(poslist)
+                weight = freq * boost
+            tbytes = term.encode("utf-8")
+            entry = terms.get(tbytes)
+            if entry is None:
+                terms[tbytes] = [docnum, weight, encoded]
+            else:
+                entry += (docnum, weight, encoded)
+        return length
 
 
 #: Whoosh's Positions encoding of ``[pos]``, by ``pos`` (the same bytes every time).
@@ -547,9 +563,11 @@ if os.environ.get(FAULT_INJECT_ENV):
 class _FieldLengths:
     """Every document's field lengths of a new segment, read once into memory.
 
-    Whoosh's ``add_postings`` asks for the length of the posting's document
-    for every posting (for block statistics), each a seek and read in the
-    lengths column: a fifth of ingest time. Asking once per document is enough.
+    Each posting block records the shortest and longest field length of its
+    documents. Whoosh's ``add_postings`` reads the length for every posting,
+    a seek and read in the lengths column each; once per document is enough.
+    They are read back rather than counted, so they are the lengths as stored
+    (quantised to a byte), exactly the ones Whoosh's own writer uses.
     """
 
     def __init__(self, reader: Any, schema: whoosh.fields.Schema, doc_count: int) -> None:
@@ -601,9 +619,9 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
         """``SegmentWriter.add_document`` for our schema, without its per-posting overhead.
 
         Our fields have no boosts, spelling words, term vectors or custom
-        stored values; text fields give their postings as one list
-        (:meth:`HindiText.postings`), any other indexed field through Whoosh's
-        ``index``.
+        stored values; text fields add their postings themselves
+        (:meth:`HindiText.add_postings`), any other indexed field goes through
+        Whoosh's ``index``.
         """
         self._check_state()
         perdocwriter = self.perdocwriter
@@ -618,14 +636,16 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
                 terms = self._postings.get(fieldname)
                 if terms is None:
                     terms = self._postings[fieldname] = {}
-                postings = field.postings(value) if isinstance(field, HindiText) else field.index(value)
-                for tbytes, freq, weight, vbytes in postings:
-                    length += freq
-                    entry = terms.get(tbytes)
-                    if entry is None:
-                        terms[tbytes] = [docnum, weight, vbytes]
-                    else:
-                        entry += (docnum, weight, vbytes)
+                if isinstance(field, HindiText):
+                    length = field.add_postings(value, docnum, terms)
+                else:
+                    for tbytes, freq, weight, vbytes in field.index(value):
+                        length += freq
+                        entry = terms.get(tbytes)
+                        if entry is None:
+                            terms[tbytes] = [docnum, weight, vbytes]
+                        else:
+                            entry += (docnum, weight, vbytes)
                 if not field.scorable:
                     length = 0
             perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
@@ -794,7 +814,8 @@ def _watch_parent(parent: int) -> None:
 
 
 #: In a worker process: the segment it is writing for the current batch, and
-#: the vocabulary counts of its documents.
+#: the vocabulary counts of its documents (kept for the whole run, as it
+#: remembers how each word normalises; its counts are taken at each commit).
 _WORKER_WRITER: Any = None
 _WORKER_VOCABULARY: Vocabulary | None = None
 
@@ -802,10 +823,11 @@ _WORKER_VOCABULARY: Vocabulary | None = None
 def _worker_add(index_dir: str, docs: list[dict[str, str]], limitmb: int) -> None:
     """In a worker: add ``docs`` to this worker's segment of the current batch, and count their words."""
     global _WORKER_WRITER, _WORKER_VOCABULARY
-    if _WORKER_WRITER is None or _WORKER_VOCABULARY is None:
+    if _WORKER_WRITER is None:
         ix = whoosh.index.open_dir(index_dir)
         _WORKER_WRITER = _SegmentWriter(ix, _lk=False, limitmb=limitmb, codec=_codec())
-        _WORKER_VOCABULARY = Vocabulary(shared_analyzer(_text_options(ix.schema)))
+        if _WORKER_VOCABULARY is None:
+            _WORKER_VOCABULARY = Vocabulary(shared_analyzer(_text_options(ix.schema)))
     for fields in docs:
         _WORKER_WRITER.add_document(**fields)
         _WORKER_VOCABULARY.add_document(document_texts(fields))
@@ -813,13 +835,12 @@ def _worker_add(index_dir: str, docs: list[dict[str, str]], limitmb: int) -> Non
 
 def _worker_finish() -> tuple[Any, dict[str, Any]]:
     """In a worker: finish this batch's segment; return it (None if it got no documents)
-    and the vocabulary counts of its documents (:meth:`Vocabulary.counts`)."""
-    global _WORKER_WRITER, _WORKER_VOCABULARY
+    and the vocabulary counts of its documents (:meth:`Vocabulary.take_counts`)."""
+    global _WORKER_WRITER
     writer, _WORKER_WRITER = _WORKER_WRITER, None
-    vocabulary, _WORKER_VOCABULARY = _WORKER_VOCABULARY, None
-    if writer is None or vocabulary is None:
+    if writer is None or _WORKER_VOCABULARY is None:
         return None, {}
-    return writer._finalize_segment(), vocabulary.counts()
+    return writer._finalize_segment(), _WORKER_VOCABULARY.take_counts()
 
 
 def _text_options(schema: whoosh.fields.Schema) -> AnalysisOptions:
@@ -1010,7 +1031,7 @@ class Writer:
     def commit(self) -> list[dict[str, Any]]:
         """Make every change visible at once; :class:`IndexWriteFailed` if a worker failed.
 
-        Returns the vocabulary counts (:meth:`Vocabulary.counts`) of the
+        Returns the vocabulary counts (:meth:`Vocabulary.take_counts`) of the
         documents worker processes took (see :meth:`put`).
         """
         counts: list[dict[str, Any]] = []

@@ -125,10 +125,14 @@ class Vocabulary:
         self._sorted = None
         self._short = {}
 
-    def counts(self) -> dict[str, list]:
+    def take_counts(self) -> dict[str, list]:
         """The raw counts (normalised word -> [document frequency, {surface form: count}]),
-        to send to another process and :meth:`merge` there."""
-        return self._words
+        to send to another process and :meth:`merge` there; this vocabulary starts
+        again from none (it still remembers how each word normalises)."""
+        counts, self._words = self._words, {}
+        self._sorted = None
+        self._short = {}
+        return counts
 
     def merge(self, counts: dict[str, list]) -> None:
         """Add the :meth:`counts` of documents counted elsewhere (a worker process)."""

@@ -141,3 +141,15 @@ def test_seed_article_words_are_whole(shared_data):
     found = {t.term for t in tokens}
     assert {"भारत", "रुस", "सैन्य", "सहयोग", "irigc", "m&mtc"} <= found
     assert "रत" not in found
+
+
+@pytest.mark.parametrize("options", [AnalysisOptions(), AnalysisOptions(stem=False, normalise=False)])
+def test_term_positions_are_the_tokens_grouped_by_term(options):
+    """The ingest's one-pass grouping gives exactly the terms and positions of ``tokens``."""
+    analyzer = Analyzer(options)
+    text = "भारत और रूस ने भारत के साथ, ज़ोर-जोर से \u200c हिन्दी में G20 और २०२६ में भारत।"
+    expected: dict[str, list[int]] = {}
+    for token in analyzer.tokens(text):
+        expected.setdefault(token.term, []).append(token.pos)
+    assert analyzer.term_positions(text) == expected
+    assert list(analyzer.term_positions(text)) == list(expected)  # first-occurrence order

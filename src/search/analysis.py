@@ -409,6 +409,27 @@ class Analyzer:
                     break
         return terms
 
+    def term_positions(self, text: str) -> dict[str, list[int]]:
+        """Each term of ``text`` with its positions, in order of first occurrence: what
+        :meth:`index_terms` gives, grouped in the same single pass (the ingest's postings).
+
+        >>> Analyzer().term_positions("भारत और रूस ने भारत में")
+        {'भारत': [0, 4], 'और': [1], 'रुस': [2], 'ने': [3], 'में': [5]}
+        """
+        cache = self._cache
+        positions: dict[str, list[int]] = {}
+        pos = 0
+        for surface in words(text):
+            term = (cache.get(surface) or self.word(surface))[0]
+            if term:
+                found = positions.get(term)
+                if found is None:
+                    positions[term] = [pos]
+                else:
+                    found.append(pos)
+                pos += 1
+        return positions
+
     def terms(self, text: str, *, drop_stop: bool = False) -> list[str]:
         """The index terms of ``text``; with ``drop_stop`` as a keyword query sees them."""
         return [t.term for t in self.tokens(text) if not (drop_stop and t.stop)]

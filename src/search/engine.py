@@ -61,10 +61,13 @@ import whoosh.collectors
 import whoosh.fields
 import whoosh.filedb.filestore
 import whoosh.index
+import whoosh.matching
 import whoosh.query
+import whoosh.reading
 import whoosh.scoring
 import whoosh.sorting
 import whoosh.writing
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.searching import Searcher, TimeLimit
 
 from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer
@@ -250,12 +253,16 @@ class SearchIndex:
     """A Whoosh index directory: open it for searching, or write to it."""
 
     def __init__(
-        self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None
+        self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None,
+        counting: bool = True,
     ) -> None:
         self._ix = ix
         self.path = path
         self.refresh_seconds = refresh_seconds
         self.ranking = ranking or Ranking()
+        #: Count totals and facets from cached document sets (:class:`_DocSets`);
+        #: False leaves both to Whoosh (slower, the same answers: for checking).
+        self.counting = counting
         self._local = threading.local()
         tokenizer: HindiTokenizer = ix.schema["body"].analyzer
         if tokenizer.version != ANALYSIS_VERSION:
@@ -272,7 +279,9 @@ class SearchIndex:
     # -- opening -----------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None) -> "SearchIndex":
+    def open(
+        cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None, counting: bool = True
+    ) -> "SearchIndex":
         """Open an existing index, or raise :class:`IndexUnavailable` saying why."""
         if not os.path.isdir(path):
             raise IndexUnavailable(f"no index directory at {path!r}: run ingest first")
@@ -288,7 +297,7 @@ class SearchIndex:
                 f"the index at {path!r} cannot be opened ({type(exc).__name__}: {exc}); "
                 "rebuild it: ingest --rebuild with all the documents"
             ) from exc
-        index = cls(ix, path, refresh_seconds, ranking)
+        index = cls(ix, path, refresh_seconds, ranking, counting)
         index.check_files()
         return index
 
@@ -346,11 +355,13 @@ class SearchIndex:
         if searcher is None:
             weighting = whoosh.scoring.BM25F(B=self.ranking.b, K1=self.ranking.k1)
             local.searcher = self._ix.searcher(weighting=weighting)
+            local.docsets = _DocSets(local.searcher)
             local.checked = now
         elif now - local.checked >= self.refresh_seconds:
             local.checked = now
             if not searcher.up_to_date():
                 local.searcher = searcher.refresh()
+                local.docsets = _DocSets(local.searcher)  # the sets belong to one generation
         return local.searcher
 
     def doc_count(self) -> int:
@@ -414,29 +425,75 @@ class SearchIndex:
         cannot hold a worker.
         """
         searcher = self.searcher()
-        if node is None:
-            query: whoosh.query.Query = whoosh.query.Every()
-        else:
-            query = _Compiler(searcher, self.ranking, max_prefix_terms).compile(node)
+        compiler = _Compiler(searcher, self.ranking, max_prefix_terms)
+        query = whoosh.query.Every() if node is None else compiler.compile(node)
         sortedby = None if sort == "relevance" else whoosh.sorting.FieldFacet("published", reverse=sort.startswith("-"))
-        groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
-        collector = searcher.collector(limit=max(limit, 1), sortedby=sortedby, groupedby=groupedby or None)
+        docsets: _DocSets | None = self._local.docsets if self.counting else None
+        allow: Any = None if filter is None else _compile_filter(filter)
+        if docsets is not None and filter is not None:
+            allow, allowed = docsets.filter(filter)
+            if not allow:  # an empty set would mean "no filter" to Whoosh
+                return ResultSet(total=0, hits=[], facets={name: {} for name in facets})
+        # Facets from document sets when the query has no phrase; else Whoosh
+        # scores every match to count them.
+        own_facets = bool(facets) and docsets is not None and not _has_phrase(node)
+        groupedby = None
+        if facets and not own_facets:
+            groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
+        # Block skipping leaves the total to count afterwards: from document
+        # sets, but a phrase needs positions; one run that scores (and counts)
+        # every match is then faster than Whoosh's second run.
+        optimize = docsets is None or not _has_phrase(node)
+        collector = searcher.collector(limit=max(limit, 1), sortedby=sortedby, groupedby=groupedby, optimize=optimize)
         if time_limit > 0:
             collector = _DeadlineCollector(collector, time_limit)
-        if filter is not None:  # outermost: Whoosh filters in FilterCollector.collect_matches
-            collector = whoosh.collectors.FilterCollector(collector, _compile_filter(filter))
+        if allow is not None:  # outermost: Whoosh filters in FilterCollector.collect_matches
+            collector = whoosh.collectors.FilterCollector(collector, allow)
         try:
             searcher.search_with_collector(query, collector)
         except TimeLimit:
             raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
         results = collector.results()
-        counts = {
-            name: {str(k): int(v) for k, v in results.groups(name).items() if k not in (None, "", b"")}
-            for name in facets
-        }
         # Sorted by date, Whoosh puts the sort key where the score goes: report 0.
         hits = [((hit.score or 0.0) if sortedby is None else 0.0, hit.fields()) for hit in results][:limit]
-        return ResultSet(total=len(results), hits=hits, facets=counts)
+        if docsets is None:
+            total = len(results)
+        else:
+            total = self._total(results, collector, lambda: docsets.matching(node, compiler), allowed if filter else None)
+        if own_facets:
+            assert docsets is not None
+            matched = docsets.matching(node, compiler)
+            assert matched is not None
+            if filter is not None:
+                matched &= allowed
+            counts = {name: docsets.facet(name, matched) for name in facets}
+        else:
+            counts = {
+                name: {str(k): int(v) for k, v in results.groups(name).items() if k not in (None, "", b"")}
+                for name in facets
+            }
+        return ResultSet(total=total, hits=hits, facets=counts)
+
+    @staticmethod
+    def _total(results: Any, collector: Any, matching: Any, allowed: int | None) -> int:
+        """The exact number of matches, without Whoosh's second run of the query.
+
+        Fewer hits than asked for means no block was skipped (Whoosh skips
+        only once the top N is full), so every match was collected; else the
+        count comes from the query's document sets (``matching()``; None for
+        a phrase, which Whoosh then counts).
+        """
+        top = collector
+        while isinstance(top, whoosh.collectors.WrappingCollector):
+            top = top.child
+        if not isinstance(top, whoosh.collectors.TopCollector) or top.computes_count():
+            return len(results)
+        if results.scored_length() < top.limit:
+            return results.scored_length()
+        matched = matching()
+        if matched is None:
+            return len(results)
+        return (matched if allowed is None else matched & allowed).bit_count()
 
     def iter_stored(self) -> Iterator[dict[str, Any]]:
         """The stored fields of every live document (for rebuilding side files)."""
@@ -484,6 +541,26 @@ class SearchIndex:
                         os.remove(full)
                     except OSError:
                         pass
+
+    def segment_count(self) -> int:
+        """How many segments the last commit has (a search runs once per segment)."""
+        return len(self._ix._segments())
+
+    def merge_segments(self, timeout: float = 0.0) -> None:
+        """Merge every segment into one, in a commit of its own (deleted documents are dropped).
+
+        Only call this while holding the ingest lock. Searches go on meanwhile
+        on the previous commit, and see the merged index at their next refresh.
+        """
+        try:
+            w = _SegmentWriter(self._ix, timeout=timeout, limitmb=256, codec=_codec())
+        except whoosh.index.LockError as exc:
+            raise IndexLocked(f"another ingest is writing to {self.path!r}") from exc
+        try:
+            w.commit(optimize=True)
+        except BaseException:
+            w.cancel()
+            raise
 
     def writer(self, timeout: float = 0.0, builders: SegmentBuilders | None = None) -> "Writer":
         """A writer holding the index lock; raises :class:`IndexLocked` after ``timeout`` s.
@@ -937,6 +1014,196 @@ class _Compiler:
             terms.sort(key=lambda t: -self.reader.doc_frequency(field, t))
             terms = terms[: self.max_prefix_terms]
         return terms
+
+
+# --------------------------------------------------------------------------
+# Counting with cached document sets (query speed)
+# --------------------------------------------------------------------------
+
+
+class _DocSets:
+    """Document sets of one searcher (so of one thread and index generation), as bitsets.
+
+    Whoosh's top-N collector skips posting blocks that cannot reach the top
+    N, so it does not know how many documents matched and runs the whole
+    query a second time to count them; facets make it score every match.
+    Here a term's documents are read once into a Python ``int`` used as a
+    bitset (bit n = document n; 7 KB at 55,000 documents), kept while the
+    generation lives (least recently used dropped past ``budget`` bytes), so
+    a total or facet count is a few ``|``/``&`` and one ``bit_count``.
+    Deleted documents are never in a set: postings skip them.
+    """
+
+    def __init__(self, searcher: Searcher, budget: int = 16 << 20) -> None:
+        self.searcher = searcher
+        self.budget = budget
+        self.size = 0
+        self.terms: dict[tuple[str, str], int] = {}
+        self.filters: dict[FilterNode, tuple[set[int], int]] = {}
+        self.values: dict[str, dict[str, int]] = {}
+        self.columns: dict[str, list[str]] = {}
+
+    def matching(self, node: Node | None, compiler: "_Compiler") -> int | None:
+        """The documents ``node`` matches; None when it has a phrase (positions needed)."""
+        if node is None:
+            return self.live()
+        if isinstance(node, Word):
+            return self.union((f, t) for f, _ in compiler.fields(node.field) for t in node.terms)
+        if isinstance(node, Prefix):
+            return self.union((f, t) for f, _ in compiler.fields(node.field) for t in compiler.expand(f, node.prefix))
+        if isinstance(node, And):
+            result = -1  # every bit set
+            for child in node.children:
+                docs = self.matching(child.child if isinstance(child, Not) else child, compiler)
+                if docs is None:
+                    return None
+                result = result & ~docs if isinstance(child, Not) else result & docs
+            return result if result >= 0 else self.live() & result
+        if isinstance(node, (Or, AnyWords)):
+            result = 0
+            for child in node.children:
+                docs = self.matching(child, compiler)
+                if docs is None:
+                    return None
+                result |= docs
+            return result
+        return None  # Phrase, a lone Not
+
+    def union(self, keys: Iterable[tuple[str, str]]) -> int:
+        result = 0
+        for key in keys:
+            result |= self.term(key)
+        return result
+
+    def term(self, key: tuple[str, str]) -> int:
+        """Every live document with term ``key[1]`` in field ``key[0]``."""
+        cached = self.terms.pop(key, None)
+        if cached is None:
+            cached = _bitset(self._postings(*key), self.searcher.doc_count_all())
+            size = cached.bit_length() // 8
+            while self.terms and self.size + size > self.budget:
+                self.size -= next(iter(self.terms.values())).bit_length() // 8
+                del self.terms[next(iter(self.terms))]
+            self.size += size
+        self.terms[key] = cached  # most recently used last
+        return cached
+
+    def _postings(self, field: str, term: str) -> list[int]:
+        ids: list[int] = []
+        for sub, offset in self.searcher.leaf_searchers():
+            try:
+                matcher = sub.reader().postings(field, term)
+            except (KeyError, whoosh.reading.TermNotFound):
+                continue
+            ids.extend(docnum + offset for docnum in _posting_ids(matcher))
+        return ids
+
+    def live(self) -> int:
+        """Every live document."""
+        cached = self.terms.get(("", ""))
+        if cached is None:
+            reader = self.searcher.reader()
+            cached = self.terms[("", "")] = _bitset(reader.all_doc_ids(), reader.doc_count_all())
+        return cached
+
+    def filter(self, node: FilterNode) -> tuple[set[int], int]:
+        """The documents a filter keeps, as a set (for the collector) and a bitset."""
+        cached = self.filters.pop(node, None)
+        if cached is None:
+            docs = set(self.searcher.docs_for_query(_compile_filter(node)))
+            cached = (docs, _bitset(docs, self.searcher.doc_count_all()))
+            if len(self.filters) >= 8:
+                del self.filters[next(iter(self.filters))]
+        self.filters[node] = cached
+        return cached
+
+    def facet(self, name: str, docs: int) -> dict[str, int]:
+        """How many of ``docs`` have each value of the sortable field ``name`` ("" left out)."""
+        values = self._values(name)
+        matched = docs.bit_count()
+        if matched == 0:
+            return {}
+        if matched < 4 * len(values):  # few documents: look their values up one by one
+            column = self.columns[name]
+            counts: dict[str, int] = defaultdict(int)
+            for docnum in _members(docs):
+                counts[column[docnum]] += 1
+            counts.pop("", None)
+            return dict(counts)
+        counts = {}
+        for value, bits in values.items():
+            n = (bits & docs).bit_count()
+            if n:
+                counts[value] = n
+        return counts
+
+    def _values(self, name: str) -> dict[str, int]:
+        """Value -> documents, and the value of every document (``columns``), of field ``name``."""
+        cached = self.values.get(name)
+        if cached is None:
+            column: list[str] = []
+            for sub, _ in self.searcher.leaf_searchers():
+                reader = sub.reader()
+                values = reader.column_reader(name, translate=True)
+                column.extend(values[n] or "" for n in range(reader.doc_count_all()))
+            groups: dict[str, list[int]] = defaultdict(list)
+            for docnum, value in enumerate(column):
+                if value:
+                    groups[value].append(docnum)
+            cached = self.values[name] = {v: _bitset(ids, len(column)) for v, ids in groups.items()}
+            self.columns[name] = column
+        return cached
+
+
+def _bitset(ids: Iterable[int], size: int) -> int:
+    """Document numbers -> an ``int`` with those bits set."""
+    bits = bytearray((size >> 3) + 1)
+    for i in ids:
+        bits[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(bits, "little")
+
+
+#: The bit positions set in each byte value.
+_BYTE_BITS = [tuple(b for b in range(8) if v >> b & 1) for v in range(256)]
+
+
+def _members(bits: int) -> Iterator[int]:
+    """The document numbers of a bitset, in order."""
+    data = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
+    for match in re.finditer(rb"[^\x00]", data):
+        base = match.start() << 3
+        for b in _BYTE_BITS[data[match.start()]]:
+            yield base + b
+
+
+def _posting_ids(matcher: Any) -> Iterable[int]:
+    """The document numbers of a term's postings, read a block at a time.
+
+    Whoosh's ``all_ids`` steps through postings one Python call per document;
+    its block reader (``W3LeafMatcher``, Whoosh 2.7.4, pinned) holds a block's
+    ids as a sequence, many times faster to copy. Deleted documents are left
+    out as ``SegmentReader.postings`` would.
+    """
+    deleted: Any = ()
+    if isinstance(matcher, whoosh.matching.FilterMatcher):
+        deleted, matcher = matcher._ids, matcher.child
+    if not isinstance(matcher, W3LeafMatcher):
+        return [i for i in matcher.all_ids() if i not in deleted]
+    ids: list[int] = []
+    while matcher.is_active():
+        if matcher._ids is None:
+            matcher._read_ids()
+        ids.extend(matcher._ids[matcher._i :])
+        matcher._next_block()
+    return [i for i in ids if i not in deleted] if deleted else ids
+
+
+def _has_phrase(node: Node | None) -> bool:
+    if isinstance(node, Phrase):
+        return True
+    if isinstance(node, Not):
+        return _has_phrase(node.child)
+    return isinstance(node, (And, Or, AnyWords)) and any(_has_phrase(c) for c in node.children)
 
 
 #: Most readings a phrase with romanized words is searched as.

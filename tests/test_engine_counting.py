@@ -2,7 +2,7 @@
 
 ``SearchIndex.find`` counts a query's matches from bitsets of term postings
 instead of running the query a second time, counts facets the same way, and
-scores phrase queries in one run that also counts. ``counting=False`` leaves
+scores phrase queries in one run that also counts. ``shortcuts=False`` leaves
 all of it to Whoosh: every answer (total, hits in order, scores, facets) must
 be the same either way, on one segment or many, with deleted documents.
 """
@@ -23,7 +23,8 @@ HEADLINE = "पुतिन और मोदी की शिखर वार्
 QUERIES = [
     "भारत", "भारत रूस", "सरकार", "किसान OR मजदूर", "सरकार -दिल्ली", "(भारत OR चीन) सीमा",
     "भार*", "title:मानसून", '"सैन्य सहयोग"', 'भारत "सैन्य सहयोग"', HEADLINE, "कोरोना", "के",
-    "bharat rus",
+    "bharat rus", "भारत रूस चीन अमेरिका व्यापार समझौता", "कोरोना कोरोना वायरस टीका", "bharat rus sainya sahyog",
+    "सरकार किसान मानसून बारिश दिल्ली मुंबई",
 ]
 FILTERS = ["", "published >= 2026-01", "category != khel", "source = \"Jan Awaz\" OR category = khel"]
 FACETS = ("source", "category", "published")
@@ -41,25 +42,34 @@ def many_segments(tmp_path_factory, sample_records) -> str:
     return index
 
 
+class Score(float):
+    """A score equal to another within 1e-9: long queries are summed in another order than Whoosh's."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, float) and abs(self - other) <= 1e-9 * max(abs(self), abs(other), 1.0)
+
+    __hash__ = float.__hash__
+
+
 def answer(index: SearchIndex, q: str | None, flt: str, limit: int, facets=(), sort="relevance"):
     node = None if q is None else parse(q, index.analyzer, roman=lambda w: index.read_roman(w))
     found = index.find(node, limit=limit, filter=parse_filter(flt) if flt else None, facets=facets, sort=sort)
-    return found.total, [(score, stored["id"]) for score, stored in found.hits], found.facets
+    return found.total, [(Score(score), stored["id"]) for score, stored in found.hits], found.facets
 
 
 @pytest.mark.parametrize("which", ["sample_index", "many_segments"])
 @pytest.mark.parametrize("flt", FILTERS)
 def test_same_totals_hits_and_facets_as_whoosh(request, which, flt):
     path = request.getfixturevalue(which)
-    ours, whoosh_counts = SearchIndex.open(path), SearchIndex.open(path, counting=False)
+    ours, plain = SearchIndex.open(path), SearchIndex.open(path, shortcuts=False)
     for q in QUERIES:
-        everything = answer(whoosh_counts, q, flt, 100)
+        everything = answer(plain, q, flt, 100)
         assert everything[0] == len(everything[1])  # the sample is smaller than 100 hits
         for limit in (1, 3, 100):
             for facets in ((), FACETS):
-                assert answer(ours, q, flt, limit, facets) == answer(whoosh_counts, q, flt, limit, facets), (q, limit)
-        assert answer(ours, q, flt, 2, FACETS, "-published") == answer(whoosh_counts, q, flt, 2, FACETS, "-published")
-    assert answer(ours, None, flt, 1, FACETS) == answer(whoosh_counts, None, flt, 1, FACETS)
+                assert answer(ours, q, flt, limit, facets) == answer(plain, q, flt, limit, facets), (q, limit)
+        assert answer(ours, q, flt, 2, FACETS, "-published") == answer(plain, q, flt, 2, FACETS, "-published")
+    assert answer(ours, None, flt, 1, FACETS) == answer(plain, None, flt, 1, FACETS)
 
 
 def test_deleted_documents_are_not_counted(many_segments, sample_records):
@@ -83,5 +93,5 @@ def test_counts_follow_new_commits(tmp_path, sample_records):
     before = answer(index, "भारत", "", 1, ("source",))
     ingest(read_inputs([str(write_jsonl(tmp_path / "b.jsonl", sample_records[30:]))]), index_dir)
     after = answer(index, "भारत", "", 1, ("source",))
-    assert after == answer(SearchIndex.open(index_dir, counting=False), "भारत", "", 1, ("source",))
+    assert after == answer(SearchIndex.open(index_dir, shortcuts=False), "भारत", "", 1, ("source",))
     assert after[0] > before[0]

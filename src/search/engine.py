@@ -254,15 +254,16 @@ class SearchIndex:
 
     def __init__(
         self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None,
-        counting: bool = True,
+        shortcuts: bool = True,
     ) -> None:
         self._ix = ix
         self.path = path
         self.refresh_seconds = refresh_seconds
         self.ranking = ranking or Ranking()
-        #: Count totals and facets from cached document sets (:class:`_DocSets`);
-        #: False leaves both to Whoosh (slower, the same answers: for checking).
-        self.counting = counting
+        #: Count totals and facets from cached document sets (:class:`_DocSets`)
+        #: and score long any-word queries term at a time (:class:`_AnyWordsScorer`);
+        #: False leaves all of it to Whoosh (slower, the same answers: for checking).
+        self.shortcuts = shortcuts
         self._local = threading.local()
         tokenizer: HindiTokenizer = ix.schema["body"].analyzer
         if tokenizer.version != ANALYSIS_VERSION:
@@ -280,7 +281,7 @@ class SearchIndex:
 
     @classmethod
     def open(
-        cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None, counting: bool = True
+        cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None, shortcuts: bool = True
     ) -> "SearchIndex":
         """Open an existing index, or raise :class:`IndexUnavailable` saying why."""
         if not os.path.isdir(path):
@@ -297,7 +298,7 @@ class SearchIndex:
                 f"the index at {path!r} cannot be opened ({type(exc).__name__}: {exc}); "
                 "rebuild it: ingest --rebuild with all the documents"
             ) from exc
-        index = cls(ix, path, refresh_seconds, ranking, counting)
+        index = cls(ix, path, refresh_seconds, ranking, shortcuts)
         index.check_files()
         return index
 
@@ -428,7 +429,7 @@ class SearchIndex:
         compiler = _Compiler(searcher, self.ranking, max_prefix_terms)
         query = whoosh.query.Every() if node is None else compiler.compile(node)
         sortedby = None if sort == "relevance" else whoosh.sorting.FieldFacet("published", reverse=sort.startswith("-"))
-        docsets: _DocSets | None = self._local.docsets if self.counting else None
+        docsets: _DocSets | None = self._local.docsets if self.shortcuts else None
         allow: Any = None if filter is None else _compile_filter(filter)
         if docsets is not None and filter is not None:
             allow, allowed = docsets.filter(filter)
@@ -437,6 +438,17 @@ class SearchIndex:
         # Facets from document sets when the query has no phrase; else Whoosh
         # scores every match to count them.
         own_facets = bool(facets) and docsets is not None and not _has_phrase(node)
+        if docsets is not None and sort == "relevance" and _AnyWordsScorer.handles(node):
+            assert isinstance(node, AnyWords)
+            deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
+            try:
+                total, top = _AnyWordsScorer(searcher, docsets, compiler).run(
+                    node, max(limit, 1), allow if filter is not None else None, deadline
+                )
+            except TimeLimit:
+                raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
+            hits = [(score, searcher.stored_fields(docnum)) for score, docnum in top][:limit]
+            return ResultSet(total=total, hits=hits, facets=self._facets(docsets, node, compiler, facets, filter))
         groupedby = None
         if facets and not own_facets:
             groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
@@ -462,17 +474,26 @@ class SearchIndex:
             total = self._total(results, collector, lambda: docsets.matching(node, compiler), allowed if filter else None)
         if own_facets:
             assert docsets is not None
-            matched = docsets.matching(node, compiler)
-            assert matched is not None
-            if filter is not None:
-                matched &= allowed
-            counts = {name: docsets.facet(name, matched) for name in facets}
+            counts = self._facets(docsets, node, compiler, facets, filter)
         else:
             counts = {
                 name: {str(k): int(v) for k, v in results.groups(name).items() if k not in (None, "", b"")}
                 for name in facets
             }
         return ResultSet(total=total, hits=hits, facets=counts)
+
+    @staticmethod
+    def _facets(
+        docsets: "_DocSets", node: Node | None, compiler: "_Compiler", facets: Sequence[str], filter: FilterNode | None
+    ) -> dict[str, dict[str, int]]:
+        """Facet counts over every document ``node`` (without phrases) matches under ``filter``."""
+        if not facets:
+            return {}
+        matched = docsets.matching(node, compiler)
+        assert matched is not None
+        if filter is not None:
+            matched &= docsets.filter(filter)[1]
+        return {name: docsets.facet(name, matched) for name in facets}
 
     @staticmethod
     def _total(results: Any, collector: Any, matching: Any, allowed: int | None) -> int:
@@ -1042,6 +1063,7 @@ class _DocSets:
         self.filters: dict[FilterNode, tuple[set[int], int]] = {}
         self.values: dict[str, dict[str, int]] = {}
         self.columns: dict[str, list[str]] = {}
+        self.lengths: dict[tuple[str, float, float], list[float]] = {}
 
     def matching(self, node: Node | None, compiler: "_Compiler") -> int | None:
         """The documents ``node`` matches; None when it has a phrase (positions needed)."""
@@ -1089,14 +1111,26 @@ class _DocSets:
         return cached
 
     def _postings(self, field: str, term: str) -> list[int]:
-        ids: list[int] = []
+        docs: list[int] = []
         for sub, offset in self.searcher.leaf_searchers():
-            try:
-                matcher = sub.reader().postings(field, term)
-            except (KeyError, whoosh.reading.TermNotFound):
-                continue
-            ids.extend(docnum + offset for docnum in _posting_ids(matcher))
-        return ids
+            for ids, _ in _posting_blocks(sub.reader(), field, term):
+                docs.extend(d + offset for d in ids)
+        return docs
+
+    def norms(self, field: str, B: float, K1: float) -> list[float]:
+        """BM25's length part ``K1 * ((1 - B) + B * length / average)`` of every document's field."""
+        key = (field, B, K1)
+        cached = self.lengths.get(key)
+        if cached is None:
+            avgfl = self.searcher.avg_field_length(field) or 1
+            cached = []
+            for sub, _ in self.searcher.leaf_searchers():
+                reader = sub.reader()
+                for n in range(reader.doc_count_all()):
+                    fl = reader.doc_field_length(n, field, 1) or 0
+                    cached.append(K1 * ((1 - B) + B * fl / avgfl))
+            self.lengths[key] = cached
+        return cached
 
     def live(self) -> int:
         """Every live document."""
@@ -1176,26 +1210,207 @@ def _members(bits: int) -> Iterator[int]:
             yield base + b
 
 
-def _posting_ids(matcher: Any) -> Iterable[int]:
-    """The document numbers of a term's postings, read a block at a time.
+class _AnyWordsScorer:
+    """A long any-word query (:class:`AnyWords` of plain words), scored term at a time.
 
-    Whoosh's ``all_ids`` steps through postings one Python call per document;
-    its block reader (``W3LeafMatcher``, Whoosh 2.7.4, pinned) holds a block's
-    ids as a sequence, many times faster to copy. Deleted documents are left
-    out as ``SegmentReader.postings`` would.
+    Whoosh scores such a query document at a time through a tree of union
+    matchers, several Python calls per posting, and its block skipping
+    rarely helps a union of common words; the proximity pairs make it check
+    positions in every document that has both words. Here each term's
+    postings are read a block at a time and their BM25F scores (Whoosh's own
+    formula and statistics, so the same numbers) added up per document; the
+    pair bonus is then computed only for the best documents, best first,
+    until no document left could reach the top even with every pair near
+    (a pair adds at most ``R`` times a document's word score). The top hits
+    and their order are the ones Whoosh's query finds (scores may differ in
+    the last bits, being summed in another order).
     """
-    deleted: Any = ()
+
+    CHUNK = 32
+
+    def __init__(self, searcher: Searcher, docsets: "_DocSets", compiler: "_Compiler") -> None:
+        self.searcher = searcher
+        self.docsets = docsets
+        self.compiler = compiler
+        weighting = searcher.weighting
+        self.B, self.K1 = weighting.B, weighting.K1
+
+    @staticmethod
+    def handles(node: Node | None) -> bool:
+        return isinstance(node, AnyWords) and all(isinstance(c, Word) for c in node.children)
+
+    def run(
+        self, node: AnyWords, limit: int, allowed: set[int] | None, deadline: float
+    ) -> tuple[int, list[tuple[float, int]]]:
+        """``(total, [(score, docnum)] best first)`` of the ``limit`` best documents."""
+        words = [c for c in node.children if isinstance(c, Word)]
+        ranking = self.compiler.ranking
+        # (field, term, boost) of every clause, and the word pairs that earn a proximity bonus
+        clauses: list[tuple[str, str, float]] = []
+        for word in words:
+            weights = word.weights or (1.0,) * len(word.terms)
+            for f, boost in self.compiler.fields(word.field):
+                clauses.extend((f, t, boost * w) for t, w in zip(word.terms, weights))
+        pairs: list[tuple[str, str, str, float]] = []
+        if ranking.proximity_boost > 0:
+            for left, right in zip(words, words[1:]):
+                if not (left.field or right.field):
+                    for f, weight in self.compiler.fields(None):
+                        pairs.append((f, left.terms[0], right.terms[0], weight * ranking.proximity_boost))
+        acc: dict[int, float] = {}
+        for f, term, boost in clauses:
+            if time.perf_counter() > deadline:
+                raise TimeLimit
+            self._add(acc, f, term, boost)
+        if allowed is not None:
+            acc = {d: s for d, s in acc.items() if d in allowed}
+        total = len(acc)
+        if not pairs or not acc:
+            return total, heapq.nlargest(limit, ((s, d) for d, s in acc.items()), key=_rank_key)
+        return total, self._with_pairs(acc, clauses, pairs, limit, deadline)
+
+    def _add(self, acc: dict[int, float], field: str, term: str, boost: float) -> None:
+        """Add the clause's BM25F score (as ``whoosh.scoring.bm25``) to each document that has the term."""
+        searcher = self.searcher
+        if (field, term) not in searcher.reader():
+            return
+        idf = searcher.idf(field, term)
+        k1p1 = self.K1 + 1
+        norms = self.docsets.norms(field, self.B, self.K1)
+        get = acc.get
+        for sub, offset in searcher.leaf_searchers():
+            for ids, weights in _posting_blocks(sub.reader(), field, term):
+                for d, w in zip(ids, weights):
+                    d += offset
+                    acc[d] = get(d, 0.0) + idf * ((w * k1p1) / (w + norms[d])) * boost
+
+    def _raw(self, field: str, term: str, docnum: int, tf: float) -> float:
+        return self.searcher.idf(field, term) * (
+            (tf * (self.K1 + 1)) / (tf + self.docsets.norms(field, self.B, self.K1)[docnum])
+        )
+
+    def _with_pairs(
+        self, acc: dict[int, float], clauses: list[tuple[str, str, float]],
+        pairs: list[tuple[str, str, str, float]], limit: int, deadline: float,
+    ) -> list[tuple[float, int]]:
+        # A pair (a, b) in field f adds boost * (bm25(a) + bm25(b)) there (Whoosh
+        # scores a phrase as the sum of its words); a word's clause adds
+        # clause_boost * bm25: so a document gains at most ratio * its word score.
+        share: dict[tuple[str, str], float] = defaultdict(float)
+        for f, a, b, boost in pairs:
+            share[(f, a)] += boost
+            share[(f, b)] += boost
+        ratio = max(
+            (share[(f, t)] / boost for f, t, boost in clauses if (f, t) in share and boost > 0), default=0.0
+        )
+        order = sorted(acc.items(), key=lambda ds: (-ds[1], ds[0]))
+        top: list[tuple[float, int]] = []  # heap of (score, -docnum): the worst kept first
+        for start in range(0, len(order), self.CHUNK):
+            if time.perf_counter() > deadline:
+                raise TimeLimit
+            chunk = order[start : start + self.CHUNK]
+            if len(top) >= limit and chunk[0][1] * (1 + ratio) < top[0][0]:
+                break  # no document left can reach the top
+            bonus = self._pair_bonus([d for d, _ in chunk], pairs)
+            for d, s in chunk:
+                item = (s + bonus.get(d, 0.0), -d)
+                if len(top) < limit:
+                    heapq.heappush(top, item)
+                elif item > top[0]:
+                    heapq.heapreplace(top, item)
+        return [(s, -nd) for s, nd in sorted(top, reverse=True)]
+
+    def _pair_bonus(self, docs: list[int], pairs: list[tuple[str, str, str, float]]) -> dict[int, float]:
+        """The proximity bonus of each of ``docs``: Whoosh's ``Phrase([a, b], slop)``
+        matches where ``b`` stands 1 to ``slop`` positions after ``a``."""
+        slop = self.compiler.ranking.proximity_slop
+        bonus: dict[int, float] = defaultdict(float)
+        positions: dict[tuple[str, str], dict[int, list[int]]] = {}
+        for f, a, b, boost in pairs:
+            pa = positions.get((f, a))
+            if pa is None:
+                pa = positions[(f, a)] = self._positions(f, a, docs)
+            pb = positions.get((f, b))
+            if pb is None:
+                pb = positions[(f, b)] = self._positions(f, b, docs)
+            for d, first in pa.items():
+                second = pb.get(d)
+                if second and _near(first, second, slop):
+                    bonus[d] += (self._raw(f, a, d, len(first)) + self._raw(f, b, d, len(second))) * boost
+        return bonus
+
+    def _positions(self, field: str, term: str, docs: list[int]) -> dict[int, list[int]]:
+        """Positions of ``term`` in ``field`` of each of ``docs`` that has it."""
+        found: dict[int, list[int]] = {}
+        if (field, term) not in self.searcher.reader():
+            return found
+        wanted = sorted(docs)
+        for sub, offset in self.searcher.leaf_searchers():
+            reader = sub.reader()
+            end = offset + reader.doc_count_all()
+            local = [d - offset for d in wanted if offset <= d < end]
+            if not local:
+                continue
+            try:
+                matcher = reader.postings(field, term)
+            except (KeyError, whoosh.reading.TermNotFound):
+                continue
+            for d in local:
+                if not matcher.is_active():
+                    break
+                matcher.skip_to(d)
+                if matcher.is_active() and matcher.id() == d:
+                    found[d + offset] = matcher.value_as("positions")
+        return found
+
+
+def _near(first: list[int], second: list[int], slop: int) -> bool:
+    """Whether some position in ``second`` is 1 to ``slop`` after one in ``first`` (both sorted)."""
+    j = 0
+    for p in first:
+        while j < len(second) and second[j] <= p:
+            j += 1
+        if j < len(second) and second[j] - p <= slop:
+            return True
+    return False
+
+
+def _rank_key(item: tuple[float, int]) -> tuple[float, int]:
+    """Higher score first; on a tie the lower document number, as Whoosh's collector."""
+    return (item[0], -item[1])
+
+
+def _posting_blocks(reader: Any, field: str, term: str) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
+    """A term's postings in ``reader`` (a segment) as blocks of (document numbers, weights),
+    deleted documents left out (as ``SegmentReader.postings`` does)."""
+    try:
+        matcher = reader.postings(field, term)
+    except (KeyError, whoosh.reading.TermNotFound):
+        return
+    deleted: Any = None
     if isinstance(matcher, whoosh.matching.FilterMatcher):
         deleted, matcher = matcher._ids, matcher.child
-    if not isinstance(matcher, W3LeafMatcher):
-        return [i for i in matcher.all_ids() if i not in deleted]
-    ids: list[int] = []
+    if not isinstance(matcher, W3LeafMatcher):  # not Whoosh 2.7's block reader: a posting at a time
+        matcher = reader.postings(field, term)
+        ids, weights = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+        yield ids, weights
+        return
     while matcher.is_active():
         if matcher._ids is None:
             matcher._read_ids()
-        ids.extend(matcher._ids[matcher._i :])
+        if matcher._weights is None:
+            matcher._read_weights()
+        i = matcher._i
+        ids, weights = matcher._ids[i:], matcher._weights[i:]
+        if deleted:
+            kept = [(d, w) for d, w in zip(ids, weights) if d not in deleted]
+            ids, weights = [d for d, _ in kept], [w for _, w in kept]
+        yield ids, weights
         matcher._next_block()
-    return [i for i in ids if i not in deleted] if deleted else ids
 
 
 def _has_phrase(node: Node | None) -> bool:

@@ -442,13 +442,16 @@ class SearchIndex:
             assert isinstance(node, AnyWords)
             deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
             try:
-                total, top = _AnyWordsScorer(searcher, docsets, compiler).run(
+                matched, top = _AnyWordsScorer(searcher, docsets, compiler).run(
                     node, max(limit, 1), allow if filter is not None else None, deadline
                 )
             except TimeLimit:
                 raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
             hits = [(score, searcher.stored_fields(docnum)) for score, docnum in top][:limit]
-            return ResultSet(total=total, hits=hits, facets=self._facets(docsets, node, compiler, facets, filter))
+            bits = _bitset(matched, searcher.doc_count_all()) if facets else 0
+            return ResultSet(
+                total=len(matched), hits=hits, facets={name: docsets.facet(name, bits) for name in facets}
+            )
         groupedby = None
         if facets and not own_facets:
             groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
@@ -1211,22 +1214,21 @@ def _members(bits: int) -> Iterator[int]:
 
 
 class _AnyWordsScorer:
-    """A long any-word query (:class:`AnyWords` of plain words), scored term at a time.
+    """A long any-word query (:class:`AnyWords`), scored term at a time.
 
     Whoosh scores such a query document at a time through a tree of union
     matchers, several Python calls per posting, and its block skipping
     rarely helps a union of common words; the proximity pairs make it check
-    positions in every document that has both words. Here each term's
+    positions in every document that has both words. Here each word's
     postings are read a block at a time and their BM25F scores (Whoosh's own
-    formula and statistics, so the same numbers) added up per document; the
-    pair bonus is then computed only for the best documents, best first,
-    until no document left could reach the top even with every pair near
-    (a pair adds at most ``R`` times a document's word score). The top hits
-    and their order are the ones Whoosh's query finds (scores may differ in
-    the last bits, being summed in another order).
+    formula and statistics, so the same numbers) added up per document; other
+    clauses (a hyphenated word's phrase, a prefix) are Whoosh matchers. The
+    pair bonus is then computed only for the best documents, and for every
+    other document that could still reach the top with all its pairs near
+    (a pair adds at most ``ratio`` times a document's word score). The top
+    hits and their order are the ones Whoosh's query finds; scores may
+    differ in the last bits, being summed in another order.
     """
-
-    CHUNK = 32
 
     def __init__(self, searcher: Searcher, docsets: "_DocSets", compiler: "_Compiler") -> None:
         self.searcher = searcher
@@ -1237,24 +1239,29 @@ class _AnyWordsScorer:
 
     @staticmethod
     def handles(node: Node | None) -> bool:
-        return isinstance(node, AnyWords) and all(isinstance(c, Word) for c in node.children)
+        return isinstance(node, AnyWords)
 
     def run(
         self, node: AnyWords, limit: int, allowed: set[int] | None, deadline: float
-    ) -> tuple[int, list[tuple[float, int]]]:
-        """``(total, [(score, docnum)] best first)`` of the ``limit`` best documents."""
-        words = [c for c in node.children if isinstance(c, Word)]
+    ) -> tuple[dict[int, float], list[tuple[float, int]]]:
+        """Every matching document with its word score, and ``[(score, docnum)]`` of the
+        ``limit`` best documents, best first."""
         ranking = self.compiler.ranking
-        # (field, term, boost) of every clause, and the word pairs that earn a proximity bonus
+        # (field, term, boost) of every word's clauses, as _Compiler.compile(Word) has them
         clauses: list[tuple[str, str, float]] = []
-        for word in words:
-            weights = word.weights or (1.0,) * len(word.terms)
-            for f, boost in self.compiler.fields(word.field):
-                clauses.extend((f, t, boost * w) for t, w in zip(word.terms, weights))
+        others: list[Node] = []
+        for child in node.children:
+            if isinstance(child, Word):
+                weights = child.weights or (1.0,) * len(child.terms)
+                for f, boost in self.compiler.fields(child.field):
+                    clauses.extend((f, t, boost * w) for t, w in zip(child.terms, weights))
+            else:
+                others.append(child)
+        # the word pairs earning a proximity bonus, as _Compiler.any_words has them
         pairs: list[tuple[str, str, str, float]] = []
         if ranking.proximity_boost > 0:
-            for left, right in zip(words, words[1:]):
-                if not (left.field or right.field):
+            for left, right in zip(node.children, node.children[1:]):
+                if isinstance(left, Word) and isinstance(right, Word) and not (left.field or right.field):
                     for f, weight in self.compiler.fields(None):
                         pairs.append((f, left.terms[0], right.terms[0], weight * ranking.proximity_boost))
         acc: dict[int, float] = {}
@@ -1262,12 +1269,13 @@ class _AnyWordsScorer:
             if time.perf_counter() > deadline:
                 raise TimeLimit
             self._add(acc, f, term, boost)
+        for child in others:
+            self._add_matches(acc, self.compiler.compile(child), deadline)
         if allowed is not None:
             acc = {d: s for d, s in acc.items() if d in allowed}
-        total = len(acc)
         if not pairs or not acc:
-            return total, heapq.nlargest(limit, ((s, d) for d, s in acc.items()), key=_rank_key)
-        return total, self._with_pairs(acc, clauses, pairs, limit, deadline)
+            return acc, heapq.nlargest(limit, ((s, d) for d, s in acc.items()), key=_rank_key)
+        return acc, self._with_pairs(acc, clauses, pairs, limit, deadline)
 
     def _add(self, acc: dict[int, float], field: str, term: str, boost: float) -> None:
         """Add the clause's BM25F score (as ``whoosh.scoring.bm25``) to each document that has the term."""
@@ -1284,6 +1292,18 @@ class _AnyWordsScorer:
                     d += offset
                     acc[d] = get(d, 0.0) + idf * ((w * k1p1) / (w + norms[d])) * boost
 
+    def _add_matches(self, acc: dict[int, float], query: whoosh.query.Query, deadline: float) -> None:
+        """Add the score of a Whoosh query to each document it matches."""
+        context = self.searcher.context()
+        for sub, offset in self.searcher.leaf_searchers():
+            matcher = query.matcher(sub, context)
+            while matcher.is_active():
+                d = matcher.id() + offset
+                acc[d] = acc.get(d, 0.0) + matcher.score()
+                matcher.next()
+            if time.perf_counter() > deadline:
+                raise TimeLimit
+
     def _raw(self, field: str, term: str, docnum: int, tf: float) -> float:
         return self.searcher.idf(field, term) * (
             (tf * (self.K1 + 1)) / (tf + self.docsets.norms(field, self.B, self.K1)[docnum])
@@ -1295,7 +1315,7 @@ class _AnyWordsScorer:
     ) -> list[tuple[float, int]]:
         # A pair (a, b) in field f adds boost * (bm25(a) + bm25(b)) there (Whoosh
         # scores a phrase as the sum of its words); a word's clause adds
-        # clause_boost * bm25: so a document gains at most ratio * its word score.
+        # clause_boost * bm25: so a document gains at most ratio * its score.
         share: dict[tuple[str, str], float] = defaultdict(float)
         for f, a, b, boost in pairs:
             share[(f, a)] += boost
@@ -1303,22 +1323,19 @@ class _AnyWordsScorer:
         ratio = max(
             (share[(f, t)] / boost for f, t, boost in clauses if (f, t) in share and boost > 0), default=0.0
         )
-        order = sorted(acc.items(), key=lambda ds: (-ds[1], ds[0]))
-        top: list[tuple[float, int]] = []  # heap of (score, -docnum): the worst kept first
-        for start in range(0, len(order), self.CHUNK):
+        # First the best documents by word score, then every other one that
+        # could beat the limit-th final score found among them.
+        first = heapq.nlargest(max(4 * limit, 40), acc.items(), key=lambda ds: (ds[1], -ds[0]))
+        bonus = self._pair_bonus([d for d, _ in first], pairs)
+        finals = {d: s + bonus.get(d, 0.0) for d, s in first}
+        if len(finals) >= limit:
+            bar = heapq.nlargest(limit, finals.values())[-1]
             if time.perf_counter() > deadline:
                 raise TimeLimit
-            chunk = order[start : start + self.CHUNK]
-            if len(top) >= limit and chunk[0][1] * (1 + ratio) < top[0][0]:
-                break  # no document left can reach the top
-            bonus = self._pair_bonus([d for d, _ in chunk], pairs)
-            for d, s in chunk:
-                item = (s + bonus.get(d, 0.0), -d)
-                if len(top) < limit:
-                    heapq.heappush(top, item)
-                elif item > top[0]:
-                    heapq.heapreplace(top, item)
-        return [(s, -nd) for s, nd in sorted(top, reverse=True)]
+            rest = [d for d, s in acc.items() if s * (1 + ratio) >= bar and d not in finals]
+            bonus = self._pair_bonus(rest, pairs)
+            finals.update((d, acc[d] + bonus.get(d, 0.0)) for d in rest)
+        return heapq.nlargest(limit, ((s, d) for d, s in finals.items()), key=_rank_key)
 
     def _pair_bonus(self, docs: list[int], pairs: list[tuple[str, str, str, float]]) -> dict[int, float]:
         """The proximity bonus of each of ``docs``: Whoosh's ``Phrase([a, b], slop)``

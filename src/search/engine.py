@@ -49,6 +49,7 @@ import shutil
 import signal
 import threading
 import time
+from array import array
 from collections import defaultdict
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -68,6 +69,7 @@ import whoosh.scoring
 import whoosh.sorting
 import whoosh.writing
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.searching import Searcher, TimeLimit
 
 from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer
@@ -1066,7 +1068,9 @@ class _DocSets:
         self.filters: dict[FilterNode, tuple[set[int], int]] = {}
         self.values: dict[str, dict[str, int]] = {}
         self.columns: dict[str, list[str]] = {}
-        self.lengths: dict[tuple[str, float, float], list[float]] = {}
+        self.lengths: dict[str, list[float]] = {}
+        self.scores: dict[tuple[str, str], tuple[Sequence[int], Sequence[float]]] = {}
+        self.scores_size = 0
 
     def matching(self, node: Node | None, compiler: "_Compiler") -> int | None:
         """The documents ``node`` matches; None when it has a phrase (positions needed)."""
@@ -1120,19 +1124,44 @@ class _DocSets:
                 docs.extend(d + offset for d in ids)
         return docs
 
-    def norms(self, field: str, B: float, K1: float) -> list[float]:
+    def norms(self, field: str) -> list[float]:
         """BM25's length part ``K1 * ((1 - B) + B * length / average)`` of every document's field."""
-        key = (field, B, K1)
-        cached = self.lengths.get(key)
+        cached = self.lengths.get(field)
         if cached is None:
+            B, K1 = self.searcher.weighting.B, self.searcher.weighting.K1
             avgfl = self.searcher.avg_field_length(field) or 1
+            # Whoosh keeps each length as one byte: one norm per byte value.
+            table = [K1 * ((1 - B) + B * byte_to_length(b) / avgfl) for b in range(256)]
             cached = []
             for sub, _ in self.searcher.leaf_searchers():
-                reader = sub.reader()
-                for n in range(reader.doc_count_all()):
-                    fl = reader.doc_field_length(n, field, 1) or 0
-                    cached.append(K1 * ((1 - B) + B * fl / avgfl))
-            self.lengths[key] = cached
+                cached.extend(table[b] for b in _length_bytes(sub.reader(), field))
+            self.lengths[field] = cached
+        return cached
+
+    def scored(self, field: str, term: str) -> tuple[Sequence[int], Sequence[float]]:
+        """Every live document with the term, and its BM25F score there, computed as
+        ``whoosh.scoring.bm25`` does (so to the last bit). Kept, least recently used
+        dropped past ``budget`` bytes: the common words of long queries recur."""
+        key = (field, term)
+        cached = self.scores.pop(key, None)
+        if cached is None:
+            searcher = self.searcher
+            idf = searcher.idf(field, term)
+            k1p1 = searcher.weighting.K1 + 1
+            norms = self.norms(field)
+            ids, raws = array("i"), array("d")
+            for sub, offset in searcher.leaf_searchers():
+                for block, weights in _posting_blocks(sub.reader(), field, term):
+                    docs = [d + offset for d in block]
+                    ids.extend(docs)
+                    raws.extend([idf * ((w * k1p1) / (w + norms[d])) for d, w in zip(docs, weights)])
+            cached = (ids, raws)
+            size = 12 * len(ids) + 200
+            while self.scores and self.scores_size + size > self.budget:
+                oldest = next(iter(self.scores))
+                self.scores_size -= 12 * len(self.scores.pop(oldest)[0]) + 200
+            self.scores_size += size
+        self.scores[key] = cached  # most recently used last
         return cached
 
     def live(self) -> int:
@@ -1192,6 +1221,19 @@ class _DocSets:
         return cached
 
 
+def _length_bytes(reader: Any, field: str) -> bytes:
+    """The one-byte field lengths of every document of a segment, read at once from
+    Whoosh 2.7's lengths column (one read per document through its API)."""
+    count = reader.doc_count_all()
+    try:
+        column = reader._perdoc._cached_reader(f"_{field}_len", whoosh.codec.whoosh3.LENGTHS_COLUMN)
+        data = column._dbfile.get(column._basepos, min(column._count, count)) if column is not None else b""
+        assert column is None or column._fixedlen == 1
+    except (AttributeError, AssertionError):  # another codec: ask document by document
+        return bytes(length_to_byte(reader.doc_field_length(n, field, 0) or 0) for n in range(count))
+    return bytes(data) + bytes(count - len(data))
+
+
 def _bitset(ids: Iterable[int], size: int) -> int:
     """Document numbers -> an ``int`` with those bits set."""
     bits = bytearray((size >> 3) + 1)
@@ -1234,8 +1276,7 @@ class _AnyWordsScorer:
         self.searcher = searcher
         self.docsets = docsets
         self.compiler = compiler
-        weighting = searcher.weighting
-        self.B, self.K1 = weighting.B, weighting.K1
+        self.K1 = searcher.weighting.K1
 
     @staticmethod
     def handles(node: Node | None) -> bool:
@@ -1279,18 +1320,16 @@ class _AnyWordsScorer:
 
     def _add(self, acc: dict[int, float], field: str, term: str, boost: float) -> None:
         """Add the clause's BM25F score (as ``whoosh.scoring.bm25``) to each document that has the term."""
-        searcher = self.searcher
-        if (field, term) not in searcher.reader():
+        if (field, term) not in self.searcher.reader():
             return
-        idf = searcher.idf(field, term)
-        k1p1 = self.K1 + 1
-        norms = self.docsets.norms(field, self.B, self.K1)
+        ids, raws = self.docsets.scored(field, term)
         get = acc.get
-        for sub, offset in searcher.leaf_searchers():
-            for ids, weights in _posting_blocks(sub.reader(), field, term):
-                for d, w in zip(ids, weights):
-                    d += offset
-                    acc[d] = get(d, 0.0) + idf * ((w * k1p1) / (w + norms[d])) * boost
+        if boost == 1.0:
+            for d, r in zip(ids, raws):
+                acc[d] = get(d, 0.0) + r
+        else:
+            for d, r in zip(ids, raws):
+                acc[d] = get(d, 0.0) + r * boost
 
     def _add_matches(self, acc: dict[int, float], query: whoosh.query.Query, deadline: float) -> None:
         """Add the score of a Whoosh query to each document it matches."""
@@ -1305,9 +1344,7 @@ class _AnyWordsScorer:
                 raise TimeLimit
 
     def _raw(self, field: str, term: str, docnum: int, tf: float) -> float:
-        return self.searcher.idf(field, term) * (
-            (tf * (self.K1 + 1)) / (tf + self.docsets.norms(field, self.B, self.K1)[docnum])
-        )
+        return self.searcher.idf(field, term) * ((tf * (self.K1 + 1)) / (tf + self.docsets.norms(field)[docnum]))
 
     def _with_pairs(
         self, acc: dict[int, float], clauses: list[tuple[str, str, float]],

@@ -38,6 +38,7 @@ Whoosh quirks handled here:
 
 from __future__ import annotations
 
+import bisect
 import concurrent.futures
 import datetime as dt
 import errno
@@ -440,6 +441,21 @@ class SearchIndex:
         # Facets from document sets when the query has no phrase; else Whoosh
         # scores every match to count them.
         own_facets = bool(facets) and docsets is not None and not _has_phrase(node)
+        if docsets is not None and sort == "relevance" and node is not None and _TopDocs.handles(node, compiler):
+            deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
+            matched = docsets.matching(node, compiler)
+            assert matched is not None
+            if filter is not None:
+                matched &= allowed
+            try:
+                top = _TopDocs(docsets, compiler).run(
+                    node, max(limit, 1), allow if filter is not None else None, matched, deadline
+                )
+            except TimeLimit:
+                raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
+            total = matched.bit_count()
+            hits = [(score, searcher.stored_fields(docnum)) for score, docnum in top][:limit]
+            return ResultSet(total=total, hits=hits, facets=self._facets(docsets, node, compiler, facets, filter))
         if docsets is not None and sort == "relevance" and _AnyWordsScorer.handles(node):
             assert isinstance(node, AnyWords)
             deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
@@ -1071,6 +1087,7 @@ class _DocSets:
         self.lengths: dict[str, list[float]] = {}
         self.scores: dict[tuple[str, str], tuple[Sequence[int], Sequence[float]]] = {}
         self.scores_size = 0
+        self.orders: dict[tuple[str, str], Sequence[int]] = {}
 
     def matching(self, node: Node | None, compiler: "_Compiler") -> int | None:
         """The documents ``node`` matches; None when it has a phrase (positions needed)."""
@@ -1163,6 +1180,16 @@ class _DocSets:
             self.scores_size += size
         self.scores[key] = cached  # most recently used last
         return cached
+
+    def ranked(self, field: str, term: str) -> tuple[Sequence[int], Sequence[float], Sequence[int]]:
+        """:meth:`scored`, and the indexes of its postings from the best score down."""
+        ids, raws = self.scored(field, term)
+        order = self.orders.get((field, term))
+        if order is None or len(order) != len(ids):
+            if len(self.orders) >= 256:
+                del self.orders[next(iter(self.orders))]
+            order = self.orders[(field, term)] = array("i", sorted(range(len(raws)), key=raws.__getitem__, reverse=True))
+        return ids, raws, order
 
     def live(self) -> int:
         """Every live document."""
@@ -1416,6 +1443,126 @@ class _AnyWordsScorer:
                 if matcher.is_active() and matcher.id() == d:
                     found[d + offset] = matcher.value_as("positions")
         return found
+
+
+class _TopDocs:
+    """The best documents of a keyword query (words, all required or any), by threshold.
+
+    Whoosh walks every posting of the query's words in document order to
+    find the top N (its block skipping saves little when the words are
+    common). Here each word's postings are also kept sorted by score
+    (per generation, see :meth:`_DocSets.scored`), and read best first, all
+    lists in turn (Fagin's threshold algorithm): each new document gets its
+    full score from every list (a binary search), and reading stops once the
+    N-th best score found beats the most any unseen document could score
+    (the sum of the lists' current scores). Same scores as Whoosh's query
+    (BM25F summed over the words' clauses), same top N and order; the total
+    and facets come from document sets.
+    """
+
+    def __init__(self, docsets: "_DocSets", compiler: "_Compiler") -> None:
+        self.docsets = docsets
+        self.compiler = compiler
+
+    @staticmethod
+    def handles(node: Node | None, compiler: "_Compiler") -> bool:
+        if isinstance(node, Word):
+            return True
+        if isinstance(node, Or):
+            return all(isinstance(c, Word) for c in node.children)
+        if isinstance(node, And):
+            positive = [c for c in node.children if not isinstance(c, Not)]
+            return (
+                all(isinstance(c, Word) for c in positive)
+                and compiler.nearby(node) is None
+                and not any(_has_phrase(c) for c in node.children)
+            )
+        return False
+
+    #: At most this many matching documents: score each of them rather than
+    #: read the lists best first (a few matches among common words would make
+    #: the threshold walk read most of the lists).
+    DIRECT = 1000
+
+    def run(
+        self, node: Node, limit: int, allowed: set[int] | None, matched: int, deadline: float
+    ) -> list[tuple[float, int]]:
+        """``[(score, docnum)]`` of the ``limit`` best of the ``matched`` documents
+        (a bitset: every document ``node`` matches), best first."""
+        required = [c for c in node.children if not isinstance(c, Not)] if isinstance(node, And) else [node]
+        words = required if not isinstance(node, Or) else list(node.children)
+        excluded: set[int] = set()
+        if isinstance(node, And):
+            for child in node.children:
+                if isinstance(child, Not):
+                    bits = self.docsets.matching(child.child, self.compiler)
+                    assert bits is not None
+                    excluded.update(_members(bits))
+        # One list per clause: (word index, boost, ids, raws, order)
+        lists = []
+        for i, word in enumerate(words):
+            assert isinstance(word, Word)
+            weights = word.weights or (1.0,) * len(word.terms)
+            for f, boost in self.compiler.fields(word.field):
+                for t, w in zip(word.terms, weights):
+                    if (f, t) in self.compiler.reader:
+                        ids, raws, order = self.docsets.ranked(f, t)
+                        if ids:
+                            lists.append((i, boost * w, ids, raws, order))
+        need_all = isinstance(node, And) and len(words) > 1
+        if matched.bit_count() <= self.DIRECT:
+            scored = ((self._score(d, lists, 0), d) for d in _members(matched))
+            return heapq.nlargest(limit, ((s, d) for s, d in scored if s is not None), key=_rank_key)
+        top: list[tuple[float, int]] = []  # heap of (score, -docnum): the worst kept first
+        seen: set[int] = set()
+        cursors = [0] * len(lists)
+        steps = 0
+        while True:
+            threshold = 0.0
+            active = False
+            for n, (_, boost, ids, raws, order) in enumerate(lists):
+                k = cursors[n]
+                if k >= len(order):
+                    continue
+                active = True
+                j = order[k]
+                cursors[n] = k + 1
+                if k + 1 < len(order):
+                    threshold += raws[order[k + 1]] * boost
+                d = ids[j]
+                if d in seen:
+                    continue
+                seen.add(d)
+                if d in excluded or (allowed is not None and d not in allowed):
+                    continue
+                score = self._score(d, lists, len(words) if need_all else 0)
+                if score is None:
+                    continue
+                item = (score, -d)
+                if len(top) < limit:
+                    heapq.heappush(top, item)
+                elif item > top[0]:
+                    heapq.heapreplace(top, item)
+            if not active or (len(top) >= limit and top[0][0] > threshold * (1 + 1e-9)):
+                break
+            steps += 1
+            if steps % 256 == 0 and time.perf_counter() > deadline:
+                raise TimeLimit
+        return [(s, -nd) for s, nd in sorted(top, reverse=True)]
+
+    @staticmethod
+    def _score(d: int, lists: list, words_required: int) -> float | None:
+        """The document's score (Whoosh's sum over matching clauses); None when a required word is missing."""
+        score = 0.0
+        matched: set[int] = set()
+        for i, boost, ids, raws, _ in lists:
+            j = bisect.bisect_left(ids, d)
+            if j < len(ids) and ids[j] == d:
+                score += raws[j] * boost
+                matched.add(i)
+        if words_required and len(matched) < words_required:
+            return None
+        return score
 
 
 def _near(first: list[int], second: list[int], slop: int) -> bool:

@@ -1405,18 +1405,26 @@ class _AnyWordsScorer:
         """The proximity bonus of each of ``docs``: Whoosh's ``Phrase([a, b], slop)``
         matches where ``b`` stands 1 to ``slop`` positions after ``a``."""
         slop = self.compiler.ranking.proximity_slop
+        reader = self.searcher.reader()
+        # Positions are read only where a document has both words of a pair
+        # (known from the cached postings), for each term once.
+        both: list[list[int]] = []
+        wanted: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for f, a, b, _ in pairs:
+            if (f, a) in reader and (f, b) in reader:
+                ids_a, ids_b = self.docsets.scored(f, a)[0], self.docsets.scored(f, b)[0]
+                docs_ab = [d for d in docs if _contains(ids_a, d) and _contains(ids_b, d)]
+            else:
+                docs_ab = []
+            both.append(docs_ab)
+            wanted[(f, a)].update(docs_ab)
+            wanted[(f, b)].update(docs_ab)
+        positions = {key: self._positions(*key, sorted(ds)) for key, ds in wanted.items() if ds}
         bonus: dict[int, float] = defaultdict(float)
-        positions: dict[tuple[str, str], dict[int, list[int]]] = {}
-        for f, a, b, boost in pairs:
-            pa = positions.get((f, a))
-            if pa is None:
-                pa = positions[(f, a)] = self._positions(f, a, docs)
-            pb = positions.get((f, b))
-            if pb is None:
-                pb = positions[(f, b)] = self._positions(f, b, docs)
-            for d, first in pa.items():
-                second = pb.get(d)
-                if second and _near(first, second, slop):
+        for (f, a, b, boost), docs_ab in zip(pairs, both):
+            for d in docs_ab:
+                first, second = positions[(f, a)][d], positions[(f, b)][d]
+                if _near(first, second, slop):
                     bonus[d] += (self._raw(f, a, d, len(first)) + self._raw(f, b, d, len(second))) * boost
         return bonus
 
@@ -1563,6 +1571,12 @@ class _TopDocs:
         if words_required and len(matched) < words_required:
             return None
         return score
+
+
+def _contains(ids: Sequence[int], docnum: int) -> bool:
+    """Whether the sorted ``ids`` hold ``docnum``."""
+    i = bisect.bisect_left(ids, docnum)
+    return i < len(ids) and ids[i] == docnum
 
 
 def _near(first: list[int], second: list[int], slop: int) -> bool:

@@ -1073,7 +1073,9 @@ class _DocSets:
     bitset (bit n = document n; 7 KB at 55,000 documents), kept while the
     generation lives (least recently used dropped past ``budget`` bytes), so
     a total or facet count is a few ``|``/``&`` and one ``bit_count``.
-    Deleted documents are never in a set: postings skip them.
+    Deleted documents are never in a set: postings skip them. The scorers'
+    BM25F scores of a term's postings (:meth:`scored`) are kept the same
+    way, under a budget of their own: at most 2 x ``budget`` per thread.
     """
 
     def __init__(self, searcher: Searcher, budget: int = 16 << 20) -> None:
@@ -1087,7 +1089,7 @@ class _DocSets:
         self.lengths: dict[str, list[float]] = {}
         self.scores: dict[tuple[str, str], tuple[Sequence[int], Sequence[float]]] = {}
         self.scores_size = 0
-        self.orders: dict[tuple[str, str], Sequence[int]] = {}
+        self.orders: dict[int, Sequence[int]] = {}  # id() of a cached raws array -> its order
 
     def matching(self, node: Node | None, compiler: "_Compiler") -> int | None:
         """The documents ``node`` matches; None when it has a phrase (positions needed)."""
@@ -1175,20 +1177,22 @@ class _DocSets:
             cached = (ids, raws)
             size = 12 * len(ids) + 200
             while self.scores and self.scores_size + size > self.budget:
-                oldest = next(iter(self.scores))
-                self.scores_size -= 12 * len(self.scores.pop(oldest)[0]) + 200
+                _, dropped = self.scores.pop(next(iter(self.scores)))
+                order = self.orders.pop(id(dropped), None)
+                self.scores_size -= 12 * len(dropped) + 200 + (4 * len(order) if order is not None else 0)
             self.scores_size += size
         self.scores[key] = cached  # most recently used last
         return cached
 
     def ranked(self, field: str, term: str) -> tuple[Sequence[int], Sequence[float], Sequence[int]]:
-        """:meth:`scored`, and the indexes of its postings from the best score down."""
+        """:meth:`scored`, and the indexes of its postings from the best score down
+        (kept with them: the same term is asked for in order again and again)."""
         ids, raws = self.scored(field, term)
-        order = self.orders.get((field, term))
-        if order is None or len(order) != len(ids):
-            if len(self.orders) >= 256:
-                del self.orders[next(iter(self.orders))]
-            order = self.orders[(field, term)] = array("i", sorted(range(len(raws)), key=raws.__getitem__, reverse=True))
+        order = self.orders.get(id(raws))
+        if order is None:
+            order = array("i", sorted(range(len(raws)), key=raws.__getitem__, reverse=True))
+            self.orders[id(raws)] = order
+            self.scores_size += 4 * len(order)
         return ids, raws, order
 
     def live(self) -> int:

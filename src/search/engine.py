@@ -1522,6 +1522,8 @@ class _TopDocs:
                         if ids:
                             lists.append((i, boost * w, ids, raws, order))
         need_all = isinstance(node, And) and len(words) > 1
+        if time.perf_counter() > deadline:
+            raise TimeLimit
         if matched.bit_count() <= self.DIRECT:
             scored = ((self._score(d, lists, 0), d) for d in _members(matched))
             return heapq.nlargest(limit, ((s, d) for s, d in scored if s is not None), key=_rank_key)

@@ -1127,7 +1127,11 @@ class _DocSets:
         """Every live document with term ``key[1]`` in field ``key[0]``."""
         cached = self.terms.pop(key, None)
         if cached is None:
-            cached = _bitset(self._postings(*key), self.searcher.doc_count_all())
+            if key[0] in TEXT_FIELDS:  # the scorers read these postings anyway
+                docs: Iterable[int] = self.scored(*key)[0]
+            else:
+                docs = self._postings(*key)
+            cached = _bitset(docs, self.searcher.doc_count_all())
             size = cached.bit_length() // 8
             while self.terms and self.size + size > self.budget:
                 self.size -= next(iter(self.terms.values())).bit_length() // 8
@@ -1518,15 +1522,16 @@ class _TopDocs:
             for f, boost in self.compiler.fields(word.field):
                 for t, w in zip(word.terms, weights):
                     if (f, t) in self.compiler.reader:
-                        ids, raws, order = self.docsets.ranked(f, t)
+                        ids, raws = self.docsets.scored(f, t)
                         if ids:
-                            lists.append((i, boost * w, ids, raws, order))
+                            lists.append((i, boost * w, ids, raws, (f, t)))
         need_all = isinstance(node, And) and len(words) > 1
         if time.perf_counter() > deadline:
             raise TimeLimit
         if matched.bit_count() <= self.DIRECT:
             scored = ((self._score(d, lists, 0), d) for d in _members(matched))
             return heapq.nlargest(limit, ((s, d) for s, d in scored if s is not None), key=_rank_key)
+        lists = [(i, boost, ids, raws, self.docsets.ranked(*key)[2]) for i, boost, ids, raws, key in lists]
         top: list[tuple[float, int]] = []  # heap of (score, -docnum): the worst kept first
         seen: set[int] = set()
         cursors = [0] * len(lists)

@@ -134,7 +134,7 @@ class IngestLock:
 
 
 #: Segments a run may leave; more are merged into one at its end.
-MAX_SEGMENTS = 2
+MAX_SEGMENTS = 4
 
 #: Present while an ingest commits and has not yet saved the vocabulary to match.
 VOCABULARY_DIRTY = "vocabulary.dirty"

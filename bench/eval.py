@@ -68,7 +68,9 @@ PRESETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "snowball": ({"stemmer": "snowball"}, {}),
     "no-stop": ({"stop": False}, {}),
     "bare": ({"normalise": False, "stem": False, "fold_vowels": False}, {}),
-    "no-proximity": ({}, {"proximity_boost": 0.0}),
+    "no-lead": ({}, {"lead_boost": 0.0}),
+    "proximity": ({}, {"proximity_boost": 0.25}),
+    "classic-bm25": ({}, {"bm25_k1": 1.2, "bm25_b": 0.75}),
     "any-word": ({}, {"all_words_max": 0}),
 }
 

@@ -60,6 +60,8 @@ class TestNormalise:
             ("गये", "गए"),  # ये / ए after a vowel
             ("नयी", "नई"),
             ("लिये", "लिए"),
+            ("हुयी", "हुई"),  # यी / ई, and यि (its vowel length slipped) / इ
+            ("सामुदायिक", "सामुदाइक"),
             ("रक्\u200cषा", "रक्षा"),  # ZWNJ
             ("२०२६", "2026"),  # Devanagari digits
             ("BRICS", "brics"),  # Latin lowercased
@@ -106,6 +108,18 @@ class TestStopAndStem:
         assert terms("हिन्दी देशों", normalise=False, stem=False, fold_vowels=False) == ["हिन्दी", "देशों"]
         assert not any(t.stop for t in Analyzer(AnalysisOptions(stop=False)).tokens("भारत और रूस"))
 
+    def test_two_slips_in_one_word_still_meet(self):
+        # ई spelled यी after a vowel, then its length slipped: मुंबई -> मुँबयि
+        analyzer = Analyzer()
+        assert analyzer.terms("मुँबयि में कयि मरीज", drop_stop=True) == ["मुंब", "मरिज"]
+        assert analyzer.terms("मुंबई में कई मरीज", drop_stop=True) == ["मुंब", "मरिज"]
+
+    def test_opening_terms_are_the_first_index_terms(self):
+        analyzer, text = Analyzer(), "भारत और रूस ने हिन्दी में"
+        assert analyzer.opening_terms(text, 4) == analyzer.index_terms(text)[:4] == ["भारत", "और", "रुस", "ने"]
+        assert analyzer.opening_terms(text, 0) == []
+        assert analyzer.opening_terms(text, 99) == analyzer.index_terms(text)
+
     def test_nothing_left_of_a_lone_mark(self):
         assert terms("\u200c \u093c") == []
 
@@ -127,3 +141,15 @@ def test_seed_article_words_are_whole(shared_data):
     found = {t.term for t in tokens}
     assert {"भारत", "रुस", "सैन्य", "सहयोग", "irigc", "m&mtc"} <= found
     assert "रत" not in found
+
+
+@pytest.mark.parametrize("options", [AnalysisOptions(), AnalysisOptions(stem=False, normalise=False)])
+def test_term_positions_are_the_tokens_grouped_by_term(options):
+    """The ingest's one-pass grouping gives exactly the terms and positions of ``tokens``."""
+    analyzer = Analyzer(options)
+    text = "भारत और रूस ने भारत के साथ, ज़ोर-जोर से \u200c हिन्दी में G20 और २०२६ में भारत।"
+    expected: dict[str, list[int]] = {}
+    for token in analyzer.tokens(text):
+        expected.setdefault(token.term, []).append(token.pos)
+    assert analyzer.term_positions(text) == expected
+    assert list(analyzer.term_positions(text)) == list(expected)  # first-occurrence order

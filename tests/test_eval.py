@@ -93,3 +93,21 @@ def test_bad_arguments_are_usage_errors(tmp_path):
         capture_output=True, text=True, encoding="utf-8", timeout=60,
     )
     assert run.returncode == 2 and "no such file" in run.stderr
+
+
+def test_the_ranking_screen_on_the_sample_corpus(tmp_path):
+    """bench/screen.py: every screen scored, and headlines find their stories."""
+    records = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    queries = write_jsonl(
+        tmp_path / "queries.jsonl",
+        [{"qid": f"q{r['id']}", "query": r["title"], "relevant": [r["id"]]} for r in records],
+    )
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "screen.py"), "--docs", str(SAMPLE), "--queries", str(queries),
+         "--blank-title"],
+        capture_output=True, text=True, encoding="utf-8", timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:] for line in run.stdout.splitlines()[3:]}
+    assert len(rows) == 10
+    assert float(rows["+ lead50-decay 0.35 (product)"][0]) > 0.8  # MRR@10

@@ -264,3 +264,24 @@ def test_vocabulary_follows_deletes_and_is_rebuilt_after_a_crash_between_commit_
     (index / "vocabulary.dirty").touch()
     assert run_ingest("--index", str(index), os.devnull).returncode == 0
     assert "किसान" in words() and not (index / "vocabulary.dirty").exists()
+
+
+def test_parallel_ingest_writes_what_one_process_writes(tmp_path, run_ingest):
+    """``--procs 2`` splits documents between processes (and their vocabulary
+    counts): the search results and the vocabulary are those of ``--procs 1``."""
+    docs = hindi_docs(2500)
+    docs[1500]["body"] += " ज़ोर जोर हिन्दी हिंदी"  # two spellings of one word in one document
+    data = write_jsonl(tmp_path / "in.jsonl", docs)
+    vocabularies, answers = [], []
+    for procs in ("1", "2"):
+        index = tmp_path / f"ix{procs}"
+        report = report_of(run_ingest("--index", str(index), "--json", "--procs", procs, "--batch-size", "1200", str(data)))
+        assert report["added"] == len(docs)
+        vocabularies.append(json.loads((index / "vocabulary.json").read_text(encoding="utf-8")))
+        service = SearchService(Settings.load({"index": str(index)}))
+        results = [service.search(SearchRequest(q=q, per_page=100)) for q in ("किसान", "हिंदी", "\"भारत सरकार\"", "2499")]
+        # which documents match, and how each scores (the order of equal scores depends on the segments)
+        answers.append([(r.total, sorted((h.id, round(h.score, 6)) for h in r.hits) if r.total <= 100 else None)
+                        for r in results])
+    assert vocabularies[0] == vocabularies[1]
+    assert answers[0] == answers[1]

@@ -97,9 +97,9 @@ class TestRomanizedSearch:
         assert "<mark>भारत</mark> <mark>और</mark> <mark>रूस</mark>" in answer["hits"][0]["snippet"]
 
     def test_mixed_scripts(self, search):
-        answer = search("modi की यात्रा")
+        answer = search("modi की मास्को")
         assert ids(answer)[0] == "s015"
-        assert {"मोदी", "यात्रा"} <= marked(answer)
+        assert {"मोदी", "मास्को"} <= marked(answer)
         phrase = search('"भारत aur रूस"')
         assert "s054" in ids(phrase)
         assert "<mark>और</mark>" in phrase["hits"][0]["snippet"]

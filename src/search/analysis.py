@@ -110,9 +110,10 @@ _NASAL_CLUSTER_RE = re.compile(rf"[\u0919\u091e\u0923\u0928\u092e]{_VIRAMA}(?=[{
 #: ये / यी after a vowel sound are spelled ए / ई just as often, at the end of
 #: a word and inside it: गये = गए, नयी = नई, लिये = लिए, जायेगा = जाएगा,
 #: गयीं = गईं, थियेटर = थिएटर. Only after a vowel, so the pronoun ये and
-#: words like नियम, प्रयोग are untouched.
-_YE_RE = re.compile(rf"(?<=[\u0905-\u0914{_CONSONANT}\u093e-\u094c])य([\u0947\u0940])({_ANUSVARA}?)")
-_YE_VOWEL = {"\u0947": "\u090f", "\u0940": "\u0908"}  # े -> ए, ी -> ई
+#: words like नियम, प्रयोग are untouched. यि is यी with the vowel length
+#: slipped (हुयि for हुयी = हुई), and इ in its own right (सामुदायिक = सामुदाइक).
+_YE_RE = re.compile(rf"(?<=[\u0905-\u0914{_CONSONANT}\u093e-\u094c])य([\u0947\u0940\u093f])({_ANUSVARA}?)")
+_YE_VOWEL = {"\u0947": "\u090f", "\u0940": "\u0908", "\u093f": "\u0907"}  # े -> ए, ी -> ई, ि -> इ
 _FOLD_TABLE = str.maketrans(
     {
         _NUKTA: None,  # ज़ोर -> जोर, फ़ैसला -> फैसला
@@ -262,7 +263,7 @@ def fold_vowel_length(stem: str) -> str:
 
 #: Bumped whenever a change to this module changes the terms of some text:
 #: an index built by another version must be rebuilt (``engine`` checks).
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,10 @@ class AnalysisOptions:
     #: from the folded word (without it, Snowball as is). "snowball":
     #: Snowball's Hindi stemmer as is, its output folded with ``fold_vowels``.
     stemmer: str = "folded"
+    #: How many opening words of a body also form its *lead* (a field of its
+    #: own, ranked beside the body): a news story says in its first sentence
+    #: or two what its headline says. 0: no lead field.
+    lead_words: int = 50
 
     def as_dict(self) -> dict[str, bool | str]:
         return asdict(self)
@@ -389,6 +394,44 @@ class Analyzer:
             if hit[0]:
                 terms.append(hit[0])
         return terms
+
+    def opening_terms(self, text: str, count: int) -> list[str]:
+        """The first ``count`` terms of ``text`` (its lead), reading no further than needed.
+
+        >>> Analyzer().opening_terms("भारत और रूस ने हिन्दी में", 3)
+        ['भारत', 'और', 'रुस']
+        """
+        terms: list[str] = []
+        if count <= 0:
+            return terms
+        for match in _WORD_RE.finditer(text):
+            term = self.word(match.group())[0]
+            if term:
+                terms.append(term)
+                if len(terms) == count:
+                    break
+        return terms
+
+    def term_positions(self, text: str) -> dict[str, list[int]]:
+        """Each term of ``text`` with its positions, in order of first occurrence: what
+        :meth:`index_terms` gives, grouped in the same single pass (the ingest's postings).
+
+        >>> Analyzer().term_positions("भारत और रूस ने भारत में")
+        {'भारत': [0, 4], 'और': [1], 'रुस': [2], 'ने': [3], 'में': [5]}
+        """
+        cache = self._cache
+        positions: dict[str, list[int]] = {}
+        pos = 0
+        for surface in words(text):
+            term = (cache.get(surface) or self.word(surface))[0]
+            if term:
+                found = positions.get(term)
+                if found is None:
+                    positions[term] = [pos]
+                else:
+                    found.append(pos)
+                pos += 1
+        return positions
 
     def terms(self, text: str, *, drop_stop: bool = False) -> list[str]:
         """The index terms of ``text``; with ``drop_stop`` as a keyword query sees them."""

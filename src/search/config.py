@@ -47,13 +47,16 @@ class Settings:
     max_suggest_limit: int = _setting(20, "Largest limit a /suggest request may ask for.")
     export_max_rows: int = _setting(10000, "Most rows /export.csv and /export.json return (all pages of a search up to this).")
     title_boost: float = _setting(2.0, "Weight of a title match relative to a body match.")
-    bm25_k1: float = _setting(1.2, "BM25 term-frequency saturation: higher lets repeated words count longer.")
-    bm25_b: float = _setting(0.75, "BM25 length normalisation: 0 ignores document length, 1 normalises fully.")
+    lead_boost: float = _setting(
+        0.35, "Extra weight of a word found among the body's opening words (its lead), against the body; 0 turns it off."
+    )
+    bm25_k1: float = _setting(0.5, "BM25 term-frequency saturation: higher lets repeated words count longer.")
+    bm25_b: float = _setting(0.9, "BM25 length normalisation: 0 ignores document length, 1 normalises fully.")
     all_words_max: int = _setting(
         2, "Plain queries with up to this many words (stop words aside) require every word; longer ones match any word, ranked."
     )
     proximity_boost: float = _setting(
-        0.25, "Extra weight, in a long query, of two consecutive query words found near each other in a document."
+        0.0, "Extra weight, in a long query, of two consecutive query words found near each other in a document."
     )
     proximity_slop: int = _setting(4, "How near (in word positions, in order) two query words count as together.")
     roman_candidates: int = _setting(

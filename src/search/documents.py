@@ -25,6 +25,7 @@ import re
 import sys
 import unicodedata
 from dataclasses import asdict, dataclass
+from dataclasses import fields as dataclass_fields
 from typing import IO, Any, Iterable, Iterator, Mapping, Union
 
 __all__ = [
@@ -68,8 +69,12 @@ class Record:
     @property
     def content_hash(self) -> str:
         """Fingerprint of everything stored, so an unchanged re-ingest writes nothing."""
-        data = json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        data = json.dumps({name: getattr(self, name) for name in _RECORD_FIELDS}, ensure_ascii=False, sort_keys=True)
         return hashlib.blake2b(data.encode("utf-8"), digest_size=16).hexdigest()
+
+
+#: The fields of a :class:`Record`, in order (``asdict`` without its deep copy, for hashing).
+_RECORD_FIELDS = tuple(f.name for f in dataclass_fields(Record))
 
 
 @dataclass(frozen=True)
@@ -110,10 +115,13 @@ def clean_text(text: str) -> str:
     blank lines become one blank line. The analyzer's offsets point into this
     cleaned text, which is what the index stores and highlights.
     """
+    if text.isascii() and text.isprintable() and "  " not in text and text == text.strip():
+        return text  # ids, URLs, sources, dates: nothing to clean
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROL_RE.sub(" ", text)
     text = _SPACES_RE.sub(" ", text)
-    text = "\n".join(line.strip() for line in text.split("\n"))
+    # Now the only spaces are single " " and "\n": strip each line of its own.
+    text = text.replace(" \n", "\n").replace("\n ", "\n")
     return _BLANK_LINES_RE.sub("\n\n", text).strip()
 
 

@@ -50,12 +50,13 @@ import shutil
 import signal
 import threading
 import time
+import zlib
 from array import array
 from collections import defaultdict
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import whoosh.analysis
 import whoosh.codec.whoosh3
@@ -72,6 +73,7 @@ import whoosh.writing
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.searching import Searcher, TimeLimit
+from whoosh.system import pack_uint
 
 from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer
 from .config import Settings
@@ -79,6 +81,7 @@ from .documents import Record
 from .filtering import AllOf, AnyOf, Condition, FilterNode, Negate
 from .querying import And, AnyWords, Node, Not, Or, Phrase, Prefix, Word
 from .romanized import best_matches, candidate_keys, key
+from .vocabulary import Vocabulary, document_texts
 
 __all__ = [
     "SearchIndex",
@@ -116,6 +119,7 @@ class Ranking:
     k1: float = Settings.bm25_k1
     b: float = Settings.bm25_b
     title_boost: float = Settings.title_boost
+    lead_boost: float = Settings.lead_boost
     #: Weight of a pair of consecutive words of a long query found near each
     #: other (within ``proximity_slop`` positions, in order), against one word.
     proximity_boost: float = Settings.proximity_boost
@@ -211,30 +215,81 @@ class HindiText(whoosh.fields.TEXT):
     """
 
     def index(self, value: str, **kwargs: Any):  # type: ignore[override]
-        terms = shared_analyzer(self.analyzer.options).index_terms(value)
-        positions: dict[str, list[int]] = {}
-        for pos, term in enumerate(terms):
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [pos]
-            else:
-                found.append(pos)
+        """Whoosh's interface (our writer calls :meth:`add_postings`)."""
+        positions = shared_analyzer(self.analyzer.options).term_positions(value)
+        boost, encode = self.format.field_boost, self.format.encode
+        return iter([(t.encode("utf-8"), len(p), len(p) * boost, encode(p)) for t, p in positions.items()])
+
+    def add_postings(self, value: str, docnum: int, terms: dict[bytes, list[Any]]) -> int:
+        """Add the postings of ``value`` in document ``docnum`` to ``terms`` (term bytes ->
+        [docnum, weight, encoded positions, ...]); returns the field length (terms counted).
+
+        The ingest's inner loop: one pass over the document's distinct terms.
+        """
+        positions = shared_analyzer(self.analyzer.options).term_positions(value)
         boost = self.format.field_boost
         encode = self.format.encode
         single = _SINGLE_POSITION
+        length = 0
         for term, poslist in positions.items():
-            if len(poslist) == 1:  # most postings: one occurrence, encoded once per position
+            freq = len(poslist)
+            length += freq
+            if freq == 1:  # most postings: one occurrence, encoded once per position
                 pos = poslist[0]
-                value = single.get(pos)
-                if value is None:
-                    value = single[pos] = encode(poslist)
-                yield term.encode("utf-8"), 1, boost, value
+                encoded = single.get(pos)
+                if encoded is None:
+                    encoded = single[pos] = encode(poslist)
+                weight = boost
             else:
-                yield term.encode("utf-8"), len(poslist), len(poslist) * boost, encode(poslist)
+                encoded = encode(poslist)
+                weight = freq * boost
+            tbytes = term.encode("utf-8")
+            entry = terms.get(tbytes)
+            if entry is None:
+                terms[tbytes] = [docnum, weight, encoded]
+            else:
+                entry += (docnum, weight, encoded)
+        return length
 
 
 #: Whoosh's Positions encoding of ``[pos]``, by ``pos`` (the same bytes every time).
 _SINGLE_POSITION: dict[int, bytes] = {}
+
+
+class LeadText(whoosh.fields.TEXT):
+    """The opening words of the body (``AnalysisOptions.lead_words``) again,
+    as a field of their own: weights only (no positions, no stored text).
+
+    A news story says in its first sentence or two what its headline says, so
+    a query word found there is stronger evidence than the same word further
+    down; ranking gives this field ``Ranking.lead_boost`` beside the body.
+    The nearer the start, the stronger: an occurrence weighs 1 as the first
+    word and falls linearly to 1/n as the n-th (the posting's weight is the
+    term frequency BM25 sees). Measured in README, Relevance.
+    """
+
+    def __init__(self, analyzer: HindiTokenizer) -> None:
+        super().__init__(analyzer=analyzer, phrase=False)
+
+    def _weighted(self, value: str) -> dict[str, list[Any]]:
+        """``{term: [frequency, weight]}`` of the lead of ``value``."""
+        options = self.analyzer.options
+        count = options.lead_words
+        found: dict[str, list[Any]] = {}
+        for pos, term in enumerate(shared_analyzer(options).opening_terms(value, count)):
+            entry = found.get(term)
+            if entry is None:
+                found[term] = [1, 1.0 - pos / count]
+            else:
+                entry[0] += 1
+                entry[1] += 1.0 - pos / count
+        return found
+
+    def index(self, value: str, **kwargs: Any):  # type: ignore[override]
+        boost = self.format.field_boost
+        return iter(
+            [(t.encode("utf-8"), freq, weight * boost, pack_uint(freq)) for t, (freq, weight) in self._weighted(value).items()]
+        )
 
 
 def _schema(options: AnalysisOptions) -> whoosh.fields.Schema:
@@ -244,6 +299,7 @@ def _schema(options: AnalysisOptions) -> whoosh.fields.Schema:
         id=whoosh.fields.ID(stored=True, unique=True, sortable=True),
         title=HindiText(analyzer=text, stored=True, phrase=True),
         body=HindiText(analyzer=text, stored=True, phrase=True),
+        lead=LeadText(analyzer=text),  # filled from the body, see _doc_fields
         url=whoosh.fields.STORED(),
         published=whoosh.fields.ID(stored=True, sortable=True),
         source=whoosh.fields.ID(stored=True, sortable=True),
@@ -666,9 +722,11 @@ if os.environ.get(FAULT_INJECT_ENV):
 class _FieldLengths:
     """Every document's field lengths of a new segment, read once into memory.
 
-    Whoosh's ``add_postings`` asks for the length of the posting's document
-    for every posting (for block statistics), each a seek and read in the
-    lengths column: a fifth of ingest time. Asking once per document is enough.
+    Each posting block records the shortest and longest field length of its
+    documents. Whoosh's ``add_postings`` reads the length for every posting,
+    a seek and read in the lengths column each; once per document is enough.
+    They are read back rather than counted, so they are the lengths as stored
+    (quantised to a byte), exactly the ones Whoosh's own writer uses.
     """
 
     def __init__(self, reader: Any, schema: whoosh.fields.Schema, doc_count: int) -> None:
@@ -677,9 +735,9 @@ class _FieldLengths:
             for name in schema.scorable_names()
         }
 
-    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
-        lengths = self._lengths.get(fieldname)
-        return lengths[docnum] if lengths is not None and docnum < len(lengths) else default
+    def of(self, fieldname: str) -> list[int] | None:
+        """Every document's length of ``fieldname`` (by document number), None if not scorable."""
+        return self._lengths.get(fieldname)
 
 
 def _codec() -> Any:
@@ -689,47 +747,86 @@ def _codec() -> Any:
 
 
 class _SegmentWriter(whoosh.writing.SegmentWriter):
-    """Whoosh's writer with the field lengths of a flush read once (see :class:`_FieldLengths`),
-    and able to commit segments built by worker processes beside its own."""
+    """Whoosh's writer, building the new segment's postings in memory, grouped by
+    term as they arrive, and able to commit segments built by worker processes
+    beside its own.
 
-    extra_segments: list[Any] = []
+    Stock Whoosh puts every posting into a pool as a tuple, sorts the pool
+    (spilling runs to disk when large), then feeds the postings one at a time
+    to the codec: most of its ingest time. Here postings go straight into
+    ``field -> term -> [docnum, weight, value, ...]``; the flush sorts only
+    the terms and writes each posting list block by block
+    (:func:`_write_posting_list`). Segments merged in at commit (Whoosh's
+    ``MERGE_SMALL``) come through the same dictionary, after this writer's own
+    documents, so every list stays in document order.
+    """
+
+    #: Called at commit once this writer's own segment is written: the segments
+    #: that worker processes wrote meanwhile (so both are written at the same time).
+    extra_segments: Callable[[], list[Any]] = staticmethod(list)  # type: ignore[assignment]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._postings: dict[str, dict[bytes, list[Any]]] = {}
+        # Stored fields: zlib level 1 with a small window instead of level 3
+        # (half the cost per document, 4% larger; read back the same).
+        stored = self.perdocwriter._colwriters["_stored"]._child
+        stored._level = 1
+        stored._compress = _compress_small_window
 
     def add_document(self, **fields: Any) -> None:
         """``SegmentWriter.add_document`` for our schema, without its per-posting overhead.
 
         Our fields have no boosts, spelling words, term vectors or custom
-        stored values, so each posting goes straight into the pool's run and
-        the pool's memory accounting is done once per document.
+        stored values; text fields add their postings themselves
+        (:meth:`HindiText.add_postings`), any other indexed field goes through
+        Whoosh's ``index``.
         """
         self._check_state()
         perdocwriter = self.perdocwriter
         schema = self.schema
         docnum = self.docnum
-        pool = self.pool
-        run = pool.current
-        size = 0
         perdocwriter.start_doc(docnum)
         for fieldname in sorted(fields):
             value = fields[fieldname]
             field = schema[fieldname]
             length = 0
             if field.indexed:
-                pool.fieldnames.add(fieldname)
-                for tbytes, freq, weight, vbytes in field.index(value):
-                    length += freq
-                    run.append((fieldname, tbytes, docnum, weight, vbytes))
-                    size += 130 + len(fieldname) + 2 * len(tbytes) + len(vbytes or b"")
+                terms = self._postings.get(fieldname)
+                if terms is None:
+                    terms = self._postings[fieldname] = {}
+                if isinstance(field, HindiText):
+                    length = field.add_postings(value, docnum, terms)
+                else:
+                    for tbytes, freq, weight, vbytes in field.index(value):
+                        length += freq
+                        entry = terms.get(tbytes)
+                        if entry is None:
+                            terms[tbytes] = [docnum, weight, vbytes]
+                        else:
+                            entry += (docnum, weight, vbytes)
                 if not field.scorable:
                     length = 0
             perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
             if field.column_type:
                 perdocwriter.add_column_value(fieldname, field.column_type, field.to_column_value(value))
         perdocwriter.finish_doc()
-        pool.currentsize += size
-        if pool.currentsize > pool.limit:
-            pool.save()
         self._added = True
         self.docnum += 1
+
+    def add_postings_to_pool(self, reader: Any, startdoc: int, docmap: Any) -> None:
+        """A segment merged in at commit: its postings join this writer's, after them."""
+        postings = self._postings
+        for fieldname, tbytes, docnum, weight, vbytes in self._process_posts(reader.iter_postings(), startdoc, docmap):
+            terms = postings.get(fieldname)
+            if terms is None:
+                terms = postings[fieldname] = {}
+            entry = terms.get(tbytes)
+            if entry is None:
+                terms[tbytes] = [docnum, weight, vbytes]
+            else:
+                entry += (docnum, weight, vbytes)
+        self._added = True
 
     def commit(self, mergetype: Any = None, optimize: Any = None, merge: Any = None) -> None:
         """``SegmentWriter.commit`` (Whoosh 2.7.4) plus :attr:`extra_segments` in the new TOC."""
@@ -739,17 +836,122 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
             final.append(self._finalize_segment())
         else:
             self._close_segment()
-        self._commit_toc(final + list(self.extra_segments))
+        self._commit_toc(final + list(self.extra_segments()))
         self._finish()
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
         reader = self.per_document_reader() if self.codec.length_stats else None
         lengths = _FieldLengths(reader, self.schema, self.docnum) if reader else None
-        self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
-        self.fieldwriter.close()
+        fieldwriter = self.fieldwriter
+        postings, self._postings = self._postings, {}
+        for fieldname in sorted(postings):
+            terms = postings.pop(fieldname)
+            if not terms:
+                continue
+            fieldobj = self.schema[fieldname]
+            fieldwriter.start_field(fieldname, fieldobj)
+            doc_lengths = lengths.of(fieldname) if lengths is not None else None
+            fixed_size = fieldobj.format.fixed_value_size()
+            for tbytes in sorted(terms):
+                _write_posting_list(fieldwriter, tbytes, terms.pop(tbytes), doc_lengths, fixed_size)
+            fieldwriter.finish_field()
+        fieldwriter.close()
         if reader:
             reader.close()
+
+
+#: Posting blocks smaller than this (pickled) are stored uncompressed: zlib's
+#: fixed cost per call outweighs what it saves on a few bytes (any reader
+#: decompresses by the block's own flag, so both kinds read back the same).
+_MIN_COMPRESSED_BLOCK = 256
+#: zlib window for posting blocks and stored fields: 4 KB, about the size of a
+#: large block or document, halves zlib's set-up cost per call; ``zlib.decompress``
+#: reads any window size.
+_ZLIB_WBITS = 12
+
+
+def _compress_small_window(data: bytes, level: int) -> bytes:
+    return zlib.compress(data, level, _ZLIB_WBITS)
+
+
+def _write_posting_list(
+    fieldwriter: Any, tbytes: bytes, flat: list[Any], doc_lengths: list[int] | None, fixed_size: int | None
+) -> None:
+    """Write one term's postings (``flat``: docnum, weight, value, ...) as Whoosh 2.7.4's
+    ``W3FieldWriter`` would from one ``add`` per posting: the same blocks of
+    ``blocklimit`` postings, block statistics, term info and bytes, except that
+    small blocks are not compressed (:data:`_MIN_COMPRESSED_BLOCK`).
+
+    Runs once per term of every new segment, so it is written for speed: the
+    term statistics are kept as ``W3TermInfo.add_block`` keeps them, without
+    a block object.
+    """
+    w3 = whoosh.codec.whoosh3
+    codec = fieldwriter._codec
+    blocklimit = codec._blocklimit
+    level = codec._compression
+    dumps = w3.dumps
+    length_to_byte = w3.length_to_byte
+    pack_int = w3.pack_int
+    terminfo = w3.W3TermInfo()
+    out = [w3.WHOOSH3_HEADER_MAGIC]
+    docnums = flat[0::3]
+    weights = flat[1::3]
+    values = flat[2::3]
+    total = len(docnums)
+    for start in range(0, total, blocklimit):
+        end = min(start + blocklimit, total)
+        if total <= blocklimit:
+            ids, ws, vs = docnums, weights, values
+        else:
+            ids, ws, vs = docnums[start:end], weights[start:end], values[start:end]
+        n = end - start
+        block_weights = array("f", ws)
+        max_weight = max(0, max(ws))
+        min_length: int | None = None
+        max_length = 0
+        if doc_lengths is not None:
+            lengths = [length for length in map(doc_lengths.__getitem__, ids) if length]
+            if lengths:
+                min_length, max_length = min(lengths), max(lengths)
+        # W3TermInfo.add_block
+        terminfo._weight += sum(block_weights)
+        terminfo._df += n
+        terminfo._minlength = min_length if terminfo._minlength is None else min(terminfo._minlength, min_length)
+        terminfo._maxlength = max(terminfo._maxlength, max_length)
+        terminfo._maxweight = max(terminfo._maxweight, max_weight)
+        if terminfo._minid is None:
+            terminfo._minid = ids[0]
+        terminfo._maxid = ids[-1]
+        # W3PostingsWriter._write_block
+        deltas = (ids[0], *[b - a for a, b in zip(ids, ids[1:])]) if n > 1 else (ids[0],)
+        if block_weights.count(1.0) == n:
+            mini_weights: Any = None
+        elif block_weights.count(block_weights[0]) == n:
+            mini_weights = block_weights[0]
+        else:
+            mini_weights = tuple(block_weights)
+        if not all(vs):  # only values that are not empty are kept, as Whoosh does
+            vs = [v for v in vs if v]
+        if fixed_size is None or fixed_size < 0:
+            mini_values: Any = tuple(vs)
+        elif fixed_size == 0:
+            mini_values = None
+        else:
+            mini_values = b"".join(vs)
+        databytes = dumps((deltas, mini_weights, mini_values), 2)
+        comp = level if len(databytes) >= _MIN_COMPRESSED_BLOCK else 0
+        if comp:
+            databytes = zlib.compress(databytes, comp, _ZLIB_WBITS)
+        infobytes = dumps((n, ids[-1], max_weight, comp, length_to_byte(min_length), length_to_byte(max_length)), 2)
+        blocklength = len(infobytes) + len(databytes)
+        out += (pack_int(-blocklength if end == total else blocklength), infobytes, databytes)
+    data = b"".join(out)
+    postfile = fieldwriter._postfile
+    terminfo.set_extent(postfile.tell(), len(data))
+    postfile.write(data)
+    fieldwriter._tindex.add(w3.pack_ushort(fieldwriter._fieldid) + tbytes, terminfo.to_bytes())
 
 
 def _watch_parent(parent: int) -> None:
@@ -770,35 +972,57 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-#: In a worker process: the segment it is writing for the current batch.
+#: In a worker process: the segment it is writing for the current batch, and
+#: the vocabulary counts of its documents (kept for the whole run, as it
+#: remembers how each word normalises; its counts are taken at each commit).
 _WORKER_WRITER: Any = None
+_WORKER_VOCABULARY: Vocabulary | None = None
 
 
 def _worker_add(index_dir: str, docs: list[dict[str, str]], limitmb: int) -> None:
-    """In a worker: add ``docs`` to this worker's segment of the current batch."""
-    global _WORKER_WRITER
+    """In a worker: add ``docs`` to this worker's segment of the current batch, and count their words."""
+    global _WORKER_WRITER, _WORKER_VOCABULARY
     if _WORKER_WRITER is None:
-        _WORKER_WRITER = _SegmentWriter(whoosh.index.open_dir(index_dir), _lk=False, limitmb=limitmb, codec=_codec())
+        ix = whoosh.index.open_dir(index_dir)
+        _WORKER_WRITER = _SegmentWriter(ix, _lk=False, limitmb=limitmb, codec=_codec())
+        if _WORKER_VOCABULARY is None:
+            _WORKER_VOCABULARY = Vocabulary(shared_analyzer(_text_options(ix.schema)))
     for fields in docs:
         _WORKER_WRITER.add_document(**fields)
+        _WORKER_VOCABULARY.add_document(document_texts(fields))
 
 
-def _worker_finish() -> Any:
-    """In a worker: finish this batch's segment and return it (None if it got no documents)."""
+def _worker_finish() -> tuple[Any, dict[str, Any]]:
+    """In a worker: finish this batch's segment; return it (None if it got no documents)
+    and the vocabulary counts of its documents (:meth:`Vocabulary.take_counts`)."""
     global _WORKER_WRITER
     writer, _WORKER_WRITER = _WORKER_WRITER, None
-    return writer._finalize_segment() if writer is not None else None
+    if writer is None or _WORKER_VOCABULARY is None:
+        return None, {}
+    return writer._finalize_segment(), _WORKER_VOCABULARY.take_counts()
+
+
+def _text_options(schema: whoosh.fields.Schema) -> AnalysisOptions:
+    """The analysis options of the index's text fields (all share one analyzer)."""
+    for name in schema.names():
+        analyzer = getattr(schema[name], "analyzer", None)
+        if isinstance(analyzer, HindiTokenizer):
+            return analyzer.options
+    raise IndexUnavailable("the index has no text field analysed by this product")
 
 
 class SegmentBuilders:
     """Worker processes that index shares of each batch as segments of their own.
 
-    Documents are routed as they arrive: a share stays with the ingest
-    process (which also reads and checks the input), the rest goes in chunks
-    to the workers, each writing one segment per batch; at commit the
-    workers' segments join the ingest's own in the new table of contents.
-    Runs that add fewer than ``MIN_PARALLEL_DOCS`` documents never start a
-    worker.
+    Documents are routed as they arrive, in chunks, to the worker with the
+    least work queued; while every worker has ``MAX_QUEUED`` chunks waiting,
+    the ingest process (which also reads, checks and hashes every document)
+    indexes the document itself, so the work balances itself between the
+    processes whatever else runs on the machine. Each process writes one
+    segment per batch and counts the vocabulary of the documents it indexed;
+    at commit the workers' segments join the ingest's own in the new table of
+    contents and their word counts join its vocabulary. Runs that add fewer
+    than ``MIN_PARALLEL_DOCS`` documents never start a worker.
 
     Whoosh's ``MpWriter`` (``procs>1``) waits forever when a worker dies;
     here every call to a worker is a future, so a dead or failing worker
@@ -809,9 +1033,8 @@ class SegmentBuilders:
 
     MIN_PARALLEL_DOCS = 1000
     CHUNK = 200
-    #: Of every ``OWN + WORKER * workers`` documents, the ingest process indexes
-    #: ``OWN``: it also reads, checks, hashes and counts the vocabulary of all.
-    OWN, WORKER = 1, 2
+    #: Chunks a worker may have waiting before the ingest process indexes documents itself.
+    MAX_QUEUED = 2
 
     def __init__(self, index_dir: str, workers: int, limitmb: int = 256) -> None:
         self.index_dir = index_dir
@@ -820,22 +1043,32 @@ class SegmentBuilders:
         self._pools: list[ProcessPoolExecutor] = []
         self._chunks: list[list[dict[str, str]]] = [[] for _ in range(workers)]
         self._futures: list[Future] = []
+        self._queued: list[list[Future]] = [[] for _ in range(workers)]
         self._seen = 0
 
     def route(self, fields: dict[str, str]) -> bool:
-        """Take ``fields`` for a worker (True), or leave it to the ingest process (False)."""
+        """Take ``fields`` for a worker (True), or leave it to the ingest process (False).
+
+        A worker that takes a document also counts its words for the vocabulary.
+        """
         self._seen += 1
         if self._seen <= self.MIN_PARALLEL_DOCS:
             return False
-        slot = self._seen % (self.OWN + self.WORKER * self.workers) - self.OWN
-        if slot < 0:
+        worker = min(range(self.workers), key=self._backlog)
+        if self._backlog(worker) >= self.MAX_QUEUED * self.CHUNK:
             return False
-        worker = slot // self.WORKER
         chunk = self._chunks[worker]
         chunk.append(fields)
         if len(chunk) >= self.CHUNK:
             self._send(worker)
         return True
+
+    def _backlog(self, worker: int) -> int:
+        """Documents given to ``worker`` that it has not indexed yet."""
+        queued = self._queued[worker]
+        while queued and queued[0].done():
+            queued.pop(0)
+        return len(queued) * self.CHUNK + len(self._chunks[worker])
 
     def _send(self, worker: int) -> None:
         if not self._pools:
@@ -846,28 +1079,44 @@ class SegmentBuilders:
             ]
         chunk, self._chunks[worker] = self._chunks[worker], []
         try:
-            self._futures.append(self._pools[worker].submit(_worker_add, self.index_dir, chunk, self.limitmb))
+            future = self._pools[worker].submit(_worker_add, self.index_dir, chunk, self.limitmb)
         except BrokenProcessPool as exc:
             raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
+        self._futures.append(future)
+        self._queued[worker].append(future)
 
-    def finish(self) -> list[Any]:
-        """The workers' segments of this batch, or :class:`IndexWriteFailed` if any worker failed."""
+    def finish(self) -> Callable[[], tuple[list[Any], list[dict[str, Any]]]]:
+        """Tell the workers to write this batch's segments; returns the call that waits for
+        them and gives their segments and vocabulary counts, or raises
+        :class:`IndexWriteFailed` if any worker failed.
+
+        The ingest process writes its own segment between the two, while the workers write theirs.
+        """
         for worker, chunk in enumerate(self._chunks):
             if chunk:
                 self._send(worker)
         if not self._pools:
-            return []
+            return lambda: ([], [])
         futures, self._futures = self._futures, []
+        self._queued = [[] for _ in range(self.workers)]
         try:
             finishing = [pool.submit(_worker_finish) for pool in self._pools]
-            concurrent.futures.wait(futures + finishing)
-            for f in futures:
-                f.result()
-            return [seg for seg in (f.result() for f in finishing) if seg is not None]
         except BrokenProcessPool as exc:
             raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
-        except Exception as exc:
-            raise IndexWriteFailed(f"an indexing worker process failed: {exc!r}") from exc
+
+        def collect() -> tuple[list[Any], list[dict[str, Any]]]:
+            try:
+                concurrent.futures.wait(futures + finishing)
+                for f in futures:
+                    f.result()
+                finished = [f.result() for f in finishing]
+                return [seg for seg, _ in finished if seg is not None], [counts for _, counts in finished if counts]
+            except BrokenProcessPool as exc:
+                raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
+            except Exception as exc:
+                raise IndexWriteFailed(f"an indexing worker process failed: {exc!r}") from exc
+
+        return collect
 
     def close(self) -> None:
         for pool in self._pools:
@@ -878,6 +1127,8 @@ class SegmentBuilders:
 def _doc_fields(record: Record, content_hash: str) -> dict[str, str]:
     fields = {k: v for k, v in record.__dict__.items() if v}
     fields["hash"] = content_hash
+    if record.body:
+        fields["lead"] = record.body  # the same string: pickled once when sent to a worker
     return fields
 
 
@@ -914,13 +1165,19 @@ class Writer:
         """The committed stored fields of ``doc_id`` (e.g. to un-count its words), or None."""
         return self._searcher.document(id=doc_id)
 
-    def put(self, record: Record, content_hash: str, *, replace: bool) -> None:
-        """Add ``record`` (replacing the committed document of its id when ``replace``)."""
+    def put(self, record: Record, content_hash: str, *, replace: bool) -> bool:
+        """Add ``record`` (replacing the committed document of its id when ``replace``).
+
+        True when a worker process took it: the worker counts its words, and
+        :meth:`commit` returns the counts; the caller counts the others.
+        """
         if replace:
             self._w.delete_by_term("id", record.id)
         fields = _doc_fields(record, content_hash)
-        if self._builders is None or not self._builders.route(fields):
-            self._w.add_document(**fields)
+        if self._builders is not None and self._builders.route(fields):
+            return True
+        self._w.add_document(**fields)
+        return False
 
     def delete(self, doc_id: str) -> int:
         return self._w.delete_by_term("id", doc_id)
@@ -932,12 +1189,25 @@ class Writer:
             return [searcher.stored_fields(n)["id"] for n in searcher.document_numbers(source=source)]
         return [f["id"] for f in searcher.reader().all_stored_fields() if not f.get("source")]
 
-    def commit(self) -> None:
-        """Make every change visible at once; :class:`IndexWriteFailed` if a worker failed."""
+    def commit(self) -> list[dict[str, Any]]:
+        """Make every change visible at once; :class:`IndexWriteFailed` if a worker failed.
+
+        Returns the vocabulary counts (:meth:`Vocabulary.take_counts`) of the
+        documents worker processes took (see :meth:`put`).
+        """
+        counts: list[dict[str, Any]] = []
         if self._builders is not None:
-            self._w.extra_segments = self._builders.finish()
+            collect = self._builders.finish()
+
+            def worker_segments() -> list[Any]:
+                segments, worker_counts = collect()
+                counts.extend(worker_counts)
+                return segments
+
+            self._w.extra_segments = worker_segments
         self._searcher.close()
         self._w.commit()
+        return counts
 
     def cancel(self) -> None:
         """Drop the uncommitted changes, and the files Whoosh opened for the new segment."""
@@ -955,7 +1225,7 @@ class Writer:
 
 
 class _Compiler:
-    """Query tree -> Whoosh query, with BM25F over title (boosted) and body."""
+    """Query tree -> Whoosh query, with BM25F over title (boosted), body and lead."""
 
     def __init__(self, searcher: Searcher, ranking: Ranking, max_prefix_terms: int) -> None:
         self.reader = searcher.reader()
@@ -963,9 +1233,18 @@ class _Compiler:
         self.max_prefix_terms = max_prefix_terms
 
     def fields(self, field: str | None) -> Iterable[tuple[str, float]]:
+        """The fields (with weights) a phrase or prefix is looked for in."""
         if field:
             return [(field, 1.0)]
         return [("title", self.ranking.title_boost), ("body", 1.0)]
+
+    def word_fields(self, node: Word) -> Iterable[tuple[str, float]]:
+        """The fields a word is looked for in: also the lead (the body's
+        opening words, which hold no positions, so phrases skip it)."""
+        fields = self.fields(node.field)
+        if node.field is None and self.ranking.lead_boost > 0:
+            return [*fields, ("lead", self.ranking.lead_boost)]
+        return fields
 
     def any_words(self, node: AnyWords) -> whoosh.query.Query:
         """Any word, ranked; consecutive words found near each other score extra.
@@ -992,7 +1271,7 @@ class _Compiler:
             weights = node.weights or (1.0,) * len(node.terms)
             return _or(
                 whoosh.query.Term(f, term, boost=boost * weight)
-                for f, boost in self.fields(node.field)
+                for f, boost in self.word_fields(node)
                 for term, weight in zip(node.terms, weights)
             )
         if isinstance(node, Phrase):
@@ -1098,7 +1377,7 @@ class _DocSets:
         if node is None:
             return self.live()
         if isinstance(node, Word):
-            return self.union((f, t) for f, _ in compiler.fields(node.field) for t in node.terms)
+            return self.union((f, t) for f, _ in compiler.word_fields(node) for t in node.terms)
         if isinstance(node, Prefix):
             return self.union((f, t) for f, _ in compiler.fields(node.field) for t in compiler.expand(f, node.prefix))
         if isinstance(node, And):
@@ -1129,7 +1408,7 @@ class _DocSets:
         """Every live document with term ``key[1]`` in field ``key[0]``."""
         cached = self.terms.pop(key, None)
         if cached is None:
-            if key[0] in TEXT_FIELDS:  # the scorers read these postings anyway
+            if self.searcher.schema[key[0]].scorable:  # the scorers read these postings anyway
                 docs: Iterable[int] = self.scored(*key)[0]
             else:
                 docs = self._postings(*key)
@@ -1331,7 +1610,7 @@ class _AnyWordsScorer:
         for child in node.children:
             if isinstance(child, Word):
                 weights = child.weights or (1.0,) * len(child.terms)
-                for f, boost in self.compiler.fields(child.field):
+                for f, boost in self.compiler.word_fields(child):
                     clauses.extend((f, t, boost * w) for t, w in zip(child.terms, weights))
             else:
                 others.append(child)
@@ -1521,7 +1800,7 @@ class _TopDocs:
         for i, word in enumerate(words):
             assert isinstance(word, Word)
             weights = word.weights or (1.0,) * len(word.terms)
-            for f, boost in self.compiler.fields(word.field):
+            for f, boost in self.compiler.word_fields(word):
                 for t, w in zip(word.terms, weights):
                     if (f, t) in self.compiler.reader:
                         ids, raws = self.docsets.scored(f, t)

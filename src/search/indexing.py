@@ -181,7 +181,8 @@ class _Batch:
         """Commit, then save the vocabulary; a crash in between leaves a marker,
         and the next ingest rebuilds the vocabulary from the index."""
         open(os.path.join(self.index.path, VOCABULARY_DIRTY), "w").close()
-        self.writer.commit()
+        for counts in self.writer.commit():  # the words of the documents worker processes indexed
+            self.vocabulary.merge(counts)
         self.save_vocabulary()
         for doc_id, content_hash in self.pending.items():
             if content_hash is None:
@@ -306,8 +307,8 @@ def _put(batch: _Batch, record: Record, report: IngestReport) -> None:
     batch.touch(record.id)
     if previous is not None:
         batch.uncount(record.id)
-    batch.writer.put(record, content_hash, replace=previous is not None)
-    batch.vocabulary.add_document(document_texts(record.__dict__))
+    if not batch.writer.put(record, content_hash, replace=previous is not None):
+        batch.vocabulary.add_document(document_texts(record.__dict__))
     batch.pending[record.id] = content_hash
     if previous is None:
         report.added += 1

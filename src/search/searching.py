@@ -365,6 +365,7 @@ def _ranking(settings: Settings) -> Ranking:
         k1=settings.bm25_k1,
         b=settings.bm25_b,
         title_boost=settings.title_boost,
+        lead_boost=settings.lead_boost,
         proximity_boost=settings.proximity_boost,
         proximity_slop=settings.proximity_slop,
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import write_jsonl
 
 from search import SearchRequest, SearchService, Settings
@@ -90,3 +92,29 @@ def test_hindi_search_ingest_is_the_same_command(tmp_path):
     data = write_jsonl(tmp_path / "in.jsonl", [GOOD])
     assert main(["ingest", "--quiet", "--index", str(tmp_path / "ix"), str(data)]) == 0
     assert ids_for(str(tmp_path / "ix"), "बारिश") == ["d1"]
+
+
+def test_a_run_leaving_many_segments_merges_them(tmp_path, sample_records):
+    """Searches run once per segment: a run that leaves more than ``max_segments``
+    merges them into one, and every search answers as on the unmerged index."""
+    from search import ingest, read_inputs
+    from search.engine import SearchIndex
+
+    source = write_jsonl(tmp_path / "docs.jsonl", sample_records)
+    merged, unmerged = str(tmp_path / "merged"), str(tmp_path / "unmerged")
+    ingest(read_inputs([str(source)]), merged, batch_size=5, max_segments=1)
+    ingest(read_inputs([str(source)]), unmerged, batch_size=5, max_segments=100)
+    assert SearchIndex.open(merged).segment_count() == 1
+    assert SearchIndex.open(unmerged).segment_count() > 1
+    one, many = (SearchService(Settings.load({"index": i}, environ={})) for i in (merged, unmerged))
+    for q in ("भारत", "सरकार OR किसान", '"सैन्य सहयोग"', "पुतिन और मोदी की शिखर वार्ता में रक्षा सहमति"):
+        a, b = one.search(SearchRequest(q=q, per_page=100)), many.search(SearchRequest(q=q, per_page=100))
+        assert a.total == b.total > 0
+        assert [h.id for h in a.hits] == [h.id for h in b.hits]
+        # Merging re-sums field lengths from their one-byte per-document form,
+        # so BM25's average length (and each score) moves by a hair.
+        assert [h.score for h in a.hits] == pytest.approx([h.score for h in b.hits], rel=0.01)
+    # A run that changes nothing writes nothing, not even a merge.
+    before = sorted(p.name for p in (tmp_path / "unmerged").iterdir())
+    ingest(read_inputs([str(source)]), unmerged, max_segments=1)
+    assert sorted(p.name for p in (tmp_path / "unmerged").iterdir()) == before

@@ -288,7 +288,7 @@ class AnalysisOptions:
         return asdict(self)
 
 
-@dataclass
+@dataclass(slots=True)
 class Token:
     """One word of a text: its surface form, its index term and where it is."""
 
@@ -368,12 +368,15 @@ class Analyzer:
 
     def tokens(self, text: str) -> Iterator[Token]:
         """Every word of ``text`` with its term; stop words are marked, not dropped."""
+        # tokenize() and word() inlined: snippets analyse every hit's text per search.
+        cache = self._cache
         pos = 0
-        for surface, start, end in tokenize(text):
-            term, is_stop = self.word(surface)
+        for match in _WORD_RE.finditer(text):
+            surface = match.group()
+            term, is_stop = cache.get(surface) or self.word(surface)
             if not term:  # e.g. a lone ZWNJ or nukta
                 continue
-            yield Token(surface, term, start, end, pos, is_stop)
+            yield Token(surface, term, match.start(), match.end(), pos, is_stop)
             pos += 1
 
     def index_terms(self, text: str) -> list[str]:

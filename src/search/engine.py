@@ -38,6 +38,7 @@ Whoosh quirks handled here:
 
 from __future__ import annotations
 
+import bisect
 import concurrent.futures
 import datetime as dt
 import errno
@@ -63,10 +64,14 @@ import whoosh.collectors
 import whoosh.fields
 import whoosh.filedb.filestore
 import whoosh.index
+import whoosh.matching
 import whoosh.query
+import whoosh.reading
 import whoosh.scoring
 import whoosh.sorting
 import whoosh.writing
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.searching import Searcher, TimeLimit
 from whoosh.system import pack_uint
 
@@ -307,12 +312,17 @@ class SearchIndex:
     """A Whoosh index directory: open it for searching, or write to it."""
 
     def __init__(
-        self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None
+        self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None,
+        shortcuts: bool = True,
     ) -> None:
         self._ix = ix
         self.path = path
         self.refresh_seconds = refresh_seconds
         self.ranking = ranking or Ranking()
+        #: Count totals and facets from cached document sets (:class:`_DocSets`)
+        #: and score long any-word queries term at a time (:class:`_AnyWordsScorer`);
+        #: False leaves all of it to Whoosh (slower, the same answers: for checking).
+        self.shortcuts = shortcuts
         self._local = threading.local()
         tokenizer: HindiTokenizer = ix.schema["body"].analyzer
         if tokenizer.version != ANALYSIS_VERSION:
@@ -329,14 +339,18 @@ class SearchIndex:
     # -- opening -----------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None) -> "SearchIndex":
+    def open(
+        cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None, shortcuts: bool = True
+    ) -> "SearchIndex":
         """Open an existing index, or raise :class:`IndexUnavailable` saying why."""
         if not os.path.isdir(path):
             raise IndexUnavailable(f"no index directory at {path!r}: run ingest first")
         try:
             if not whoosh.index.exists_in(path):
                 raise IndexUnavailable(f"{path!r} holds no index: run ingest first")
-            ix = whoosh.index.open_dir(path)
+            # No mmap: Whoosh 2.7.4 copies each mapped compound segment file whole
+            # into a BytesIO (its BufferFile), 150 MB of heap per process at 55,737 documents.
+            ix = whoosh.filedb.filestore.FileStorage(path, supports_mmap=False).open_index()
             ix.doc_count()
         except IndexUnavailable:
             raise
@@ -345,7 +359,7 @@ class SearchIndex:
                 f"the index at {path!r} cannot be opened ({type(exc).__name__}: {exc}); "
                 "rebuild it: ingest --rebuild with all the documents"
             ) from exc
-        index = cls(ix, path, refresh_seconds, ranking)
+        index = cls(ix, path, refresh_seconds, ranking, shortcuts)
         index.check_files()
         return index
 
@@ -403,11 +417,13 @@ class SearchIndex:
         if searcher is None:
             weighting = whoosh.scoring.BM25F(B=self.ranking.b, K1=self.ranking.k1)
             local.searcher = self._ix.searcher(weighting=weighting)
+            local.docsets = _DocSets(local.searcher)
             local.checked = now
         elif now - local.checked >= self.refresh_seconds:
             local.checked = now
             if not searcher.up_to_date():
                 local.searcher = searcher.refresh()
+                local.docsets = _DocSets(local.searcher)  # the sets belong to one generation
         return local.searcher
 
     def doc_count(self) -> int:
@@ -471,29 +487,113 @@ class SearchIndex:
         cannot hold a worker.
         """
         searcher = self.searcher()
-        if node is None:
-            query: whoosh.query.Query = whoosh.query.Every()
-        else:
-            query = _Compiler(searcher, self.ranking, max_prefix_terms).compile(node)
+        compiler = _Compiler(searcher, self.ranking, max_prefix_terms)
+        query = whoosh.query.Every() if node is None else compiler.compile(node)
         sortedby = None if sort == "relevance" else whoosh.sorting.FieldFacet("published", reverse=sort.startswith("-"))
-        groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
-        collector = searcher.collector(limit=max(limit, 1), sortedby=sortedby, groupedby=groupedby or None)
+        docsets: _DocSets | None = self._local.docsets if self.shortcuts else None
+        allow: Any = None if filter is None else _compile_filter(filter)
+        if docsets is not None and filter is not None:
+            allow, allowed = docsets.filter(filter)
+            if not allow:  # an empty set would mean "no filter" to Whoosh
+                return ResultSet(total=0, hits=[], facets={name: {} for name in facets})
+        # Facets from document sets when the query has no phrase; else Whoosh
+        # scores every match to count them.
+        own_facets = bool(facets) and docsets is not None and not _has_phrase(node)
+        if docsets is not None and sort == "relevance" and node is not None and _TopDocs.handles(node, compiler):
+            deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
+            matched = docsets.matching(node, compiler)
+            assert matched is not None
+            if filter is not None:
+                matched &= allowed
+            try:
+                top = _TopDocs(docsets, compiler).run(
+                    node, max(limit, 1), allow if filter is not None else None, matched, deadline
+                )
+            except TimeLimit:
+                raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
+            total = matched.bit_count()
+            hits = [(score, searcher.stored_fields(docnum)) for score, docnum in top][:limit]
+            return ResultSet(total=total, hits=hits, facets=self._facets(docsets, node, compiler, facets, filter))
+        if docsets is not None and sort == "relevance" and _AnyWordsScorer.handles(node):
+            assert isinstance(node, AnyWords)
+            deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
+            try:
+                matched, top = _AnyWordsScorer(searcher, docsets, compiler).run(
+                    node, max(limit, 1), allow if filter is not None else None, deadline
+                )
+            except TimeLimit:
+                raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
+            hits = [(score, searcher.stored_fields(docnum)) for score, docnum in top][:limit]
+            bits = _bitset(matched, searcher.doc_count_all()) if facets else 0
+            return ResultSet(
+                total=len(matched), hits=hits, facets={name: docsets.facet(name, bits) for name in facets}
+            )
+        groupedby = None
+        if facets and not own_facets:
+            groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
+        # Block skipping leaves the total to count afterwards: from document
+        # sets, but a phrase needs positions; one run that scores (and counts)
+        # every match is then faster than Whoosh's second run.
+        optimize = docsets is None or not _has_phrase(node)
+        collector = searcher.collector(limit=max(limit, 1), sortedby=sortedby, groupedby=groupedby, optimize=optimize)
         if time_limit > 0:
             collector = _DeadlineCollector(collector, time_limit)
-        if filter is not None:  # outermost: Whoosh filters in FilterCollector.collect_matches
-            collector = whoosh.collectors.FilterCollector(collector, _compile_filter(filter))
+        if allow is not None:  # outermost: Whoosh filters in FilterCollector.collect_matches
+            collector = whoosh.collectors.FilterCollector(collector, allow)
         try:
             searcher.search_with_collector(query, collector)
         except TimeLimit:
             raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
         results = collector.results()
-        counts = {
-            name: {str(k): int(v) for k, v in results.groups(name).items() if k not in (None, "", b"")}
-            for name in facets
-        }
         # Sorted by date, Whoosh puts the sort key where the score goes: report 0.
         hits = [((hit.score or 0.0) if sortedby is None else 0.0, hit.fields()) for hit in results][:limit]
-        return ResultSet(total=len(results), hits=hits, facets=counts)
+        if docsets is None:
+            total = len(results)
+        else:
+            total = self._total(results, collector, lambda: docsets.matching(node, compiler), allowed if filter else None)
+        if own_facets:
+            assert docsets is not None
+            counts = self._facets(docsets, node, compiler, facets, filter)
+        else:
+            counts = {
+                name: {str(k): int(v) for k, v in results.groups(name).items() if k not in (None, "", b"")}
+                for name in facets
+            }
+        return ResultSet(total=total, hits=hits, facets=counts)
+
+    @staticmethod
+    def _facets(
+        docsets: "_DocSets", node: Node | None, compiler: "_Compiler", facets: Sequence[str], filter: FilterNode | None
+    ) -> dict[str, dict[str, int]]:
+        """Facet counts over every document ``node`` (without phrases) matches under ``filter``."""
+        if not facets:
+            return {}
+        matched = docsets.matching(node, compiler)
+        assert matched is not None
+        if filter is not None:
+            matched &= docsets.filter(filter)[1]
+        return {name: docsets.facet(name, matched) for name in facets}
+
+    @staticmethod
+    def _total(results: Any, collector: Any, matching: Any, allowed: int | None) -> int:
+        """The exact number of matches, without Whoosh's second run of the query.
+
+        Fewer hits than asked for means no block was skipped (Whoosh skips
+        only once the top N is full), so every match was collected; else the
+        count comes from the query's document sets (``matching()``; None for
+        a phrase, which Whoosh then counts).
+        """
+        top = collector
+        while isinstance(top, whoosh.collectors.WrappingCollector):
+            top = top.child
+        if not isinstance(top, whoosh.collectors.TopCollector) or top.computes_count():
+            return len(results)
+        if results.scored_length() < top.limit:
+            return results.scored_length()
+        matched = matching()
+        if matched is None:
+            return len(results)
+        return (matched if allowed is None else matched & allowed).bit_count()
 
     def iter_stored(self) -> Iterator[dict[str, Any]]:
         """The stored fields of every live document (for rebuilding side files)."""
@@ -541,6 +641,26 @@ class SearchIndex:
                         os.remove(full)
                     except OSError:
                         pass
+
+    def segment_count(self) -> int:
+        """How many segments the last commit has (a search runs once per segment)."""
+        return len(self._ix._segments())
+
+    def merge_segments(self, timeout: float = 0.0) -> None:
+        """Merge every segment into one, in a commit of its own (deleted documents are dropped).
+
+        Only call this while holding the ingest lock. Searches go on meanwhile
+        on the previous commit, and see the merged index at their next refresh.
+        """
+        try:
+            w = _SegmentWriter(self._ix, timeout=timeout, limitmb=256, codec=_codec())
+        except whoosh.index.LockError as exc:
+            raise IndexLocked(f"another ingest is writing to {self.path!r}") from exc
+        try:
+            w.commit(optimize=True)
+        except BaseException:
+            w.cancel()
+            raise
 
     def writer(self, timeout: float = 0.0, builders: SegmentBuilders | None = None) -> "Writer":
         """A writer holding the index lock; raises :class:`IndexLocked` after ``timeout`` s.
@@ -1217,6 +1337,595 @@ class _Compiler:
             terms.sort(key=lambda t: -self.reader.doc_frequency(field, t))
             terms = terms[: self.max_prefix_terms]
         return terms
+
+
+# --------------------------------------------------------------------------
+# Counting with cached document sets (query speed)
+# --------------------------------------------------------------------------
+
+
+class _DocSets:
+    """Document sets of one searcher (so of one thread and index generation), as bitsets.
+
+    Whoosh's top-N collector skips posting blocks that cannot reach the top
+    N, so it does not know how many documents matched and runs the whole
+    query a second time to count them; facets make it score every match.
+    Here a term's documents are read once into a Python ``int`` used as a
+    bitset (bit n = document n; 7 KB at 55,000 documents), kept while the
+    generation lives (least recently used dropped past ``budget`` bytes), so
+    a total or facet count is a few ``|``/``&`` and one ``bit_count``.
+    Deleted documents are never in a set: postings skip them. The scorers'
+    BM25F scores of a term's postings (:meth:`scored`) are kept the same
+    way, under a budget of their own: at most 2 x ``budget`` per thread.
+    """
+
+    def __init__(self, searcher: Searcher, budget: int = 16 << 20) -> None:
+        self.searcher = searcher
+        self.budget = budget
+        self.size = 0
+        self.terms: dict[tuple[str, str], int] = {}
+        self.filters: dict[FilterNode, tuple[set[int], int]] = {}
+        self.values: dict[str, dict[str, int]] = {}
+        self.columns: dict[str, list[str]] = {}
+        self.lengths: dict[str, list[float]] = {}
+        self.scores: dict[tuple[str, str], tuple[Sequence[int], Sequence[float]]] = {}
+        self.scores_size = 0
+        self.orders: dict[int, Sequence[int]] = {}  # id() of a cached raws array -> its order
+
+    def matching(self, node: Node | None, compiler: "_Compiler") -> int | None:
+        """The documents ``node`` matches; None when it has a phrase (positions needed)."""
+        if node is None:
+            return self.live()
+        if isinstance(node, Word):
+            return self.union((f, t) for f, _ in compiler.word_fields(node) for t in node.terms)
+        if isinstance(node, Prefix):
+            return self.union((f, t) for f, _ in compiler.fields(node.field) for t in compiler.expand(f, node.prefix))
+        if isinstance(node, And):
+            result = -1  # every bit set
+            for child in node.children:
+                docs = self.matching(child.child if isinstance(child, Not) else child, compiler)
+                if docs is None:
+                    return None
+                result = result & ~docs if isinstance(child, Not) else result & docs
+            return result if result >= 0 else self.live() & result
+        if isinstance(node, (Or, AnyWords)):
+            result = 0
+            for child in node.children:
+                docs = self.matching(child, compiler)
+                if docs is None:
+                    return None
+                result |= docs
+            return result
+        return None  # Phrase, a lone Not
+
+    def union(self, keys: Iterable[tuple[str, str]]) -> int:
+        result = 0
+        for key in keys:
+            result |= self.term(key)
+        return result
+
+    def term(self, key: tuple[str, str]) -> int:
+        """Every live document with term ``key[1]`` in field ``key[0]``."""
+        cached = self.terms.pop(key, None)
+        if cached is None:
+            if self.searcher.schema[key[0]].scorable:  # the scorers read these postings anyway
+                docs: Iterable[int] = self.scored(*key)[0]
+            else:
+                docs = self._postings(*key)
+            cached = _bitset(docs, self.searcher.doc_count_all())
+            size = cached.bit_length() // 8
+            while self.terms and self.size + size > self.budget:
+                self.size -= next(iter(self.terms.values())).bit_length() // 8
+                del self.terms[next(iter(self.terms))]
+            self.size += size
+        self.terms[key] = cached  # most recently used last
+        return cached
+
+    def _postings(self, field: str, term: str) -> list[int]:
+        docs: list[int] = []
+        for sub, offset in self.searcher.leaf_searchers():
+            for ids, _ in _posting_blocks(sub.reader(), field, term):
+                docs.extend(d + offset for d in ids)
+        return docs
+
+    def norms(self, field: str) -> list[float]:
+        """BM25's length part ``K1 * ((1 - B) + B * length / average)`` of every document's field."""
+        cached = self.lengths.get(field)
+        if cached is None:
+            B, K1 = self.searcher.weighting.B, self.searcher.weighting.K1
+            avgfl = self.searcher.avg_field_length(field) or 1
+            # Whoosh keeps each length as one byte: one norm per byte value.
+            table = [K1 * ((1 - B) + B * byte_to_length(b) / avgfl) for b in range(256)]
+            cached = []
+            for sub, _ in self.searcher.leaf_searchers():
+                cached.extend(table[b] for b in _length_bytes(sub.reader(), field))
+            self.lengths[field] = cached
+        return cached
+
+    def scored(self, field: str, term: str) -> tuple[Sequence[int], Sequence[float]]:
+        """Every live document with the term, and its BM25F score there, computed as
+        ``whoosh.scoring.bm25`` does (so to the last bit). Kept, least recently used
+        dropped past ``budget`` bytes: the common words of long queries recur."""
+        key = (field, term)
+        cached = self.scores.pop(key, None)
+        if cached is None:
+            searcher = self.searcher
+            idf = searcher.idf(field, term)
+            k1p1 = searcher.weighting.K1 + 1
+            norms = self.norms(field)
+            ids, raws = array("i"), array("d")
+            for sub, offset in searcher.leaf_searchers():
+                for block, weights in _posting_blocks(sub.reader(), field, term):
+                    docs = [d + offset for d in block]
+                    ids.extend(docs)
+                    raws.extend([idf * ((w * k1p1) / (w + norms[d])) for d, w in zip(docs, weights)])
+            cached = (ids, raws)
+            size = 12 * len(ids) + 200
+            while self.scores and self.scores_size + size > self.budget:
+                _, dropped = self.scores.pop(next(iter(self.scores)))
+                order = self.orders.pop(id(dropped), None)
+                self.scores_size -= 12 * len(dropped) + 200 + (4 * len(order) if order is not None else 0)
+            self.scores_size += size
+        self.scores[key] = cached  # most recently used last
+        return cached
+
+    def ranked(self, field: str, term: str) -> tuple[Sequence[int], Sequence[float], Sequence[int]]:
+        """:meth:`scored`, and the indexes of its postings from the best score down
+        (kept with them: the same term is asked for in order again and again)."""
+        ids, raws = self.scored(field, term)
+        order = self.orders.get(id(raws))
+        if order is None:
+            order = array("i", sorted(range(len(raws)), key=raws.__getitem__, reverse=True))
+            self.orders[id(raws)] = order
+            self.scores_size += 4 * len(order)
+        return ids, raws, order
+
+    def live(self) -> int:
+        """Every live document."""
+        cached = self.terms.get(("", ""))
+        if cached is None:
+            reader = self.searcher.reader()
+            cached = self.terms[("", "")] = _bitset(reader.all_doc_ids(), reader.doc_count_all())
+        return cached
+
+    def filter(self, node: FilterNode) -> tuple[set[int], int]:
+        """The documents a filter keeps, as a set (for the collector) and a bitset."""
+        cached = self.filters.pop(node, None)
+        if cached is None:
+            docs = set(self.searcher.docs_for_query(_compile_filter(node)))
+            cached = (docs, _bitset(docs, self.searcher.doc_count_all()))
+            if len(self.filters) >= 8:
+                del self.filters[next(iter(self.filters))]
+        self.filters[node] = cached
+        return cached
+
+    def facet(self, name: str, docs: int) -> dict[str, int]:
+        """How many of ``docs`` have each value of the sortable field ``name`` ("" left out)."""
+        values = self._values(name)
+        matched = docs.bit_count()
+        if matched == 0:
+            return {}
+        if matched < 4 * len(values):  # few documents: look their values up one by one
+            column = self.columns[name]
+            counts: dict[str, int] = defaultdict(int)
+            for docnum in _members(docs):
+                counts[column[docnum]] += 1
+            counts.pop("", None)
+            return dict(counts)
+        counts = {}
+        for value, bits in values.items():
+            n = (bits & docs).bit_count()
+            if n:
+                counts[value] = n
+        return counts
+
+    def _values(self, name: str) -> dict[str, int]:
+        """Value -> documents, and the value of every document (``columns``), of field ``name``."""
+        cached = self.values.get(name)
+        if cached is None:
+            column: list[str] = []
+            for sub, _ in self.searcher.leaf_searchers():
+                reader = sub.reader()
+                values = reader.column_reader(name, translate=True)
+                column.extend(values[n] or "" for n in range(reader.doc_count_all()))
+            groups: dict[str, list[int]] = defaultdict(list)
+            for docnum, value in enumerate(column):
+                if value:
+                    groups[value].append(docnum)
+            cached = self.values[name] = {v: _bitset(ids, len(column)) for v, ids in groups.items()}
+            self.columns[name] = column
+        return cached
+
+
+def _length_bytes(reader: Any, field: str) -> bytes:
+    """The one-byte field lengths of every document of a segment, read at once from
+    Whoosh 2.7's lengths column (one read per document through its API)."""
+    count = reader.doc_count_all()
+    try:
+        column = reader._perdoc._cached_reader(f"_{field}_len", whoosh.codec.whoosh3.LENGTHS_COLUMN)
+        data = column._dbfile.get(column._basepos, min(column._count, count)) if column is not None else b""
+        assert column is None or column._fixedlen == 1
+    except (AttributeError, AssertionError):  # another codec: ask document by document
+        return bytes(length_to_byte(reader.doc_field_length(n, field, 0) or 0) for n in range(count))
+    return bytes(data) + bytes(count - len(data))
+
+
+def _bitset(ids: Iterable[int], size: int) -> int:
+    """Document numbers -> an ``int`` with those bits set."""
+    bits = bytearray((size >> 3) + 1)
+    for i in ids:
+        bits[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(bits, "little")
+
+
+#: The bit positions set in each byte value.
+_BYTE_BITS = [tuple(b for b in range(8) if v >> b & 1) for v in range(256)]
+
+
+def _members(bits: int) -> Iterator[int]:
+    """The document numbers of a bitset, in order."""
+    data = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
+    for match in re.finditer(rb"[^\x00]", data):
+        base = match.start() << 3
+        for b in _BYTE_BITS[data[match.start()]]:
+            yield base + b
+
+
+class _AnyWordsScorer:
+    """A long any-word query (:class:`AnyWords`), scored term at a time.
+
+    Whoosh scores such a query document at a time through a tree of union
+    matchers, several Python calls per posting, and its block skipping
+    rarely helps a union of common words; the proximity pairs make it check
+    positions in every document that has both words. Here each word's
+    postings are read a block at a time and their BM25F scores (Whoosh's own
+    formula and statistics, so the same numbers) added up per document; other
+    clauses (a hyphenated word's phrase, a prefix) are Whoosh matchers. The
+    pair bonus is then computed only for the best documents, and for every
+    other document that could still reach the top with all its pairs near
+    (a pair adds at most ``ratio`` times a document's word score). The top
+    hits and their order are the ones Whoosh's query finds; scores may
+    differ in the last bits, being summed in another order.
+    """
+
+    def __init__(self, searcher: Searcher, docsets: "_DocSets", compiler: "_Compiler") -> None:
+        self.searcher = searcher
+        self.docsets = docsets
+        self.compiler = compiler
+        self.K1 = searcher.weighting.K1
+
+    @staticmethod
+    def handles(node: Node | None) -> bool:
+        return isinstance(node, AnyWords)
+
+    def run(
+        self, node: AnyWords, limit: int, allowed: set[int] | None, deadline: float
+    ) -> tuple[dict[int, float], list[tuple[float, int]]]:
+        """Every matching document with its word score, and ``[(score, docnum)]`` of the
+        ``limit`` best documents, best first."""
+        ranking = self.compiler.ranking
+        # (field, term, boost) of every word's clauses, as _Compiler.compile(Word) has them
+        clauses: list[tuple[str, str, float]] = []
+        others: list[Node] = []
+        for child in node.children:
+            if isinstance(child, Word):
+                weights = child.weights or (1.0,) * len(child.terms)
+                for f, boost in self.compiler.word_fields(child):
+                    clauses.extend((f, t, boost * w) for t, w in zip(child.terms, weights))
+            else:
+                others.append(child)
+        # the word pairs earning a proximity bonus, as _Compiler.any_words has them
+        pairs: list[tuple[str, str, str, float]] = []
+        if ranking.proximity_boost > 0:
+            for left, right in zip(node.children, node.children[1:]):
+                if isinstance(left, Word) and isinstance(right, Word) and not (left.field or right.field):
+                    for f, weight in self.compiler.fields(None):
+                        pairs.append((f, left.terms[0], right.terms[0], weight * ranking.proximity_boost))
+        acc: dict[int, float] = {}
+        for f, term, boost in clauses:
+            if time.perf_counter() > deadline:
+                raise TimeLimit
+            self._add(acc, f, term, boost)
+        for child in others:
+            self._add_matches(acc, self.compiler.compile(child), deadline)
+        if allowed is not None:
+            acc = {d: s for d, s in acc.items() if d in allowed}
+        if not pairs or not acc:
+            return acc, heapq.nlargest(limit, ((s, d) for d, s in acc.items()), key=_rank_key)
+        return acc, self._with_pairs(acc, clauses, pairs, limit, deadline)
+
+    def _add(self, acc: dict[int, float], field: str, term: str, boost: float) -> None:
+        """Add the clause's BM25F score (as ``whoosh.scoring.bm25``) to each document that has the term."""
+        if (field, term) not in self.searcher.reader():
+            return
+        ids, raws = self.docsets.scored(field, term)
+        get = acc.get
+        if boost == 1.0:
+            for d, r in zip(ids, raws):
+                acc[d] = get(d, 0.0) + r
+        else:
+            for d, r in zip(ids, raws):
+                acc[d] = get(d, 0.0) + r * boost
+
+    def _add_matches(self, acc: dict[int, float], query: whoosh.query.Query, deadline: float) -> None:
+        """Add the score of a Whoosh query to each document it matches."""
+        context = self.searcher.context()
+        for sub, offset in self.searcher.leaf_searchers():
+            matcher = query.matcher(sub, context)
+            while matcher.is_active():
+                d = matcher.id() + offset
+                acc[d] = acc.get(d, 0.0) + matcher.score()
+                matcher.next()
+            if time.perf_counter() > deadline:
+                raise TimeLimit
+
+    def _raw(self, field: str, term: str, docnum: int, tf: float) -> float:
+        return self.searcher.idf(field, term) * ((tf * (self.K1 + 1)) / (tf + self.docsets.norms(field)[docnum]))
+
+    def _with_pairs(
+        self, acc: dict[int, float], clauses: list[tuple[str, str, float]],
+        pairs: list[tuple[str, str, str, float]], limit: int, deadline: float,
+    ) -> list[tuple[float, int]]:
+        # A pair (a, b) in field f adds boost * (bm25(a) + bm25(b)) there (Whoosh
+        # scores a phrase as the sum of its words); a word's clause adds
+        # clause_boost * bm25: so a document gains at most ratio * its score.
+        share: dict[tuple[str, str], float] = defaultdict(float)
+        for f, a, b, boost in pairs:
+            share[(f, a)] += boost
+            share[(f, b)] += boost
+        ratio = max(
+            (share[(f, t)] / boost for f, t, boost in clauses if (f, t) in share and boost > 0), default=0.0
+        )
+        # First the best documents by word score, then every other one that
+        # could beat the limit-th final score found among them.
+        first = heapq.nlargest(max(4 * limit, 40), acc.items(), key=lambda ds: (ds[1], -ds[0]))
+        bonus = self._pair_bonus([d for d, _ in first], pairs)
+        finals = {d: s + bonus.get(d, 0.0) for d, s in first}
+        if len(finals) >= limit:
+            bar = heapq.nlargest(limit, finals.values())[-1]
+            if time.perf_counter() > deadline:
+                raise TimeLimit
+            rest = [d for d, s in acc.items() if s * (1 + ratio) >= bar and d not in finals]
+            bonus = self._pair_bonus(rest, pairs)
+            finals.update((d, acc[d] + bonus.get(d, 0.0)) for d in rest)
+        return heapq.nlargest(limit, ((s, d) for d, s in finals.items()), key=_rank_key)
+
+    def _pair_bonus(self, docs: list[int], pairs: list[tuple[str, str, str, float]]) -> dict[int, float]:
+        """The proximity bonus of each of ``docs``: Whoosh's ``Phrase([a, b], slop)``
+        matches where ``b`` stands 1 to ``slop`` positions after ``a``."""
+        slop = self.compiler.ranking.proximity_slop
+        reader = self.searcher.reader()
+        # Positions are read only where a document has both words of a pair
+        # (known from the cached postings), for each term once.
+        both: list[list[int]] = []
+        wanted: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for f, a, b, _ in pairs:
+            if (f, a) in reader and (f, b) in reader:
+                ids_a, ids_b = self.docsets.scored(f, a)[0], self.docsets.scored(f, b)[0]
+                docs_ab = [d for d in docs if _contains(ids_a, d) and _contains(ids_b, d)]
+            else:
+                docs_ab = []
+            both.append(docs_ab)
+            wanted[(f, a)].update(docs_ab)
+            wanted[(f, b)].update(docs_ab)
+        positions = {key: self._positions(*key, sorted(ds)) for key, ds in wanted.items() if ds}
+        bonus: dict[int, float] = defaultdict(float)
+        for (f, a, b, boost), docs_ab in zip(pairs, both):
+            for d in docs_ab:
+                first, second = positions[(f, a)][d], positions[(f, b)][d]
+                if _near(first, second, slop):
+                    bonus[d] += (self._raw(f, a, d, len(first)) + self._raw(f, b, d, len(second))) * boost
+        return bonus
+
+    def _positions(self, field: str, term: str, docs: list[int]) -> dict[int, list[int]]:
+        """Positions of ``term`` in ``field`` of each of ``docs`` that has it."""
+        found: dict[int, list[int]] = {}
+        if (field, term) not in self.searcher.reader():
+            return found
+        wanted = sorted(docs)
+        for sub, offset in self.searcher.leaf_searchers():
+            reader = sub.reader()
+            end = offset + reader.doc_count_all()
+            local = [d - offset for d in wanted if offset <= d < end]
+            if not local:
+                continue
+            try:
+                matcher = reader.postings(field, term)
+            except (KeyError, whoosh.reading.TermNotFound):
+                continue
+            for d in local:
+                if not matcher.is_active():
+                    break
+                matcher.skip_to(d)
+                if matcher.is_active() and matcher.id() == d:
+                    found[d + offset] = matcher.value_as("positions")
+        return found
+
+
+class _TopDocs:
+    """The best documents of a keyword query (words, all required or any), by threshold.
+
+    Whoosh walks every posting of the query's words in document order to
+    find the top N (its block skipping saves little when the words are
+    common). Here each word's postings are also kept sorted by score
+    (per generation, see :meth:`_DocSets.scored`), and read best first, all
+    lists in turn (Fagin's threshold algorithm): each new document gets its
+    full score from every list (a binary search), and reading stops once the
+    N-th best score found beats the most any unseen document could score
+    (the sum of the lists' current scores). Same scores as Whoosh's query
+    (BM25F summed over the words' clauses), same top N and order; the total
+    and facets come from document sets.
+    """
+
+    def __init__(self, docsets: "_DocSets", compiler: "_Compiler") -> None:
+        self.docsets = docsets
+        self.compiler = compiler
+
+    @staticmethod
+    def handles(node: Node | None, compiler: "_Compiler") -> bool:
+        if isinstance(node, Word):
+            return True
+        if isinstance(node, Or):
+            return all(isinstance(c, Word) for c in node.children)
+        if isinstance(node, And):
+            positive = [c for c in node.children if not isinstance(c, Not)]
+            return (
+                all(isinstance(c, Word) for c in positive)
+                and compiler.nearby(node) is None
+                and not any(_has_phrase(c) for c in node.children)
+            )
+        return False
+
+    #: At most this many matching documents: score each of them rather than
+    #: read the lists best first (a few matches among common words would make
+    #: the threshold walk read most of the lists).
+    DIRECT = 1000
+
+    def run(
+        self, node: Node, limit: int, allowed: set[int] | None, matched: int, deadline: float
+    ) -> list[tuple[float, int]]:
+        """``[(score, docnum)]`` of the ``limit`` best of the ``matched`` documents
+        (a bitset: every document ``node`` matches), best first."""
+        required = [c for c in node.children if not isinstance(c, Not)] if isinstance(node, And) else [node]
+        words = required if not isinstance(node, Or) else list(node.children)
+        excluded: set[int] = set()
+        if isinstance(node, And):
+            for child in node.children:
+                if isinstance(child, Not):
+                    bits = self.docsets.matching(child.child, self.compiler)
+                    assert bits is not None
+                    excluded.update(_members(bits))
+        # One list per clause: (word index, boost, ids, raws, order)
+        lists = []
+        for i, word in enumerate(words):
+            assert isinstance(word, Word)
+            weights = word.weights or (1.0,) * len(word.terms)
+            for f, boost in self.compiler.word_fields(word):
+                for t, w in zip(word.terms, weights):
+                    if (f, t) in self.compiler.reader:
+                        ids, raws = self.docsets.scored(f, t)
+                        if ids:
+                            lists.append((i, boost * w, ids, raws, (f, t)))
+        need_all = isinstance(node, And) and len(words) > 1
+        if time.perf_counter() > deadline:
+            raise TimeLimit
+        if matched.bit_count() <= self.DIRECT:
+            scored = ((self._score(d, lists, 0), d) for d in _members(matched))
+            return heapq.nlargest(limit, ((s, d) for s, d in scored if s is not None), key=_rank_key)
+        lists = [(i, boost, ids, raws, self.docsets.ranked(*key)[2]) for i, boost, ids, raws, key in lists]
+        top: list[tuple[float, int]] = []  # heap of (score, -docnum): the worst kept first
+        seen: set[int] = set()
+        cursors = [0] * len(lists)
+        steps = 0
+        while True:
+            threshold = 0.0
+            active = False
+            for n, (_, boost, ids, raws, order) in enumerate(lists):
+                k = cursors[n]
+                if k >= len(order):
+                    continue
+                active = True
+                j = order[k]
+                cursors[n] = k + 1
+                if k + 1 < len(order):
+                    threshold += raws[order[k + 1]] * boost
+                d = ids[j]
+                if d in seen:
+                    continue
+                seen.add(d)
+                if d in excluded or (allowed is not None and d not in allowed):
+                    continue
+                score = self._score(d, lists, len(words) if need_all else 0)
+                if score is None:
+                    continue
+                item = (score, -d)
+                if len(top) < limit:
+                    heapq.heappush(top, item)
+                elif item > top[0]:
+                    heapq.heapreplace(top, item)
+            if not active or (len(top) >= limit and top[0][0] > threshold * (1 + 1e-9)):
+                break
+            steps += 1
+            if steps % 256 == 0 and time.perf_counter() > deadline:
+                raise TimeLimit
+        return [(s, -nd) for s, nd in sorted(top, reverse=True)]
+
+    @staticmethod
+    def _score(d: int, lists: list, words_required: int) -> float | None:
+        """The document's score (Whoosh's sum over matching clauses); None when a required word is missing."""
+        score = 0.0
+        matched: set[int] = set()
+        for i, boost, ids, raws, _ in lists:
+            j = bisect.bisect_left(ids, d)
+            if j < len(ids) and ids[j] == d:
+                score += raws[j] * boost
+                matched.add(i)
+        if words_required and len(matched) < words_required:
+            return None
+        return score
+
+
+def _contains(ids: Sequence[int], docnum: int) -> bool:
+    """Whether the sorted ``ids`` hold ``docnum``."""
+    i = bisect.bisect_left(ids, docnum)
+    return i < len(ids) and ids[i] == docnum
+
+
+def _near(first: list[int], second: list[int], slop: int) -> bool:
+    """Whether some position in ``second`` is 1 to ``slop`` after one in ``first`` (both sorted)."""
+    j = 0
+    for p in first:
+        while j < len(second) and second[j] <= p:
+            j += 1
+        if j < len(second) and second[j] - p <= slop:
+            return True
+    return False
+
+
+def _rank_key(item: tuple[float, int]) -> tuple[float, int]:
+    """Higher score first; on a tie the lower document number, as Whoosh's collector."""
+    return (item[0], -item[1])
+
+
+def _posting_blocks(reader: Any, field: str, term: str) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
+    """A term's postings in ``reader`` (a segment) as blocks of (document numbers, weights),
+    deleted documents left out (as ``SegmentReader.postings`` does)."""
+    try:
+        matcher = reader.postings(field, term)
+    except (KeyError, whoosh.reading.TermNotFound):
+        return
+    deleted: Any = None
+    if isinstance(matcher, whoosh.matching.FilterMatcher):
+        deleted, matcher = matcher._ids, matcher.child
+    if not isinstance(matcher, W3LeafMatcher):  # not Whoosh 2.7's block reader: a posting at a time
+        matcher = reader.postings(field, term)
+        ids, weights = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+        yield ids, weights
+        return
+    while matcher.is_active():
+        if matcher._ids is None:
+            matcher._read_ids()
+        if matcher._weights is None:
+            matcher._read_weights()
+        i = matcher._i
+        ids, weights = matcher._ids[i:], matcher._weights[i:]
+        if deleted:
+            kept = [(d, w) for d, w in zip(ids, weights) if d not in deleted]
+            ids, weights = [d for d, _ in kept], [w for _, w in kept]
+        yield ids, weights
+        matcher._next_block()
+
+
+def _has_phrase(node: Node | None) -> bool:
+    if isinstance(node, Phrase):
+        return True
+    if isinstance(node, Not):
+        return _has_phrase(node.child)
+    return isinstance(node, (And, Or, AnyWords)) and any(_has_phrase(c) for c in node.children)
 
 
 #: Most readings a phrase with romanized words is searched as.

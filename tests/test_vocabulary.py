@@ -123,3 +123,38 @@ def test_autocomplete_on_real_news(covid_client, partial, expected):
     body = covid_client.get("/suggest", query_string={"q": partial}).get_json()
     assert body["completions"][0]["text"] == expected
     assert body["titles"] and all(partial in t["title"] or expected in t["title"] for t in body["titles"][:3])
+
+
+def test_a_new_vocabulary_is_loaded_in_the_background(tmp_path, monkeypatch):
+    """After the first load, a changed vocabulary file is read off the request path:
+    the search that notices it still answers with the previous one."""
+    import threading
+    import time as clock
+
+    from search import SearchService, Settings
+    from search import searching
+
+    rows = [{"id": "a", "title": "", "body": "किसान आंदोलन जारी"}]
+    index = str(tmp_path / "index")
+    ingest(read_inputs([str(write_jsonl(tmp_path / "a.jsonl", rows))]), index)
+    service = SearchService(Settings.load({"index": index, "refresh_seconds": 0.01}, environ={}))
+    first = service.vocabulary()
+
+    rows.append({"id": "b", "title": "", "body": "टीकाकरण अभियान"})
+    ingest(read_inputs([str(write_jsonl(tmp_path / "b.jsonl", rows))]), index)
+    release = threading.Event()
+    real_load = searching._load_vocabulary
+
+    def slow_load(*args):
+        release.wait(10)
+        return real_load(*args)
+
+    monkeypatch.setattr(searching, "_load_vocabulary", slow_load)
+    clock.sleep(0.02)
+    assert service.vocabulary() is first  # the reload runs in the background
+    release.set()
+    for _ in range(200):
+        clock.sleep(0.02)
+        if service.vocabulary() is not first:
+            break
+    assert service.vocabulary() is not first

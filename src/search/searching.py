@@ -103,6 +103,7 @@ class SearchService:
         self._vocabulary: Vocabulary | None = None
         self._vocabulary_checked = 0.0
         self._vocabulary_stamp: int | None = None
+        self._vocabulary_loading = False
 
     def index(self) -> SearchIndex:
         """The open index; raises :class:`IndexUnavailable` (retried on the next call)."""
@@ -251,25 +252,53 @@ class SearchService:
     # -- help for the searcher -------------------------------------------
 
     def vocabulary(self) -> Vocabulary:
-        """The index's surface vocabulary, reloaded when an ingest has saved a new one."""
+        """The index's surface vocabulary, reloaded when an ingest has saved a new one.
+
+        Loading it takes seconds on a large index, so after the first load a
+        new file is read in the background while searches go on with the
+        previous one (with ``refresh_seconds`` 0, at once: every change seen).
+        """
         index = self.index()
         path = os.path.join(index.path, VOCABULARY_FILE)
         now = time.monotonic()
         with self._lock:
-            cached = getattr(self, "_vocabulary", None)
+            cached = self._vocabulary
             if cached is not None and now - self._vocabulary_checked < self.settings.refresh_seconds:
                 return cached
             self._vocabulary_checked = now
             try:
-                stamp = os.stat(path).st_mtime_ns
+                stamp: int | None = os.stat(path).st_mtime_ns
             except OSError:
                 stamp = None
-            if cached is None or stamp != self._vocabulary_stamp:
-                loaded = Vocabulary.load(index.path, index.analyzer) if stamp else None
-                if loaded is None:  # an index from before the side file: count its documents once
-                    loaded = Vocabulary.from_documents(index.analyzer, index.iter_stored())
-                self._vocabulary, self._vocabulary_stamp = loaded, stamp
+            if cached is not None and stamp == self._vocabulary_stamp:
+                return cached
+            if cached is not None and self.settings.refresh_seconds > 0:
+                if not self._vocabulary_loading:
+                    self._vocabulary_loading = True
+                    threading.Thread(target=self._reload_vocabulary, args=(index, stamp), daemon=True).start()
+                return cached
+            self._vocabulary, self._vocabulary_stamp = _load_vocabulary(index, stamp), stamp
             return self._vocabulary
+
+    def _reload_vocabulary(self, index: SearchIndex, stamp: int | None) -> None:
+        try:
+            loaded = _load_vocabulary(index, stamp)
+            with self._lock:
+                self._vocabulary, self._vocabulary_stamp = loaded, stamp
+        finally:
+            self._vocabulary_loading = False
+
+    def warm_up(self) -> None:
+        """Open the index and load the vocabulary in the background, so the first
+        did-you-mean after a server starts does not pay for it."""
+
+        def load() -> None:
+            try:
+                self.vocabulary()
+            except Exception:  # noqa: BLE001 - a missing or damaged index is reported by the searches themselves
+                pass
+
+        threading.Thread(target=load, daemon=True).start()
 
     def did_you_mean(self, q: str, node: Node, total: int, flt: FilterNode | None = None) -> str | None:
         """``q`` with unknown or rare words replaced by close, common index words.
@@ -358,6 +387,13 @@ class SearchService:
         """Just the ranked ids for ``q``, through the same parse and ranking as :meth:`search`."""
         _, found, _ = self._ranked(q, limit)
         return [stored["id"] for _, stored in found.hits]
+
+
+def _load_vocabulary(index: SearchIndex, stamp: int | None) -> Vocabulary:
+    loaded = Vocabulary.load(index.path, index.analyzer) if stamp else None
+    if loaded is None:  # an index from before the side file: count its documents once
+        loaded = Vocabulary.from_documents(index.analyzer, index.iter_stored())
+    return loaded
 
 
 def _ranking(settings: Settings) -> Ranking:

@@ -70,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
     app.config["SETTINGS"] = settings
     service = SearchService(settings)
+    service.warm_up()
     app.extensions["search"] = service
     origins = settings.allowed_origins()
 

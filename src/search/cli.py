@@ -27,7 +27,7 @@ from .config import SETTINGS_HELP, Settings
 from .documents import FORMATS, InputProgress, Reject, parse_field_map
 from .engine import IndexLocked, IndexUnavailable, IndexWriteFailed
 from .exporting import csv_chunks, plain_text
-from .indexing import IngestReport, ingest, read_inputs
+from .indexing import MAX_SEGMENTS, IngestReport, ingest, read_inputs
 from .searching import FilterError, Hit, QueryError, SearchRequest, SearchService, SearchTimeout, SORTS
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
@@ -143,6 +143,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 items,
                 settings.index,
                 batch_size=args.batch_size,
+                max_segments=args.max_segments,
                 procs=args.procs,
                 delete_ids=args.delete or (),
                 prune=args.prune,
@@ -301,6 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delete", nargs="+", action="extend", metavar="ID", help="delete these document ids")
     p.add_argument("--prune", action="store_true", help="full sync: delete documents of the sources seen that this run did not see")
     p.add_argument("--batch-size", type=int, default=20000, metavar="N", help="commit every N changes (default 20000)")
+    p.add_argument(
+        "--max-segments", type=int, default=MAX_SEGMENTS, metavar="N",
+        help="merge the index into one segment at the end of a run that leaves more than N (default 0: never; "
+        "1 on a nightly run keeps searches fastest)",
+    )
     p.add_argument(
         "--procs", type=int, default=DEFAULT_PROCS, metavar="N",
         help=f"index in N processes when a run adds over 1000 documents (default {DEFAULT_PROCS}: the CPUs, at most 4; 1 = this process only)",

@@ -653,7 +653,9 @@ class SearchIndex:
         on the previous commit, and see the merged index at their next refresh.
         """
         try:
-            w = _SegmentWriter(self._ix, timeout=timeout, limitmb=256, codec=_codec())
+            # Whoosh's own writer, not ours: its merge spills sorted runs to disk
+            # (``limitmb``), where ours would hold every posting of the index in memory.
+            w = whoosh.writing.SegmentWriter(self._ix, timeout=timeout, limitmb=256, codec=_codec())
         except whoosh.index.LockError as exc:
             raise IndexLocked(f"another ingest is writing to {self.path!r}") from exc
         try:

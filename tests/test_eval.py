@@ -65,15 +65,22 @@ class TestVariants:
             bench_eval.parse_variant(spec)
 
 
-def test_a_whole_run_on_the_sample_corpus(tmp_path):
-    """Headlines as queries against the sample stories with titles blanked."""
+@pytest.fixture
+def headline_queries(tmp_path) -> tuple[list[dict], str]:
+    """The sample stories, and their headlines as known-item queries."""
     records = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
     queries = write_jsonl(
         tmp_path / "queries.jsonl",
         [{"qid": f"q{r['id']}", "query": r["title"], "relevant": [r["id"]]} for r in records],
     )
+    return records, str(queries)
+
+
+def test_a_whole_run_on_the_sample_corpus(headline_queries):
+    """Headlines as queries against the sample stories with titles blanked."""
+    records, queries = headline_queries
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "eval.py"), "--docs", str(SAMPLE), "--queries", str(queries),
+        [sys.executable, str(ROOT / "bench" / "eval.py"), "--docs", str(SAMPLE), "--queries", queries,
          "--blank-title", "--variant", "no-stem", "--variant", "bm25_b=0.3", "--spelling-variants", "--json"],
         capture_output=True, text=True, encoding="utf-8", timeout=300,
     )
@@ -95,15 +102,11 @@ def test_bad_arguments_are_usage_errors(tmp_path):
     assert run.returncode == 2 and "no such file" in run.stderr
 
 
-def test_the_ranking_screen_on_the_sample_corpus(tmp_path):
+def test_the_ranking_screen_on_the_sample_corpus(headline_queries):
     """bench/screen.py: every screen scored, and headlines find their stories."""
-    records = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
-    queries = write_jsonl(
-        tmp_path / "queries.jsonl",
-        [{"qid": f"q{r['id']}", "query": r["title"], "relevant": [r["id"]]} for r in records],
-    )
+    _, queries = headline_queries
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "screen.py"), "--docs", str(SAMPLE), "--queries", str(queries),
+        [sys.executable, str(ROOT / "bench" / "screen.py"), "--docs", str(SAMPLE), "--queries", queries,
          "--blank-title"],
         capture_output=True, text=True, encoding="utf-8", timeout=300,
     )

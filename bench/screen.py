@@ -25,6 +25,7 @@ MRR@10 of the product). Each screen adds extra fields to the body's score:
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 from collections import defaultdict
@@ -102,9 +103,15 @@ SCREENS: dict[str, tuple[float, float, list[tuple[str, float]], float]] = {
 }
 
 
+@functools.cache
+def analyzers() -> tuple[Analyzer, Analyzer]:
+    """The product's analyzer, and the same without stemming or folding (the exact forms)."""
+    return Analyzer(), Analyzer(AnalysisOptions(stem=False, fold_vowels=False))
+
+
 def analyse(records: Iterable[Any]) -> tuple[list[str], list[Doc]]:
     """Ids and analysed bodies (title + body) of the records, with the product's analyzer."""
-    analyzer, unstemmed = Analyzer(), Analyzer(AnalysisOptions(stem=False, fold_vowels=False))
+    analyzer, unstemmed = analyzers()
     ids, docs = [], []
     for record in records:
         if not isinstance(record, Record):
@@ -117,7 +124,7 @@ def analyse(records: Iterable[Any]) -> tuple[list[str], list[Doc]]:
 
 def run(ids: list[str], docs: list[Doc], queries: list[dict[str, Any]], names: Sequence[str]) -> dict[str, dict[str, float]]:
     """MRR@10 / R@1 / R@10 / R@100 of each named screen."""
-    analyzer, unstemmed = Analyzer(), Analyzer(AnalysisOptions(stem=False, fold_vowels=False))
+    analyzer, unstemmed = analyzers()
     number = {doc_id: n for n, doc_id in enumerate(ids)}
     wanted = {f for name in names for f, _ in SCREENS[name][2]} | {"body"}
     fields = {name: Field(docs, *FIELDS[name]()) for name in sorted(wanted)}

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from typing import Callable, Iterator
 
 import Stemmer
@@ -379,21 +380,22 @@ class Analyzer:
             yield Token(surface, term, match.start(), match.end(), pos, is_stop)
             pos += 1
 
+    def _terms(self, text: str) -> Iterator[str]:
+        """The terms of ``text`` in position order: one cache lookup per word."""
+        cache = self._cache
+        for match in _WORD_RE.finditer(text):
+            surface = match.group()
+            term = (cache.get(surface) or self.word(surface))[0]
+            if term:
+                yield term
+
     def index_terms(self, text: str) -> list[str]:
         """The terms of ``text`` in position order, as :meth:`tokens` gives them, without offsets.
-
-        The ingest's fast path: a regex ``findall`` and one cache lookup per word.
 
         >>> Analyzer().index_terms("भारत और रूस ने हिन्दी में")
         ['भारत', 'और', 'रुस', 'ने', 'हिंद', 'में']
         """
-        cache = self._cache
-        terms = []
-        for surface in words(text):
-            hit = cache.get(surface) or self.word(surface)
-            if hit[0]:
-                terms.append(hit[0])
-        return terms
+        return list(self._terms(text))
 
     def opening_terms(self, text: str, count: int) -> list[str]:
         """The first ``count`` terms of ``text`` (its lead), reading no further than needed.
@@ -401,16 +403,7 @@ class Analyzer:
         >>> Analyzer().opening_terms("भारत और रूस ने हिन्दी में", 3)
         ['भारत', 'और', 'रुस']
         """
-        terms: list[str] = []
-        if count <= 0:
-            return terms
-        for match in _WORD_RE.finditer(text):
-            term = self.word(match.group())[0]
-            if term:
-                terms.append(term)
-                if len(terms) == count:
-                    break
-        return terms
+        return list(islice(self._terms(text), max(count, 0)))
 
     def term_positions(self, text: str) -> dict[str, list[int]]:
         """Each term of ``text`` with its positions, in order of first occurrence: what

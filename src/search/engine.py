@@ -316,7 +316,7 @@ class SearchIndex:
 
     def __init__(
         self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None,
-        shortcuts: bool = True,
+        shortcuts: bool = True, cache_bytes: int = 48 << 20,
     ) -> None:
         self._ix = ix
         self.path = path
@@ -327,8 +327,10 @@ class SearchIndex:
         #: False leaves all of it to Whoosh (slower, the same answers: for checking).
         self.shortcuts = shortcuts
         self._local = threading.local()
-        #: Decoded postings of the segments, shared by threads and generations.
-        self._segments = _SegmentPostings()
+        #: Half the cache: decoded postings of the segments, shared by threads and
+        #: generations; the other half: each thread's document sets and scores.
+        self._segments = _SegmentPostings(cache_bytes // 2)
+        self._thread_cache_bytes = cache_bytes // 4
         tokenizer: HindiTokenizer = ix.schema["body"].analyzer
         if tokenizer.version != ANALYSIS_VERSION:
             raise IndexUnavailable(
@@ -345,7 +347,8 @@ class SearchIndex:
 
     @classmethod
     def open(
-        cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None, shortcuts: bool = True
+        cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None, shortcuts: bool = True,
+        cache_bytes: int = 48 << 20,
     ) -> "SearchIndex":
         """Open an existing index, or raise :class:`IndexUnavailable` saying why."""
         if not os.path.isdir(path):
@@ -364,7 +367,7 @@ class SearchIndex:
                 f"the index at {path!r} cannot be opened ({type(exc).__name__}: {exc}); "
                 "rebuild it: ingest --rebuild with all the documents"
             ) from exc
-        index = cls(ix, path, refresh_seconds, ranking, shortcuts)
+        index = cls(ix, path, refresh_seconds, ranking, shortcuts, cache_bytes)
         index.check_files()
         return index
 
@@ -422,13 +425,13 @@ class SearchIndex:
         if searcher is None:
             weighting = whoosh.scoring.BM25F(B=self.ranking.b, K1=self.ranking.k1)
             local.searcher = self._ix.searcher(weighting=weighting)
-            local.docsets = _DocSets(local.searcher, self._segments)
+            local.docsets = _DocSets(local.searcher, self._segments, self._thread_cache_bytes)
             local.checked = now
         elif now - local.checked >= self.refresh_seconds:
             local.checked = now
             if not searcher.up_to_date():
                 local.searcher = searcher.refresh()
-                local.docsets = _DocSets(local.searcher, self._segments)  # the sets belong to one generation
+                local.docsets = _DocSets(local.searcher, self._segments, self._thread_cache_bytes)  # the sets belong to one generation
         return local.searcher
 
     def doc_count(self) -> int:
@@ -1382,7 +1385,7 @@ class _SegmentPostings:
     Least recently used terms are dropped past ``budget`` bytes.
     """
 
-    def __init__(self, budget: int = 64 << 20) -> None:
+    def __init__(self, budget: int = 24 << 20) -> None:
         self.budget = budget
         self.size = 0
         self._items: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -1508,7 +1511,7 @@ class _DocSets:
     Deleted documents are never in them.
     """
 
-    def __init__(self, searcher: Searcher, segments: _SegmentPostings, budget: int = 16 << 20) -> None:
+    def __init__(self, searcher: Searcher, segments: _SegmentPostings, budget: int = 12 << 20) -> None:
         self.searcher = searcher
         self.segments = segments
         self.size = searcher.doc_count_all()

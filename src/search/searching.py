@@ -111,7 +111,8 @@ class SearchService:
             with self._lock:
                 if self._index is None:
                     self._index = SearchIndex.open(
-                        self.settings.index, self.settings.refresh_seconds, ranking=_ranking(self.settings)
+                        self.settings.index, self.settings.refresh_seconds, ranking=_ranking(self.settings),
+                        cache_bytes=self.settings.cache_mb << 20,
                     )
         return self._index
 

@@ -1624,9 +1624,12 @@ class _DocSets:
         cached = self.scores.pop(key, None)
         if cached is None:
             ids, weights = self.postings(field, term)
-            idf = self.searcher.idf(field, term)
-            tf = weights.astype(np.float64)
-            raws = idf * ((tf * (self.searcher.weighting.K1 + 1)) / (tf + self.norms(field)[ids]))
+            if len(ids):
+                idf = self.searcher.idf(field, term)
+                tf = weights.astype(np.float64)
+                raws = idf * ((tf * (self.searcher.weighting.K1 + 1)) / (tf + self.norms(field)[ids]))
+            else:
+                raws = np.zeros(0)
             cached = (ids, raws)
             size = ids.nbytes + raws.nbytes + 200
             while self.scores and self.scores_size + size > self.budget:
@@ -1773,14 +1776,12 @@ class _AnyWordsScorer:
                         pairs.append((f, left.terms[0], right.terms[0], weight * ranking.proximity_boost))
         acc = np.zeros(self.docsets.size)
         found = np.zeros(self.docsets.size, dtype=bool)
-        reader = self.searcher.reader()
         for f, term, boost in clauses:
             if time.perf_counter() > deadline:
                 raise TimeLimit
-            if (f, term) in reader:
-                ids, raws = self.docsets.scored(f, term)
-                acc[ids] += raws if boost == 1.0 else raws * boost
-                found[ids] = True
+            ids, raws = self.docsets.scored(f, term)  # empty for a term the index lacks
+            acc[ids] += raws if boost == 1.0 else raws * boost
+            found[ids] = True
         for child in others:
             self._add_matches(acc, found, self.compiler.compile(child), deadline)
         if allowed is not None:
@@ -1931,9 +1932,8 @@ class _TopDocs:
             weights = word.weights or (1.0,) * len(word.terms)
             for f, boost in self.compiler.word_fields(word):
                 for t, w in zip(word.terms, weights):
-                    if (f, t) in self.compiler.reader:
-                        ids, raws = self.docsets.scored(f, t)
-                        acc[ids] += raws * (boost * w)
+                    ids, raws = self.docsets.scored(f, t)  # empty for a term the index lacks
+                    acc[ids] += raws * (boost * w)
         docs = _members(matched, self.docsets.size)
         return _best(acc[docs], docs, limit)
 

@@ -43,6 +43,7 @@ import datetime as dt
 import errno
 import heapq
 import io
+import math
 import multiprocessing
 import os
 import pickle
@@ -1523,6 +1524,7 @@ class _DocSets:
         self.lengths: dict[str, np.ndarray] = {}
         self.scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self.scores_size = 0
+        self.frequencies: dict[tuple[str, str], int] = {}
         self._deleted: np.ndarray | None = None
         self._live: int | None = None
 
@@ -1578,6 +1580,8 @@ class _DocSets:
             if len(ids):
                 ids_parts.append(ids + offset if offset else ids)
                 weight_parts.append(weights)
+        # Whoosh's document frequency counts deleted documents' postings too
+        self.frequencies[(field, term)] = sum(map(len, ids_parts))
         if not ids_parts:
             return _NO_POSTINGS
         ids = np.concatenate(ids_parts) if len(ids_parts) > 1 else ids_parts[0]
@@ -1625,7 +1629,8 @@ class _DocSets:
         if cached is None:
             ids, weights = self.postings(field, term)
             if len(ids):
-                idf = self.searcher.idf(field, term)
+                # WeightingModel.idf, from the postings just read instead of the term index
+                idf = math.log(self.size / (self.frequencies[(field, term)] + 1)) + 1
                 tf = weights.astype(np.float64)
                 raws = idf * ((tf * (self.searcher.weighting.K1 + 1)) / (tf + self.norms(field)[ids]))
             else:

@@ -93,6 +93,11 @@ class SearchResponse:
         return out
 
 
+#: How many of the most common written words a server analyses as it starts
+#: (about 3 MB of the analyzer's memory; the words of nearly every text).
+WARM_WORDS = 30_000
+
+
 class SearchService:
     """Answers searches from one index directory; opens it lazily, sees new commits."""
 
@@ -289,19 +294,25 @@ class SearchService:
         finally:
             self._vocabulary_loading = False
 
-    def warm_up(self) -> None:
-        """Open the index, file its words under their phonetic keys and load the
-        vocabulary in the background, so the first romanized query and the first
-        did-you-mean after a server starts do not wait for them."""
+    def warm_up(self, *, background: bool = True) -> None:
+        """Open the index, file its words under their phonetic keys, load the
+        vocabulary and analyse its most common words (in a thread unless
+        ``background`` is False): the first romanized query, did-you-mean and
+        snippets after a server starts then do not wait for them."""
 
         def load() -> None:
             try:
-                self.index().warm_up()
-                self.vocabulary()
+                index = self.index()
+                index.warm_up()
+                for word in self.vocabulary().common_words(WARM_WORDS):
+                    index.analyzer.word(word)  # remembered: snippets analyse hits' text word by word
             except Exception:  # noqa: BLE001 - a missing or damaged index is reported by the searches themselves
                 pass
 
-        threading.Thread(target=load, daemon=True).start()
+        if background:
+            threading.Thread(target=load, daemon=True).start()
+        else:
+            load()
 
     def did_you_mean(self, q: str, node: Node, total: int, flt: FilterNode | None = None) -> str | None:
         """``q`` with unknown or rare words replaced by close, common index words.

@@ -43,8 +43,10 @@ import concurrent.futures
 import datetime as dt
 import errno
 import heapq
+import io
 import multiprocessing
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -58,6 +60,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+import numpy as np
 import whoosh.analysis
 import whoosh.codec.whoosh3
 import whoosh.collectors
@@ -528,6 +531,22 @@ class SearchIndex:
             return ResultSet(
                 total=len(matched), hits=hits, facets={name: docsets.facet(name, bits) for name in facets}
             )
+        phrase = _PhraseScorer.clauses(node, compiler) if docsets is not None and sort == "relevance" else None
+        if phrase is not None:
+            assert docsets is not None and node is not None
+            deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
+            size = searcher.doc_count_all()
+            try:
+                found, top = _PhraseScorer(self._phrase_positions(searcher), compiler).run(
+                    node, max(limit, 1), _bool_mask(allowed, size) if filter is not None else None, deadline
+                )
+            except TimeLimit:
+                raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
+            hits = [(score, searcher.stored_fields(docnum)) for score, docnum in top][:limit]
+            bits = _bitset(found.tolist(), size) if facets else 0
+            return ResultSet(
+                total=len(found), hits=hits, facets={name: docsets.facet(name, bits) for name in facets}
+            )
         groupedby = None
         if facets and not own_facets:
             groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
@@ -560,6 +579,13 @@ class SearchIndex:
                 for name in facets
             }
         return ResultSet(total=total, hits=hits, facets=counts)
+
+    def _phrase_positions(self, searcher: Searcher) -> "_PhrasePositions":
+        """This thread's term positions for phrases, of the generation ``searcher`` reads."""
+        cached: _PhrasePositions | None = getattr(self._local, "phrases", None)
+        if cached is None or cached.searcher is not searcher:
+            cached = self._local.phrases = _PhrasePositions(searcher, self._local.docsets)
+        return cached
 
     @staticmethod
     def _facets(
@@ -1560,6 +1586,12 @@ def _bitset(ids: Iterable[int], size: int) -> int:
     return int.from_bytes(bits, "little")
 
 
+def _bool_mask(bits: int, size: int) -> np.ndarray:
+    """A bitset -> an array of ``size`` booleans (True: the document is in the set)."""
+    data = np.frombuffer(bits.to_bytes((size >> 3) + 1, "little"), np.uint8)
+    return np.unpackbits(data, bitorder="little")[:size].astype(bool)
+
+
 #: The bit positions set in each byte value.
 _BYTE_BITS = [tuple(b for b in range(8) if v >> b & 1) for v in range(256)]
 
@@ -1865,6 +1897,345 @@ class _TopDocs:
         if words_required and len(matched) < words_required:
             return None
         return score
+
+
+# --------------------------------------------------------------------------
+# Phrases from positions decoded in bulk (query speed)
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _Occurrences:
+    """Where a term occurs in one field: its live postings and every position.
+
+    ``keys`` holds ``docnum << 32 | position`` of each occurrence, ascending,
+    so "``b`` right after ``a``" is ``key_a + 1`` found among ``key_b``.
+    """
+
+    docs: np.ndarray  # int64 document numbers (global), ascending
+    weights: np.ndarray  # float64 posting weights (term frequency), by ``docs``
+    keys: np.ndarray  # int64, ascending
+
+    @property
+    def size(self) -> int:
+        return self.docs.nbytes + self.weights.nbytes + self.keys.nbytes + 200
+
+
+#: ``pack_uint(n)`` is followed by ``pickle.dumps(deltas, 2)``: PROTO 2, EMPTY_LIST, BINPUT 0.
+_PICKLED_LIST = np.frombuffer(b"\x80\x02]q\x00", np.uint8)
+_OP_INT1, _OP_INT2, _OP_INT4 = ord("K"), ord("M"), ord("J")  # BININT1, BININT2, BININT
+_OP_MARK, _OP_APPEND, _OP_APPENDS = ord("("), ord("a"), ord("e")
+
+
+def _decode_positions(values: list[bytes], fmt: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Whoosh ``Positions`` values -> (occurrences per value, every position in order).
+
+    Each value is ``pack_uint(count)`` and the pickled list of position
+    deltas; decoding them one ``pickle.loads`` at a time is most of what a
+    phrase costs. Here all values are read at once: one cursor per value
+    steps over its pickled integers (1, 2 or 4 bytes after an opcode), all
+    cursors together, as many steps as the longest list. A value in any other
+    shape (over 1,000 positions, pickled in batches) is decoded by Whoosh.
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lengths = np.fromiter(map(len, values), np.int64, n)
+    starts = np.zeros(n, np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    buf = np.frombuffer(b"".join(values) + bytes(16), np.uint8)
+    counts = (
+        (buf[starts].astype(np.int64) << 24) | (buf[starts + 1].astype(np.int64) << 16)
+        | (buf[starts + 2].astype(np.int64) << 8) | buf[starts + 3]
+    )
+    shaped = (lengths >= 11) & (counts >= 1) & (counts <= 1000)
+    for i, byte in enumerate(_PICKLED_LIST):
+        shaped &= buf[np.minimum(starts + 4 + i, len(buf) - 1)] == byte
+    many = counts > 1
+    shaped &= ~many | (buf[starts + 9] == _OP_MARK)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    out = np.zeros(int(offsets[-1]), np.int64)
+    # Longest lists first, so the values still being read are always a prefix.
+    order = np.argsort(-np.where(shaped, counts, 0), kind="stable")
+    order = order[shaped[order]]
+    cursor = starts[order] + 9 + many[order]
+    base = offsets[order]
+    position = np.zeros(len(order), np.int64)
+    remaining = counts[order]
+    ok = np.ones(len(order), bool)
+    step = 0
+    active = len(order)
+    last = len(buf) - 5  # a value in another shape may send its cursor past the end
+    while active:
+        c = np.minimum(cursor[:active], last)
+        op = buf[c]
+        b1 = buf[c + 1].astype(np.int64)
+        two = b1 | (buf[c + 2].astype(np.int64) << 8)
+        four = two | (buf[c + 3].astype(np.int64) << 16) | (buf[c + 4].astype(np.int64) << 24)
+        is1, is2 = op == _OP_INT1, op == _OP_INT2
+        ok[:active] &= is1 | is2 | (op == _OP_INT4)
+        position[:active] += np.where(is1, b1, np.where(is2, two, four))
+        out[base[:active] + step] = position[:active]
+        cursor[:active] += np.where(is1, 2, np.where(is2, 3, 5))
+        step += 1
+        active = int(np.searchsorted(-remaining, -step, side="left"))
+    ok &= buf[np.minimum(cursor, last)] == np.where(remaining > 1, _OP_APPENDS, _OP_APPEND)
+    good = np.zeros(n, bool)
+    good[order[ok]] = True
+    for i in np.flatnonzero(~good).tolist():  # not in the usual shape: Whoosh decodes it
+        positions = fmt.decode_positions(values[i])
+        if len(positions) != counts[i]:
+            raise ValueError(f"a positions value holds {len(positions)} positions, its header says {counts[i]}")
+        out[offsets[i] : offsets[i + 1]] = positions
+    return counts, out
+
+
+def _leaf_postings(
+    matcher: W3LeafMatcher, wanted: list[int] | None
+) -> tuple[list[int], list[int], list[float], list[bytes]]:
+    """A term's postings in one segment, read in one piece rather than block by block:
+    (block lengths, document-number deltas, weights, values). With ``wanted``
+    (sorted document numbers), only the blocks that may hold one of them."""
+    extent = matcher._length  # Whoosh 2.7.4 reads it from the term info as a 1-tuple
+    raw = matcher._postfile.get(matcher._startoffset, extent[0] if isinstance(extent, tuple) else extent)
+    if raw[:4] != whoosh.codec.whoosh3.WHOOSH3_HEADER_MAGIC:
+        raise ValueError("not a Whoosh 3 posting list")
+    stream = io.BytesIO(raw)
+    blocks: list[int] = []
+    deltas: list[int] = []
+    weights: list[float] = []
+    values: list[bytes] = []
+    pos, taken = 4, 0
+    while pos < len(raw):
+        length = int.from_bytes(raw[pos : pos + 4], "big", signed=True)
+        end = pos + 4 + abs(length)
+        stream.seek(pos + 4)
+        count, maxid, _, compression, _, _ = pickle.load(stream)
+        take = True
+        if wanted is not None:
+            k = bisect.bisect_right(wanted, maxid)
+            take, taken = k > taken, k
+        if take:
+            data = raw[stream.tell() : end]
+            ids, ws, vs = pickle.loads(zlib.decompress(data) if compression else data)
+            blocks.append(count)
+            deltas.extend(ids)
+            if ws is None:
+                weights.extend([1.0] * count)
+            elif isinstance(ws, float):
+                weights.extend([ws] * count)
+            else:
+                weights.extend(ws)
+            values.extend(vs)
+        if length < 0 or (wanted is not None and taken == len(wanted)):
+            break
+        pos = end
+    return blocks, deltas, weights, values
+
+
+class _PhrasePositions:
+    """Term occurrences (:class:`_Occurrences`) of one searcher (one thread, one
+    index generation), kept least recently used first under ``budget`` bytes:
+    phrases typed by people are made of common words again and again."""
+
+    #: Read only the blocks that may hold candidates (and keep nothing) when
+    #: there are this many times fewer candidates than postings: a block holds
+    #: 128 postings, so then at most a quarter of the blocks are read.
+    PARTIAL = 512
+
+    def __init__(self, searcher: Searcher, docsets: "_DocSets", budget: int = 64 << 20) -> None:
+        self.searcher = searcher
+        self.docsets = docsets
+        self.budget = budget
+        self.size = 0
+        self.cache: dict[tuple[str, str], _Occurrences] = {}
+        self.norms: dict[str, np.ndarray] = {}
+
+    def occurrences(self, field: str, term: str, candidates: np.ndarray | None = None) -> _Occurrences:
+        """Where ``term`` occurs in ``field``; with ``candidates`` (document numbers), at
+        least in those documents (only those when they are few)."""
+        key = (field, term)
+        cached = self.cache.pop(key, None)
+        if cached is None:
+            if candidates is not None and len(candidates) * self.PARTIAL < self.searcher.doc_frequency(field, term):
+                return self._read(field, term, candidates)
+            cached = self._read(field, term, None)
+            while self.cache and self.size + cached.size > self.budget:
+                self.size -= self.cache.pop(next(iter(self.cache))).size
+            self.size += cached.size
+        self.cache[key] = cached  # most recently used last
+        return cached
+
+    def norm(self, field: str) -> np.ndarray:
+        cached = self.norms.get(field)
+        if cached is None:
+            cached = self.norms[field] = np.asarray(self.docsets.norms(field), np.float64)
+        return cached
+
+    def _read(self, field: str, term: str, candidates: np.ndarray | None) -> _Occurrences:
+        fmt = self.searcher.schema[field].format
+        docs, weights, counts, positions = [], [], [], []
+        for sub, offset in self.searcher.leaf_searchers():
+            reader = sub.reader()
+            wanted = None
+            if candidates is not None:
+                local = candidates[(candidates >= offset) & (candidates < offset + reader.doc_count_all())] - offset
+                if not len(local):
+                    continue
+                wanted = local.tolist()
+            try:
+                matcher = reader.postings(field, term)
+            except (KeyError, whoosh.reading.TermNotFound):
+                continue
+            deleted: Any = None
+            if isinstance(matcher, whoosh.matching.FilterMatcher):
+                deleted, matcher = matcher._ids, matcher.child
+            if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+                blocks, deltas, ws, values = _leaf_postings(matcher, wanted)
+                ids = np.cumsum(np.asarray(deltas, np.int64))
+                if len(blocks) > 1:  # deltas start again at each block
+                    ends = np.cumsum(blocks)
+                    ids -= np.repeat(np.concatenate(([0], ids[ends[:-1] - 1])), blocks)
+            else:  # another codec, or postings kept in the term info: a posting at a time
+                ids_list, ws, values = [], [], []
+                while matcher.is_active():
+                    ids_list.append(matcher.id())
+                    ws.append(matcher.weight())
+                    values.append(matcher.value())
+                    matcher.next()
+                ids = np.asarray(ids_list, np.int64)
+            keep = np.ones(len(ids), bool)
+            if deleted:
+                keep &= ~np.isin(ids, np.fromiter(deleted, np.int64, len(deleted)))
+            if wanted is not None:
+                keep &= np.isin(ids, local)
+            kept = np.flatnonzero(keep)
+            if len(kept) < len(ids):
+                values = [values[i] for i in kept.tolist()]
+            n, pos = _decode_positions(values, fmt)
+            docs.append(ids[kept] + offset)
+            weights.append(np.asarray(ws, np.float64)[kept])
+            counts.append(n)
+            positions.append(pos)
+        if not docs:
+            empty = np.zeros(0, np.int64)
+            return _Occurrences(empty, np.zeros(0, np.float64), empty)
+        doc_array = np.concatenate(docs)
+        keys = (np.repeat(doc_array, np.concatenate(counts)) << 32) | np.concatenate(positions)
+        return _Occurrences(doc_array, np.concatenate(weights), keys)
+
+
+class _PhraseScorer:
+    """A phrase query (in title and body, or one field) answered from term
+    positions decoded in bulk, rather than by Whoosh's span matcher.
+
+    Whoosh walks the documents holding every word of the phrase and, for
+    each, decodes each word's positions (a ``pickle.loads``) and compares
+    spans in Python: a phrase of two common words costs hundreds of
+    milliseconds, to count its matches exactly. Here each word's occurrences
+    are arrays (:class:`_PhrasePositions`), and the phrase is where the
+    rarest word's occurrences, shifted by its place in the phrase, meet every
+    other word's (binary searches over whole arrays). Every match is scored,
+    as Whoosh scores a phrase: the BM25F scores of its words in the
+    document, summed in the order of Whoosh's matcher tree, times the
+    field's boost, and title and body added. Same total, same hits in the
+    same order, same scores.
+    """
+
+    def __init__(self, positions: _PhrasePositions, compiler: "_Compiler") -> None:
+        self.positions = positions
+        self.compiler = compiler
+        #: What this query read of each word (all of it, or its candidates' postings).
+        self.read: dict[tuple[str, str], _Occurrences] = {}
+
+    def _occurrences(self, field: str, term: str, candidates: np.ndarray | None = None) -> _Occurrences:
+        occ = self.read.get((field, term))
+        if occ is None:
+            occ = self.read[(field, term)] = self.positions.occurrences(field, term, candidates)
+        return occ
+
+    @staticmethod
+    def clauses(node: Node | None, compiler: "_Compiler") -> list[tuple[str, tuple[str, ...], float]] | None:
+        """(field, terms, boost) of each Whoosh ``Phrase`` the node compiles to, or None
+        when this scorer does not answer it (not a phrase, one word, many readings)."""
+        if not isinstance(node, Phrase) or len(node.terms) < 2:
+            return None
+        readings = (
+            _best_readings(node.alternatives, node.weights or (), MAX_PHRASE_READINGS)
+            if node.alternatives
+            else [(node.terms, 1.0)]
+        )
+        clauses = [(f, terms, boost * weight) for f, boost in compiler.fields(node.field) for terms, weight in readings]
+        # Whoosh adds the scores of more than two clauses in the order of a tree
+        # weighted by estimated sizes: leave those to Whoosh.
+        return clauses if len(clauses) <= 2 and len(readings) == 1 else None
+
+    def run(
+        self, node: Node, limit: int, allowed: np.ndarray | None, deadline: float
+    ) -> tuple[np.ndarray, list[tuple[float, int]]]:
+        """(every matching document, ``[(score, docnum)]`` of the ``limit`` best, best first)."""
+        clauses = self.clauses(node, self.compiler)
+        assert clauses is not None
+        found: list[tuple[np.ndarray, np.ndarray]] = []
+        for field, terms, boost in clauses:
+            docs = self._matches(field, terms, allowed, deadline)
+            if len(docs):
+                scores = self._score(field, terms, docs)
+                found.append((docs, scores * boost if boost != 1.0 else scores))  # Whoosh's WrappingMatcher
+        if not found:
+            return np.zeros(0, np.int64), []
+        docs = found[0][0] if len(found) == 1 else np.union1d(*(d for d, _ in found))
+        scores = np.zeros(len(docs), np.float64)
+        for d, s in found:  # x + 0.0 == x, and two clauses add up the same either way round
+            scores[np.searchsorted(docs, d)] += s
+        best = np.lexsort((docs, -scores))[:limit]
+        return docs, list(zip(scores[best].tolist(), docs[best].tolist()))
+
+    def _matches(self, field: str, terms: tuple[str, ...], allowed: np.ndarray | None, deadline: float) -> np.ndarray:
+        """The documents where ``terms`` stand one after the other in ``field``."""
+        reader = self.compiler.reader
+        if any((field, t) not in reader for t in terms):
+            return np.zeros(0, np.int64)
+        order = sorted(range(len(terms)), key=lambda i: reader.doc_frequency(field, terms[i]))
+        first = order[0]
+        occ = self._occurrences(field, terms[first])
+        candidates = occ.docs if allowed is None else occ.docs[allowed[occ.docs]]
+        starts = occ.keys[(occ.keys & 0xFFFFFFFF) >= first] - first  # where the phrase would start
+        for i in order[1:]:
+            if time.perf_counter() > deadline:
+                raise TimeLimit
+            if not len(starts) or not len(candidates):
+                return np.zeros(0, np.int64)
+            occ = self._occurrences(field, terms[i], candidates)
+            candidates = np.intersect1d(candidates, occ.docs, assume_unique=True)
+            wanted = starts + i
+            at = np.searchsorted(occ.keys, wanted)
+            np.minimum(at, len(occ.keys) - 1, out=at)
+            starts = starts[occ.keys[at] == wanted] if len(occ.keys) else starts[:0]
+        docs = np.unique(starts >> 32)
+        return docs if allowed is None else docs[allowed[docs]]
+
+    def _score(self, field: str, terms: tuple[str, ...], docs: np.ndarray) -> np.ndarray:
+        """Whoosh's phrase score of each of ``docs``: its words' BM25F scores, added as
+        ``make_binary_tree`` nests Whoosh's intersection matchers."""
+        searcher = self.positions.searcher
+        k1p1 = searcher.weighting.K1 + 1
+        norms = self.positions.norm(field)[docs]
+        raws = []
+        for term in terms:
+            occ = self._occurrences(field, term, docs)
+            w = occ.weights[np.searchsorted(occ.docs, docs)]
+            # as _DocSets.scored (so as whoosh.scoring.bm25), an array at a time
+            raws.append(searcher.idf(field, term) * ((w * k1p1) / (w + norms)))
+
+        def tree(parts: list[np.ndarray]) -> np.ndarray:
+            if len(parts) == 1:
+                return parts[0]
+            half = len(parts) // 2
+            return tree(parts[:half]) + tree(parts[half:])
+
+        return tree(raws)
 
 
 def _contains(ids: Sequence[int], docnum: int) -> bool:

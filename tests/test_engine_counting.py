@@ -147,3 +147,83 @@ def test_counts_follow_new_commits(tmp_path, sample_records):
     after = answer(index, "भारत", "", 1, ("source",))
     assert after == answer(SearchIndex.open(index_dir, shortcuts=False), "भारत", "", 1, ("source",))
     assert after[0] > before[0]
+
+
+# -- phrases: answered from term positions decoded in bulk (engine._PhraseScorer) --
+
+PHRASES = [
+    '"के लिए"', '"है कि"', '"में भी"', '"के के"', '"एक ही चरण में"', 'title:"दिल्ली विधानसभा"',
+    'body:"चुनाव आयोग"', 'title:"के लिए"', '"चुनाव आयोग" दिल्ली', '"के लिए" -"चुनाव आयोग"',
+    '"चुनाव आयोग" OR "के लिए"', '"नवीनतम के"', '"bharat rus"', '"सभी सत्तर" OR दिल्ली',
+]
+#: (query, its positive part, both parts): Whoosh's own AndNot lets excluded documents
+#: through in a segment with deletions (see test_excluded_words_are_excluded).
+EXCLUDING = [
+    ('"के लिए" -"चुनाव आयोग"', '"के लिए"', '"के लिए" "चुनाव आयोग"'),
+    ('दिल्ली -"के लिए"', "दिल्ली", 'दिल्ली "के लिए"'),
+    ('"के लिए" -दिल्ली', '"के लिए"', '"के लिए" दिल्ली'),
+]
+
+
+def frequent_phrases(records: list[dict], count: int) -> list[str]:
+    """The most frequent runs of 2 and 3 words of the bodies, quoted: mostly stop words
+    (के लिए, कहा कि ...), the phrases whose words are in most documents."""
+    from collections import Counter
+
+    runs: Counter[str] = Counter()
+    for r in records:
+        words = [w.strip("।,.!?\"'()") for w in r["body"].split()]
+        for n in (2, 3):
+            runs.update(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return [f'"{p}"' for p, _ in runs.most_common(count) if p.strip()]
+
+
+@pytest.mark.parametrize("which", ["sample_index", "many_segments", "thousands"])
+@pytest.mark.parametrize("flt", ["", "published >= 2026-06", "category != khel"])
+def test_phrases_same_as_whoosh(request, which, flt, sample_records):
+    """Totals, hits in order, scores and facets of phrase queries: one segment and many,
+    deleted documents, filters, fields, stop words, phrases inside AND/OR/NOT."""
+    path = request.getfixturevalue(which)
+    ours, plain = SearchIndex.open(path), SearchIndex.open(path, shortcuts=False)
+    for q in PHRASES + frequent_phrases(sample_records, 25):
+        every = answer(plain, q, flt, 2000, FACETS)
+        assert every[0] == len(every[1])
+        for limit in (1, 10, 2000):
+            mine = answer(ours, q, flt, limit, FACETS if limit == 10 else ())
+            assert mine[:2] == (every[0], every[1][:limit]), (q, limit)
+            assert mine[2] == (every[2] if limit == 10 else {}), q
+
+
+def test_phrases_in_long_documents(tmp_path):
+    """Positions past 255 and 65,535 (other integer encodings in Whoosh's postings), and
+    a word more than 1,000 times in one document (its positions pickled in batches)."""
+    filler = "पहाड़ नदी गाँव शहर मौसम ".split()
+    long_body = " ".join(filler[i % len(filler)] for i in range(70_000)) + " बारिश का मौसम आया"
+    docs = [
+        {"id": "long", "title": "लंबी कहानी", "body": long_body},
+        {"id": "many", "title": "दोहराव", "body": " ".join(["राम राम"] * 600) + " सीता राम"},
+        {"id": "mid", "title": "बीच", "body": " ".join(filler * 60) + " बारिश का मौसम फिर राम राम"},
+        {"id": "short", "title": "छोटी", "body": "बारिश का मौसम और राम राम सीता राम"},
+    ]
+    index = str(tmp_path / "index")
+    ingest(read_inputs([str(write_jsonl(tmp_path / "a.jsonl", docs))]), index)
+    ours, plain = SearchIndex.open(index), SearchIndex.open(index, shortcuts=False)
+    for q in ['"बारिश का मौसम"', '"राम राम"', '"सीता राम"', '"मौसम पहाड़"', '"शहर मौसम पहाड़ नदी"', '"मौसम आया"']:
+        every = answer(plain, q, "", 10)
+        assert every[0] > 0, q
+        assert answer(ours, q, "", 10) == every, q
+
+
+@pytest.mark.parametrize("which", ["sample_index", "many_segments", "thousands"])
+@pytest.mark.parametrize("flt", ["", "published >= 2026-06"])
+def test_phrases_excluded_and_excluding(request, which, flt):
+    """``a -b`` with phrases: every document of ``a`` without ``b``, ranked as Whoosh ranks them."""
+    path = request.getfixturevalue(which)
+    ours, plain = SearchIndex.open(path), SearchIndex.open(path, shortcuts=False)
+    for q, positive, both in EXCLUDING:
+        excluded = {doc_id for _, doc_id in answer(plain, both, flt, 2000)[1]}
+        expected = [hit for hit in answer(plain, q, flt, 2000)[1] if hit[1] not in excluded]
+        assert len(expected) == answer(plain, positive, flt, 1)[0] - len(excluded), q
+        for limit in (1, 10, 2000):
+            assert answer(ours, q, flt, limit)[:2] == (len(expected), expected[:limit]), (q, limit)
+        assert answer(ours, q, flt, 10, FACETS, "-published")[0] == len(expected)

@@ -499,9 +499,8 @@ class SearchIndex:
             allow, allowed = docsets.filter(filter)
             if not allow:  # an empty set would mean "no filter" to Whoosh
                 return ResultSet(total=0, hits=[], facets={name: {} for name in facets})
-        # Facets from document sets when the query has no phrase; else Whoosh
-        # scores every match to count them.
-        own_facets = bool(facets) and docsets is not None and not _has_phrase(node)
+        # Facets from document sets (a phrase's documents from its words' positions).
+        own_facets = bool(facets) and docsets is not None
         if docsets is not None and sort == "relevance" and node is not None and _TopDocs.handles(node, compiler):
             deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
             matched = docsets.matching(node, compiler)
@@ -547,14 +546,38 @@ class SearchIndex:
             return ResultSet(
                 total=len(found), hits=hits, facets={name: docsets.facet(name, bits) for name in facets}
             )
+        # Block skipping leaves the total to count afterwards, from document sets;
+        # the documents of a query with phrases (in AND/OR/NOT, or sorted by date)
+        # come from the phrases' positions.
+        phrase_docs: int | None = None
+        if docsets is not None and _has_phrase(node):
+            assert node is not None
+            deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
+            try:
+                phrase_docs = _PhraseScorer(self._phrase_positions(searcher), compiler).matching(node, deadline)
+            except TimeLimit:
+                raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
+            if phrase_docs is not None:
+                # Whoosh collects only these: its AndNot lets excluded documents
+                # through in a segment with deletions (test_excluded_words_are_excluded).
+                if filter is not None:
+                    phrase_docs &= allowed
+                allow = set(_members(phrase_docs))
+                if not allow:
+                    return ResultSet(total=0, hits=[], facets={name: {} for name in facets})
+            own_facets = own_facets and phrase_docs is not None
         groupedby = None
         if facets and not own_facets:
             groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
-        # Block skipping leaves the total to count afterwards: from document
-        # sets, but a phrase needs positions; one run that scores (and counts)
-        # every match is then faster than Whoosh's second run.
+        # With a phrase, Whoosh's block skipping can drop a better document from
+        # a short top N: it scores every match (and counts them, when no document
+        # set does: a lone NOT).
         optimize = docsets is None or not _has_phrase(node)
         collector = searcher.collector(limit=max(limit, 1), sortedby=sortedby, groupedby=groupedby, optimize=optimize)
+        if not optimize:
+            # Nor replace matchers once the top N fills: Whoosh's replace(minscore)
+            # drops matches, some of them better than the N-th (phrases in AND/NOT).
+            collector.replace = 0
         if time_limit > 0:
             collector = _DeadlineCollector(collector, time_limit)
         if allow is not None:  # outermost: Whoosh filters in FilterCollector.collect_matches
@@ -570,9 +593,11 @@ class SearchIndex:
             total = len(results)
         else:
             total = self._total(results, collector, lambda: docsets.matching(node, compiler), allowed if filter else None)
+        if phrase_docs is not None:  # Whoosh's count drops matches its matchers pruned below the top N
+            total = phrase_docs.bit_count()
         if own_facets:
             assert docsets is not None
-            counts = self._facets(docsets, node, compiler, facets, filter)
+            counts = self._facets(docsets, node, compiler, facets, None if phrase_docs else filter, phrase_docs)
         else:
             counts = {
                 name: {str(k): int(v) for k, v in results.groups(name).items() if k not in (None, "", b"")}
@@ -589,12 +614,14 @@ class SearchIndex:
 
     @staticmethod
     def _facets(
-        docsets: "_DocSets", node: Node | None, compiler: "_Compiler", facets: Sequence[str], filter: FilterNode | None
+        docsets: "_DocSets", node: Node | None, compiler: "_Compiler", facets: Sequence[str], filter: FilterNode | None,
+        matched: int | None = None,
     ) -> dict[str, dict[str, int]]:
-        """Facet counts over every document ``node`` (without phrases) matches under ``filter``."""
+        """Facet counts over every document ``node`` matches (``matched`` when given) under ``filter``."""
         if not facets:
             return {}
-        matched = docsets.matching(node, compiler)
+        if matched is None:
+            matched = docsets.matching(node, compiler)
         assert matched is not None
         if filter is not None:
             matched &= docsets.filter(filter)[1]
@@ -1400,8 +1427,11 @@ class _DocSets:
         self.scores_size = 0
         self.orders: dict[int, Sequence[int]] = {}  # id() of a cached raws array -> its order
 
-    def matching(self, node: Node | None, compiler: "_Compiler") -> int | None:
-        """The documents ``node`` matches; None when it has a phrase (positions needed)."""
+    def matching(
+        self, node: Node | None, compiler: "_Compiler", phrase: Callable[[Phrase], int] | None = None
+    ) -> int | None:
+        """The documents ``node`` matches; None when it has a phrase (positions needed)
+        and no ``phrase`` function gives a phrase's documents."""
         if node is None:
             return self.live()
         if isinstance(node, Word):
@@ -1411,7 +1441,7 @@ class _DocSets:
         if isinstance(node, And):
             result = -1  # every bit set
             for child in node.children:
-                docs = self.matching(child.child if isinstance(child, Not) else child, compiler)
+                docs = self.matching(child.child if isinstance(child, Not) else child, compiler, phrase)
                 if docs is None:
                     return None
                 result = result & ~docs if isinstance(child, Not) else result & docs
@@ -1419,11 +1449,13 @@ class _DocSets:
         if isinstance(node, (Or, AnyWords)):
             result = 0
             for child in node.children:
-                docs = self.matching(child, compiler)
+                docs = self.matching(child, compiler, phrase)
                 if docs is None:
                     return None
                 result |= docs
             return result
+        if isinstance(node, Phrase) and phrase is not None:
+            return phrase(node)
         return None  # Phrase, a lone Not
 
     def union(self, keys: Iterable[tuple[str, str]]) -> int:
@@ -2156,20 +2188,32 @@ class _PhraseScorer:
         return occ
 
     @staticmethod
-    def clauses(node: Node | None, compiler: "_Compiler") -> list[tuple[str, tuple[str, ...], float]] | None:
-        """(field, terms, boost) of each Whoosh ``Phrase`` the node compiles to, or None
-        when this scorer does not answer it (not a phrase, one word, many readings)."""
-        if not isinstance(node, Phrase) or len(node.terms) < 2:
-            return None
+    def readings(node: Phrase, compiler: "_Compiler") -> list[tuple[str, tuple[str, ...], float]]:
+        """(field, terms, boost) of each Whoosh ``Phrase`` the node compiles to (as ``_Compiler``)."""
         readings = (
             _best_readings(node.alternatives, node.weights or (), MAX_PHRASE_READINGS)
             if node.alternatives
             else [(node.terms, 1.0)]
         )
-        clauses = [(f, terms, boost * weight) for f, boost in compiler.fields(node.field) for terms, weight in readings]
-        # Whoosh adds the scores of more than two clauses in the order of a tree
-        # weighted by estimated sizes: leave those to Whoosh.
-        return clauses if len(clauses) <= 2 and len(readings) == 1 else None
+        return [(f, terms, boost * weight) for f, boost in compiler.fields(node.field) for terms, weight in readings]
+
+    @classmethod
+    def clauses(cls, node: Node | None, compiler: "_Compiler") -> list[tuple[str, tuple[str, ...], float]] | None:
+        """:meth:`readings`, or None when :meth:`run` does not answer the node (not a
+        phrase, one word, more than two clauses: Whoosh adds the scores of more
+        clauses in the order of a tree weighted by estimated sizes)."""
+        if not isinstance(node, Phrase) or len(node.terms) < 2:
+            return None
+        clauses = cls.readings(node, compiler)
+        return clauses if len(clauses) <= 2 else None
+
+    def matching(self, node: Node, deadline: float) -> int | None:
+        """Every document ``node`` (phrases and all) matches, as a bitset; None for a lone ``Not``."""
+        return self.positions.docsets.matching(node, self.compiler, lambda phrase: self._phrase_docs(phrase, deadline))
+
+    def _phrase_docs(self, node: Phrase, deadline: float) -> int:
+        found = [self._matches(f, terms, None, deadline) for f, terms, _ in self.readings(node, self.compiler)]
+        return _bitset(np.concatenate(found).tolist(), self.positions.searcher.doc_count_all()) if found else 0
 
     def run(
         self, node: Node, limit: int, allowed: np.ndarray | None, deadline: float

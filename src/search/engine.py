@@ -1957,6 +1957,9 @@ class _Occurrences:
 _PICKLED_LIST = np.frombuffer(b"\x80\x02]q\x00", np.uint8)
 _OP_INT1, _OP_INT2, _OP_INT4 = ord("K"), ord("M"), ord("J")  # BININT1, BININT2, BININT
 _OP_MARK, _OP_APPEND, _OP_APPENDS = ord("("), ord("a"), ord("e")
+#: Values still being read when this few are left are decoded one at a time
+#: (the steps of the array walk would cost more, one per position of the longest).
+_DECODE_ONE_BY_ONE = 64
 
 
 def _decode_positions(values: list[bytes], fmt: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -1966,8 +1969,9 @@ def _decode_positions(values: list[bytes], fmt: Any) -> tuple[np.ndarray, np.nda
     deltas; decoding them one ``pickle.loads`` at a time is most of what a
     phrase costs. Here all values are read at once: one cursor per value
     steps over its pickled integers (1, 2 or 4 bytes after an opcode), all
-    cursors together, as many steps as the longest list. A value in any other
-    shape (over 1,000 positions, pickled in batches) is decoded by Whoosh.
+    cursors together, one step per position, until few lists are left. Those,
+    and any value in another shape (over 1,000 positions, pickled in batches),
+    are decoded by Whoosh.
     """
     n = len(values)
     if n == 0:
@@ -1999,7 +2003,7 @@ def _decode_positions(values: list[bytes], fmt: Any) -> tuple[np.ndarray, np.nda
     step = 0
     active = len(order)
     last = len(buf) - 5  # a value in another shape may send its cursor past the end
-    while active:
+    while active > _DECODE_ONE_BY_ONE:
         c = np.minimum(cursor[:active], last)
         op = buf[c]
         b1 = buf[c + 1].astype(np.int64)
@@ -2013,9 +2017,10 @@ def _decode_positions(values: list[bytes], fmt: Any) -> tuple[np.ndarray, np.nda
         step += 1
         active = int(np.searchsorted(-remaining, -step, side="left"))
     ok &= buf[np.minimum(cursor, last)] == np.where(remaining > 1, _OP_APPENDS, _OP_APPEND)
+    ok[:active] = False  # the few longest lists: one at a time below
     good = np.zeros(n, bool)
     good[order[ok]] = True
-    for i in np.flatnonzero(~good).tolist():  # not in the usual shape: Whoosh decodes it
+    for i in np.flatnonzero(~good).tolist():  # the longest, or not in the usual shape: Whoosh decodes it
         positions = fmt.decode_positions(values[i])
         if len(positions) != counts[i]:
             raise ValueError(f"a positions value holds {len(positions)} positions, its header says {counts[i]}")

@@ -337,6 +337,7 @@ class SearchIndex:
         self.options = tokenizer.options
         self.analyzer = shared_analyzer(self.options)
         self._roman_keys: tuple[Any, dict[str, tuple[str, ...]]] | None = None
+        self._positions = _SegmentPositions()
         self._roman_lock = threading.Lock()
 
     # -- opening -----------------------------------------------------------
@@ -536,7 +537,7 @@ class SearchIndex:
             deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
             size = searcher.doc_count_all()
             try:
-                found, top = _PhraseScorer(self._phrase_positions(searcher), compiler).run(
+                found, top = self._phrase_scorer(searcher, compiler).run(
                     node, max(limit, 1), _bool_mask(allowed, size) if filter is not None else None, deadline
                 )
             except TimeLimit:
@@ -554,7 +555,7 @@ class SearchIndex:
             assert node is not None
             deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
             try:
-                phrase_docs = _PhraseScorer(self._phrase_positions(searcher), compiler).matching(node, deadline)
+                phrase_docs = self._phrase_scorer(searcher, compiler).matching(node, deadline)
             except TimeLimit:
                 raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
             if phrase_docs is not None:
@@ -605,12 +606,33 @@ class SearchIndex:
             }
         return ResultSet(total=total, hits=hits, facets=counts)
 
-    def _phrase_positions(self, searcher: Searcher) -> "_PhrasePositions":
-        """This thread's term positions for phrases, of the generation ``searcher`` reads."""
-        cached: _PhrasePositions | None = getattr(self._local, "phrases", None)
-        if cached is None or cached.searcher is not searcher:
-            cached = self._local.phrases = _PhrasePositions(searcher, self._local.docsets)
-        return cached
+    def _phrase_scorer(self, searcher: Searcher, compiler: "_Compiler") -> "_PhraseScorer":
+        local = self._local
+        norms = getattr(local, "phrase_norms", None)
+        if norms is None or norms[0] is not searcher:  # the lengths belong to one generation
+            norms = local.phrase_norms = (searcher, {})
+        return _PhraseScorer(searcher, local.docsets, self._positions, norms[1], compiler)
+
+    def warm_phrases(self, share: float) -> int:
+        """Read now the positions of every word found in at least ``share`` of the documents
+        of a segment (title or body), so that the first phrases with them are fast;
+        returns how many (segment, field, word) were read. See :class:`_SegmentPositions`."""
+        warmed = 0
+        if share <= 0:
+            return warmed
+        searcher = self.searcher()
+        scorer = self._phrase_scorer(searcher, _Compiler(searcher, self.ranking, 0))
+        for field in TEXT_FIELDS:  # this thread's document lengths, as phrases score with them
+            scorer._norms(field)
+        for sub, _ in searcher.leaf_searchers():
+            reader = sub.reader()
+            least = share * reader.doc_count_all()
+            for field in TEXT_FIELDS:
+                common = [t.decode("utf-8") for t, info in reader.iter_field(field) if info.doc_frequency() >= least]
+                for term in common:
+                    self._positions.get(reader, field, term)
+                warmed += len(common)
+        return warmed
 
     @staticmethod
     def _facets(
@@ -1618,6 +1640,16 @@ def _bitset(ids: Iterable[int], size: int) -> int:
     return int.from_bytes(bits, "little")
 
 
+def _distinct(ascending: np.ndarray) -> np.ndarray:
+    """The distinct values of an ascending array (``np.unique`` without its sort)."""
+    if len(ascending) < 2:
+        return ascending
+    first = np.empty(len(ascending), bool)
+    first[0] = True
+    np.not_equal(ascending[1:], ascending[:-1], out=first[1:])
+    return ascending[first]
+
+
 def _bool_mask(bits: int, size: int) -> np.ndarray:
     """A bitset -> an array of ``size`` booleans (True: the document is in the set)."""
     data = np.frombuffer(bits.to_bytes((size >> 3) + 1, "little"), np.uint8)
@@ -2071,96 +2103,83 @@ def _leaf_postings(
     return blocks, deltas, weights, values
 
 
-class _PhrasePositions:
-    """Term occurrences (:class:`_Occurrences`) of one searcher (one thread, one
-    index generation), kept least recently used first under ``budget`` bytes:
-    phrases typed by people are made of common words again and again."""
+class _SegmentPositions:
+    """Term occurrences (:class:`_Occurrences`, document numbers of the segment, deleted
+    ones included) per segment, shared by every thread of the process.
 
-    #: Read only the blocks that may hold candidates (and keep nothing) when
-    #: there are this many times fewer candidates than postings: a block holds
-    #: 128 postings, so then at most a quarter of the blocks are read.
-    PARTIAL = 512
+    A segment never changes once written, so what was read of it stays good
+    across commits: after a commit, only the new (small) segments are read.
+    Kept least recently used first under ``budget`` bytes: phrases typed by
+    people are made of common words again and again, and the first read of a
+    very common word costs tens of milliseconds (Whoosh unpickles each block
+    of 128 postings), so :meth:`SearchIndex.warm_phrases` reads the most
+    common words when the service opens the index.
+    """
 
-    def __init__(self, searcher: Searcher, docsets: "_DocSets", budget: int = 64 << 20) -> None:
-        self.searcher = searcher
-        self.docsets = docsets
+    def __init__(self, budget: int = 96 << 20) -> None:
         self.budget = budget
         self.size = 0
-        self.cache: dict[tuple[str, str], _Occurrences] = {}
-        self.norms: dict[str, np.ndarray] = {}
+        self.cache: dict[tuple[str, str, str], _Occurrences] = {}
+        self.lock = threading.Lock()
 
-    def occurrences(self, field: str, term: str, candidates: np.ndarray | None = None) -> _Occurrences:
-        """Where ``term`` occurs in ``field``; with ``candidates`` (document numbers), at
-        least in those documents (only those when they are few)."""
-        key = (field, term)
-        cached = self.cache.pop(key, None)
-        if cached is None:
-            if candidates is not None and len(candidates) * self.PARTIAL < self.searcher.doc_frequency(field, term):
-                return self._read(field, term, candidates)
-            cached = self._read(field, term, None)
-            while self.cache and self.size + cached.size > self.budget:
-                self.size -= self.cache.pop(next(iter(self.cache))).size
-            self.size += cached.size
-        self.cache[key] = cached  # most recently used last
+    def cached(self, reader: Any, field: str, term: str) -> _Occurrences | None:
+        """The term's occurrences in the segment of ``reader`` if they are kept."""
+        key = (reader.segment().segment_id(), field, term)
+        with self.lock:
+            cached = self.cache.pop(key, None)
+            if cached is not None:
+                self.cache[key] = cached  # most recently used last
         return cached
 
-    def norm(self, field: str) -> np.ndarray:
-        cached = self.norms.get(field)
-        if cached is None:
-            cached = self.norms[field] = np.asarray(self.docsets.norms(field), np.float64)
-        return cached
+    def get(self, reader: Any, field: str, term: str) -> _Occurrences:
+        """The term's occurrences in the segment of ``reader``, read (and kept) if need be."""
+        cached = self.cached(reader, field, term)
+        if cached is not None:
+            return cached
+        key = (reader.segment().segment_id(), field, term)
+        found = _read_occurrences(reader, field, term, None)
+        with self.lock:
+            if key not in self.cache:
+                while self.cache and self.size + found.size > self.budget:
+                    self.size -= self.cache.pop(next(iter(self.cache))).size
+                self.size += found.size
+            self.cache[key] = found
+        return found
 
-    def _read(self, field: str, term: str, candidates: np.ndarray | None) -> _Occurrences:
-        fmt = self.searcher.schema[field].format
-        docs, weights, counts, positions = [], [], [], []
-        for sub, offset in self.searcher.leaf_searchers():
-            reader = sub.reader()
-            wanted = None
-            if candidates is not None:
-                local = candidates[(candidates >= offset) & (candidates < offset + reader.doc_count_all())] - offset
-                if not len(local):
-                    continue
-                wanted = local.tolist()
-            try:
-                matcher = reader.postings(field, term)
-            except (KeyError, whoosh.reading.TermNotFound):
-                continue
-            deleted: Any = None
-            if isinstance(matcher, whoosh.matching.FilterMatcher):
-                deleted, matcher = matcher._ids, matcher.child
-            if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
-                blocks, deltas, ws, values = _leaf_postings(matcher, wanted)
-                ids = np.cumsum(np.asarray(deltas, np.int64))
-                if len(blocks) > 1:  # deltas start again at each block
-                    ends = np.cumsum(blocks)
-                    ids -= np.repeat(np.concatenate(([0], ids[ends[:-1] - 1])), blocks)
-            else:  # another codec, or postings kept in the term info: a posting at a time
-                ids_list, ws, values = [], [], []
-                while matcher.is_active():
-                    ids_list.append(matcher.id())
-                    ws.append(matcher.weight())
-                    values.append(matcher.value())
-                    matcher.next()
-                ids = np.asarray(ids_list, np.int64)
-            keep = np.ones(len(ids), bool)
-            if deleted:
-                keep &= ~np.isin(ids, np.fromiter(deleted, np.int64, len(deleted)))
-            if wanted is not None:
-                keep &= np.isin(ids, local)
+
+def _read_occurrences(reader: Any, field: str, term: str, wanted: np.ndarray | None) -> _Occurrences:
+    """Where ``term`` occurs in ``field`` of one segment (deleted documents included);
+    with ``wanted`` (sorted document numbers), only in those."""
+    empty = _Occurrences(np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64))
+    if (field, term) not in reader:
+        return empty
+    matcher = reader.postings(field, term)
+    if isinstance(matcher, whoosh.matching.FilterMatcher):  # a segment with deletions filters its postings
+        matcher = matcher.child
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+        blocks, deltas, ws, values = _leaf_postings(matcher, None if wanted is None else wanted.tolist())
+        ids = np.cumsum(np.asarray(deltas, np.int64))
+        if len(blocks) > 1:  # deltas start again at each block
+            ends = np.cumsum(blocks)
+            ids -= np.repeat(np.concatenate(([0], ids[ends[:-1] - 1])), blocks)
+    else:  # another codec, or postings kept in the term info: a posting at a time
+        ids_list, ws, values = [], [], []
+        while matcher.is_active():
+            ids_list.append(matcher.id())
+            ws.append(matcher.weight())
+            values.append(matcher.value())
+            matcher.next()
+        ids = np.asarray(ids_list, np.int64)
+    weights = np.asarray(ws, np.float64)
+    if wanted is not None:
+        keep = np.isin(ids, wanted)
+        if not keep.all():
             kept = np.flatnonzero(keep)
-            if len(kept) < len(ids):
-                values = [values[i] for i in kept.tolist()]
-            n, pos = _decode_positions(values, fmt)
-            docs.append(ids[kept] + offset)
-            weights.append(np.asarray(ws, np.float64)[kept])
-            counts.append(n)
-            positions.append(pos)
-        if not docs:
-            empty = np.zeros(0, np.int64)
-            return _Occurrences(empty, np.zeros(0, np.float64), empty)
-        doc_array = np.concatenate(docs)
-        keys = (np.repeat(doc_array, np.concatenate(counts)) << 32) | np.concatenate(positions)
-        return _Occurrences(doc_array, np.concatenate(weights), keys)
+            ids, weights, values = ids[kept], weights[kept], [values[i] for i in kept.tolist()]
+    if not len(ids):
+        return empty
+    counts, positions = _decode_positions(values, reader.schema[field].format)
+    return _Occurrences(ids, weights, (np.repeat(ids, counts) << 32) | positions)
 
 
 class _PhraseScorer:
@@ -2171,26 +2190,31 @@ class _PhraseScorer:
     each, decodes each word's positions (a ``pickle.loads``) and compares
     spans in Python: a phrase of two common words costs hundreds of
     milliseconds, to count its matches exactly. Here each word's occurrences
-    are arrays (:class:`_PhrasePositions`), and the phrase is where the
-    rarest word's occurrences, shifted by its place in the phrase, meet every
-    other word's (binary searches over whole arrays). Every match is scored,
-    as Whoosh scores a phrase: the BM25F scores of its words in the
-    document, summed in the order of Whoosh's matcher tree, times the
+    in a segment are arrays (:class:`_SegmentPositions`), and the phrase is
+    where the rarest word's occurrences, shifted by its place in the phrase,
+    meet every other word's (binary searches over whole arrays). Every match
+    is scored, as Whoosh scores a phrase: the BM25F scores of its words in
+    the document, summed in the order of Whoosh's matcher tree, times the
     field's boost, and title and body added. Same total, same hits in the
     same order, same scores.
     """
 
-    def __init__(self, positions: _PhrasePositions, compiler: "_Compiler") -> None:
-        self.positions = positions
-        self.compiler = compiler
-        #: What this query read of each word (all of it, or its candidates' postings).
-        self.read: dict[tuple[str, str], _Occurrences] = {}
+    #: Read only the blocks that may hold candidates (and keep nothing) when
+    #: there are this many times fewer candidates than postings: a block holds
+    #: 128 postings, so then at most a quarter of the blocks are read.
+    PARTIAL = 512
 
-    def _occurrences(self, field: str, term: str, candidates: np.ndarray | None = None) -> _Occurrences:
-        occ = self.read.get((field, term))
-        if occ is None:
-            occ = self.read[(field, term)] = self.positions.occurrences(field, term, candidates)
-        return occ
+    def __init__(
+        self, searcher: Searcher, docsets: "_DocSets", shared: _SegmentPositions, norms: dict[str, np.ndarray],
+        compiler: "_Compiler",
+    ) -> None:
+        self.searcher = searcher
+        self.docsets = docsets
+        self.shared = shared
+        self.norms = norms
+        self.compiler = compiler
+        #: What this query read of each word in each segment, when not all of it.
+        self.read: dict[tuple[int, str, str], _Occurrences] = {}
 
     @staticmethod
     def readings(node: Phrase, compiler: "_Compiler") -> list[tuple[str, tuple[str, ...], float]]:
@@ -2214,11 +2238,11 @@ class _PhraseScorer:
 
     def matching(self, node: Node, deadline: float) -> int | None:
         """Every document ``node`` (phrases and all) matches, as a bitset; None for a lone ``Not``."""
-        return self.positions.docsets.matching(node, self.compiler, lambda phrase: self._phrase_docs(phrase, deadline))
+        return self.docsets.matching(node, self.compiler, lambda phrase: self._phrase_docs(phrase, deadline))
 
     def _phrase_docs(self, node: Phrase, deadline: float) -> int:
-        found = [self._matches(f, terms, None, deadline) for f, terms, _ in self.readings(node, self.compiler)]
-        return _bitset(np.concatenate(found).tolist(), self.positions.searcher.doc_count_all()) if found else 0
+        found = [self._clause(f, terms, None, deadline, False)[0] for f, terms, _ in self.readings(node, self.compiler)]
+        return _bitset(np.concatenate(found).tolist(), self.searcher.doc_count_all()) if found else 0
 
     def run(
         self, node: Node, limit: int, allowed: np.ndarray | None, deadline: float
@@ -2228,9 +2252,8 @@ class _PhraseScorer:
         assert clauses is not None
         found: list[tuple[np.ndarray, np.ndarray]] = []
         for field, terms, boost in clauses:
-            docs = self._matches(field, terms, allowed, deadline)
+            docs, scores = self._clause(field, terms, allowed, deadline, True)
             if len(docs):
-                scores = self._score(field, terms, docs)
                 found.append((docs, scores * boost if boost != 1.0 else scores))  # Whoosh's WrappingMatcher
         if not found:
             return np.zeros(0, np.int64), []
@@ -2241,39 +2264,80 @@ class _PhraseScorer:
         best = np.lexsort((docs, -scores))[:limit]
         return docs, list(zip(scores[best].tolist(), docs[best].tolist()))
 
-    def _matches(self, field: str, terms: tuple[str, ...], allowed: np.ndarray | None, deadline: float) -> np.ndarray:
-        """The documents where ``terms`` stand one after the other in ``field``."""
-        reader = self.compiler.reader
-        if any((field, t) not in reader for t in terms):
-            return np.zeros(0, np.int64)
-        order = sorted(range(len(terms)), key=lambda i: reader.doc_frequency(field, terms[i]))
-        first = order[0]
-        occ = self._occurrences(field, terms[first])
-        candidates = occ.docs if allowed is None else occ.docs[allowed[occ.docs]]
-        starts = occ.keys[(occ.keys & 0xFFFFFFFF) >= first] - first  # where the phrase would start
-        for i in order[1:]:
+    def _occurrences(self, segment: int, reader: Any, field: str, term: str, candidates: np.ndarray | None) -> _Occurrences:
+        """Where ``term`` occurs in a segment: all of it (shared), or, when ``candidates``
+        are few, at least in those (read for this query only)."""
+        occ = self.read.get((segment, field, term)) or self.shared.cached(reader, field, term)
+        if occ is None:
+            if candidates is not None and len(candidates) * self.PARTIAL < reader.doc_frequency(field, term):
+                occ = self.read[(segment, field, term)] = _read_occurrences(reader, field, term, candidates)
+            else:
+                occ = self.shared.get(reader, field, term)
+        return occ
+
+    def _clause(
+        self, field: str, terms: tuple[str, ...], allowed: np.ndarray | None, deadline: float, score: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The documents where ``terms`` stand one after the other in ``field``, and (with
+        ``score``) Whoosh's score of the phrase in each."""
+        top = self.compiler.reader
+        empty = np.zeros(0, np.int64), np.zeros(0, np.float64)
+        if any((field, t) not in top for t in terms):
+            return empty
+        order = sorted(range(len(terms)), key=lambda i: top.doc_frequency(field, terms[i]))
+        self.read.clear()  # partial reads hold this clause's candidates only
+        docs, scores = [], []
+        for segment, (sub, offset) in enumerate(self.searcher.leaf_searchers()):
             if time.perf_counter() > deadline:
                 raise TimeLimit
+            reader = sub.reader()
+            found = self._segment_matches(segment, reader, offset, field, terms, order, allowed)
+            if len(found):
+                docs.append(found + offset)
+                if score:
+                    scores.append(self._score(segment, reader, offset, field, terms, found))
+        if not docs:
+            return empty
+        return np.concatenate(docs), np.concatenate(scores) if score else empty[1]
+
+    def _segment_matches(
+        self, segment: int, reader: Any, offset: int, field: str, terms: tuple[str, ...], order: list[int],
+        allowed: np.ndarray | None,
+    ) -> np.ndarray:
+        """The live documents of one segment (its own numbers) where ``terms`` stand in a row."""
+        first = order[0]
+        occ = self._occurrences(segment, reader, field, terms[first], None)
+        candidates = occ.docs
+        if reader.has_deletions():
+            candidates = candidates[~np.isin(candidates, np.fromiter(reader.segment().deleted_docs(), np.int64))]
+        if allowed is not None:
+            candidates = candidates[allowed[candidates + offset]]
+        starts = occ.keys[(occ.keys & 0xFFFFFFFF) >= first] - first  # where the phrase would start
+        for i in order[1:]:
             if not len(starts) or not len(candidates):
-                return np.zeros(0, np.int64)
-            occ = self._occurrences(field, terms[i], candidates)
+                return candidates[:0]
+            occ = self._occurrences(segment, reader, field, terms[i], candidates)
             candidates = np.intersect1d(candidates, occ.docs, assume_unique=True)
             wanted = starts + i
-            at = np.searchsorted(occ.keys, wanted)
-            np.minimum(at, len(occ.keys) - 1, out=at)
-            starts = starts[occ.keys[at] == wanted] if len(occ.keys) else starts[:0]
-        docs = np.unique(starts >> 32)
-        return docs if allowed is None else docs[allowed[docs]]
+            if not len(occ.keys):
+                return candidates[:0]
+            at = np.minimum(np.searchsorted(occ.keys, wanted), len(occ.keys) - 1)
+            starts = starts[occ.keys[at] == wanted]
+            # only where the phrase has begun: the next words are then often read in part
+            candidates = np.intersect1d(_distinct(starts >> 32), candidates, assume_unique=True)
+        return candidates
 
-    def _score(self, field: str, terms: tuple[str, ...], docs: np.ndarray) -> np.ndarray:
-        """Whoosh's phrase score of each of ``docs``: its words' BM25F scores, added as
-        ``make_binary_tree`` nests Whoosh's intersection matchers."""
-        searcher = self.positions.searcher
+    def _score(
+        self, segment: int, reader: Any, offset: int, field: str, terms: tuple[str, ...], docs: np.ndarray
+    ) -> np.ndarray:
+        """Whoosh's phrase score of each of ``docs`` (of one segment): its words' BM25F
+        scores, added as ``make_binary_tree`` nests Whoosh's intersection matchers."""
+        searcher = self.searcher
         k1p1 = searcher.weighting.K1 + 1
-        norms = self.positions.norm(field)[docs]
+        norms = self._norms(field)[docs + offset]
         raws = []
         for term in terms:
-            occ = self._occurrences(field, term, docs)
+            occ = self._occurrences(segment, reader, field, term, docs)
             w = occ.weights[np.searchsorted(occ.docs, docs)]
             # as _DocSets.scored (so as whoosh.scoring.bm25), an array at a time
             raws.append(searcher.idf(field, term) * ((w * k1p1) / (w + norms)))
@@ -2285,6 +2349,13 @@ class _PhraseScorer:
             return tree(parts[:half]) + tree(parts[half:])
 
         return tree(raws)
+
+    def _norms(self, field: str) -> np.ndarray:
+        """:meth:`_DocSets.norms` as an array (``norms``: kept per thread and generation)."""
+        cached = self.norms.get(field)
+        if cached is None:
+            cached = self.norms[field] = np.asarray(self.docsets.norms(field), np.float64)
+        return cached
 
 
 def _contains(ids: Sequence[int], docnum: int) -> bool:

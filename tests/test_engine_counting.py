@@ -227,3 +227,21 @@ def test_phrases_excluded_and_excluding(request, which, flt):
         for limit in (1, 10, 2000):
             assert answer(ours, q, flt, limit)[:2] == (len(expected), expected[:limit]), (q, limit)
         assert answer(ours, q, flt, 10, FACETS, "-published")[0] == len(expected)
+
+
+def test_phrases_follow_commits_and_deletions(tmp_path, sample_records):
+    """Positions are kept per segment across commits: a later commit that replaces
+    documents (deleting them in the old segment) or adds some is seen at once."""
+    index_dir = str(tmp_path / "index")
+    ingest(read_inputs([str(write_jsonl(tmp_path / "a.jsonl", sample_records))]), index_dir)
+    index = SearchIndex.open(index_dir, refresh_seconds=0)
+    assert index.warm_phrases(0.01) > 0
+    phrases = ['"के लिए"', '"है कि"', '"में भी"']
+    before = [answer(index, q, "", 100, FACETS) for q in phrases]
+    changed = [{**r, "body": r["body"].replace("के लिए", "हेतु")} for r in sample_records[::3]]
+    added = [{**r, "id": r["id"] + "-new"} for r in sample_records[:5]]
+    ingest(read_inputs([str(write_jsonl(tmp_path / "b.jsonl", changed + added))]), index_dir)
+    plain = SearchIndex.open(index_dir, shortcuts=False)
+    after = [answer(index, q, "", 100, FACETS) for q in phrases]
+    assert after == [answer(plain, q, "", 100, FACETS) for q in phrases]
+    assert after != before

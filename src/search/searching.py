@@ -107,15 +107,20 @@ class SearchService:
         self._vocabulary_loading = False
 
     def index(self) -> SearchIndex:
-        """The open index; raises :class:`IndexUnavailable` (retried on the next call)."""
+        """The open index; raises :class:`IndexUnavailable` (retried on the next call).
+
+        The thread that opens it then reads the most common words' positions
+        (``phrase_warm_share``), so the first phrases with them are fast.
+        """
         if self._index is None:
+            opened = None
             with self._lock:
                 if self._index is None:
-                    index = SearchIndex.open(
+                    opened = self._index = SearchIndex.open(
                         self.settings.index, self.settings.refresh_seconds, ranking=_ranking(self.settings)
                     )
-                    index.warm_phrases(self.settings.phrase_warm_share)
-                    self._index = index
+            if opened is not None:  # searches need not wait for it: they read what they need meanwhile
+                opened.warm_phrases(self.settings.phrase_warm_share)
         return self._index
 
     def health(self) -> dict[str, Any]:

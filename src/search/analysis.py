@@ -380,6 +380,22 @@ class Analyzer:
             yield Token(surface, term, match.start(), match.end(), pos, is_stop)
             pos += 1
 
+    def term_spans(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
+        """The terms of ``text`` and where each of its words stands: :meth:`tokens`
+        as two parallel lists, built with C-level loops (snippets analyse the text
+        of every hit of every search).
+
+        >>> Analyzer().term_spans("भारत और रूस")
+        (['भारत', 'और', 'रुस'], [(0, 4), (5, 7), (8, 11)])
+        """
+        cache = self._cache
+        terms = [(cache.get(w) or self.word(w))[0] for w in _WORD_RE.findall(text)]
+        spans = [m.span() for m in _WORD_RE.finditer(text)]
+        if "" in terms:  # e.g. a lone ZWNJ or nukta: no token, as in tokens()
+            kept = [i for i, t in enumerate(terms) if t]
+            terms, spans = [terms[i] for i in kept], [spans[i] for i in kept]
+        return terms, spans
+
     def _terms(self, text: str) -> Iterator[str]:
         """The terms of ``text`` in position order: one cache lookup per word."""
         cache = self._cache

@@ -264,3 +264,19 @@ def test_phrases_follow_commits_and_deletions(tmp_path, sample_records):
     after = [answer(index, q, "", 100, FACETS) for q in phrases]
     assert after == [answer(plain, q, "", 100, FACETS) for q in phrases]
     assert after != before
+
+
+def test_phrases_of_a_rare_and_a_common_word(tmp_path):
+    """A phrase whose rare word is in a few documents reads the common word's postings
+    only in the blocks of those documents (on one segment and many, deletions too)."""
+    docs = [{"id": f"d{i}", "title": "कहानी", "body": f"गाँव के लोग और शहर के लोग {i}"} for i in range(1500)]
+    for i in (7, 700, 1400):
+        docs[i]["body"] += " अद्वितीय के साथ"
+    index = str(tmp_path / "index")
+    ingest(read_inputs([str(write_jsonl(tmp_path / "a.jsonl", docs))]), index, batch_size=600, max_segments=100)
+    ingest(read_inputs([str(write_jsonl(tmp_path / "b.jsonl", [{**docs[700], "body": "बदला"}]))]), index)
+    ours, plain = SearchIndex.open(index), SearchIndex.open(index, shortcuts=False)
+    for q in ['"अद्वितीय के"', '"अद्वितीय के साथ"', '"के साथ"', '"लोग और शहर"']:
+        every = answer(plain, q, "", 2000)
+        assert every[0] > 0, q
+        assert answer(ours, q, "", 10) == (every[0], every[1][:10], {}), q

@@ -38,6 +38,7 @@ Whoosh quirks handled here:
 
 from __future__ import annotations
 
+import bisect
 import concurrent.futures
 import datetime as dt
 import errno

@@ -1783,6 +1783,17 @@ def _bitset(ids: Iterable[int] | np.ndarray, size: int) -> int:
     return int.from_bytes(np.packbits(mask, bitorder="little").tobytes(), "little")
 
 
+def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values in both ascending arrays of distinct values (``np.intersect1d``
+    without its sort): the shorter one looked up in the longer."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return a
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return a[b[at] == a]
+
+
 def _distinct(ascending: np.ndarray) -> np.ndarray:
     """The distinct values of an ascending array (``np.unique`` without its sort)."""
     if len(ascending) < 2:
@@ -2380,14 +2391,14 @@ class _PhraseScorer:
             if not len(starts) or not len(candidates):
                 return candidates[:0]
             occ = self._occurrences(segment, reader, field, terms[i], candidates)
-            candidates = np.intersect1d(candidates, occ.docs, assume_unique=True)
+            candidates = _common(candidates, occ.docs)
             wanted = starts + i
             if not len(occ.keys):
                 return candidates[:0]
             at = np.minimum(np.searchsorted(occ.keys, wanted), len(occ.keys) - 1)
             starts = starts[occ.keys[at] == wanted]
             # only where the phrase has begun: the next words are then often read in part
-            candidates = np.intersect1d(_distinct(starts >> 32), candidates, assume_unique=True)
+            candidates = _common(_distinct(starts >> 32), candidates)
         return candidates
 
     def _score(

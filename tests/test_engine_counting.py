@@ -14,7 +14,7 @@ import pytest
 from conftest import write_jsonl
 
 from search import ingest, read_inputs
-from search.engine import SearchIndex
+from search.engine import SearchIndex, SearchTimeout
 from search.filtering import parse_filter
 from search.querying import parse
 
@@ -280,3 +280,11 @@ def test_phrases_of_a_rare_and_a_common_word(tmp_path):
         every = answer(plain, q, "", 2000)
         assert every[0] > 0, q
         assert answer(ours, q, "", 10) == (every[0], every[1][:10], {}), q
+
+
+@pytest.mark.parametrize("q", ['"के लिए"', 'दिल्ली "के लिए"', '"के लिए" -दिल्ली'])
+def test_phrases_stop_at_the_time_limit(thousands, q):
+    index = SearchIndex.open(thousands)
+    with pytest.raises(SearchTimeout):
+        index.find(parse(q, index.analyzer), limit=10, time_limit=1e-9)
+    assert index.find(parse(q, index.analyzer), limit=10, time_limit=60).total > 0

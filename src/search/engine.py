@@ -21,6 +21,12 @@ Whoosh quirks handled here:
   generation, shared by all threads. Devanagari-only queries never build it.
 * A Whoosh ``Phrase`` takes one term per position; a phrase with romanized
   words becomes an ``Or`` of the best-weighted readings, capped.
+* Whoosh matches a phrase by unpickling each word's positions document by
+  document; :class:`_PhraseScorer` reads them per segment in bulk instead.
+  Once its top N is full, Whoosh's collector replaces matchers
+  (``replace(minscore)``), which drops matches of a phrase inside AND/NOT,
+  some better than the N-th: a collector that must see every match has it
+  turned off.
 * Whoosh's write lock (``WRITELOCK``) is an ``fcntl.flock``: the kernel
   releases it when the holder dies, so a killed writer never leaves a stale
   lock. A killed writer does leave its spill directories (``*.tmp``) and
@@ -2047,13 +2053,13 @@ class _TopDocs:
 
 @dataclass
 class _Occurrences:
-    """Where a term occurs in one field: its live postings and every position.
+    """Where a term occurs in one field of one segment: its postings and every position.
 
     ``keys`` holds ``docnum << 32 | position`` of each occurrence, ascending,
     so "``b`` right after ``a``" is ``key_a + 1`` found among ``key_b``.
     """
 
-    docs: np.ndarray  # int64 document numbers (global), ascending
+    docs: np.ndarray  # int64 document numbers in the segment, ascending
     weights: np.ndarray  # float64 posting weights (term frequency), by ``docs``
     keys: np.ndarray  # int64, ascending
 

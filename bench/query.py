@@ -491,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     documents = service.health()["documents"]
     open_ms = (time.perf_counter() - opened) * 1000
     warmed = time.perf_counter()
-    service.index().warm_up(settings.phrase_warm_share)  # what create_app starts in the background
+    service.warm_up(background=False)  # what create_app starts in the background
     warm_ms = (time.perf_counter() - warmed) * 1000
 
     timeouts = [0]

@@ -94,6 +94,11 @@ class SearchResponse:
         return out
 
 
+#: How many of the most common written words a server analyses as it starts
+#: (about 3 MB of the analyzer's memory; the words of nearly every text).
+WARM_WORDS = 30_000
+
+
 class SearchService:
     """Answers searches from one index directory; opens it lazily, sees new commits."""
 
@@ -290,20 +295,26 @@ class SearchService:
         finally:
             self._vocabulary_loading = False
 
-    def warm_up(self) -> None:
+    def warm_up(self, *, background: bool = True) -> None:
         """Open the index, file its words under their phonetic keys, read the most
-        common words' positions and load the vocabulary in the background, so the
-        first romanized query, phrase and did-you-mean after a server starts do
+        common words' positions, load the vocabulary and analyse its most common
+        words (in a thread unless ``background`` is False): the first romanized
+        query, phrase, did-you-mean and snippets after a server starts then do
         not wait for them."""
 
         def load() -> None:
             try:
-                self.index().warm_up(self.settings.phrase_warm_share)
-                self.vocabulary()
+                index = self.index()
+                index.warm_up(self.settings.phrase_warm_share)
+                for word in self.vocabulary().common_words(WARM_WORDS):
+                    index.analyzer.word(word)  # remembered: snippets analyse hits' text word by word
             except Exception:  # noqa: BLE001 - a missing or damaged index is reported by the searches themselves
                 pass
 
-        threading.Thread(target=load, daemon=True).start()
+        if background:
+            threading.Thread(target=load, daemon=True).start()
+        else:
+            load()
 
     def did_you_mean(self, q: str, node: Node, total: int, flt: FilterNode | None = None) -> str | None:
         """``q`` with unknown or rare words replaced by close, common index words.
@@ -534,7 +545,7 @@ def make_fragments(
     >>> make_fragments(text, Analyzer(), [Word("किसान", ("किसान",))], 20, 2)[0]
     '<mark>किसान</mark> आए। बात हुई। … <mark>किसान</mark> गए।'
     """
-    terms, spans = analyzer.term_spans(text)
+    terms, starts, ends = analyzer.term_spans(text)
     if not terms:
         return html.escape(text[:chars]), False
     marked = _matched_tokens(terms, leaves)
@@ -542,7 +553,7 @@ def make_fragments(
     windows: list[tuple[int, int]] = []
     remaining = hits
     while len(windows) < max(count, 1):
-        first, last = _window(text, terms, spans, remaining, chars)
+        first, last = _window(text, terms, starts, ends, remaining, chars)
         windows.append((first, last))
         remaining = [i for i in remaining if not any(a <= i <= b for a, b in windows)]
         if not remaining:
@@ -556,7 +567,7 @@ def make_fragments(
             merged.append((first, last))
     joined = ""
     for first, last in merged:
-        fragment = _render(text, spans, marked, first, last, pre, post)
+        fragment = _render(text, starts, ends, marked, first, last, pre, post)
         if joined:  # one ellipsis, spaced, between two fragments
             joined = joined.removesuffix("…").rstrip() + " … " + fragment.removeprefix("…").lstrip()
         else:
@@ -570,44 +581,45 @@ def highlight(text: str, analyzer: Analyzer, leaves: Sequence[Any], pre: str = "
     >>> highlight("भारत-रूस <संबंध>", Analyzer(), [Word("रूस", ("रुस",))])
     'भारत-<mark>रूस</mark> &lt;संबंध&gt;'
     """
-    terms, spans = analyzer.term_spans(text)
+    terms, starts, ends = analyzer.term_spans(text)
     if not terms:
         return html.escape(text)
     marked = _matched_tokens(terms, leaves)
-    return _render(text, spans, marked, 0, len(terms) - 1, pre, post, whole=True)
+    return _render(text, starts, ends, marked, 0, len(terms) - 1, pre, post, whole=True)
 
 
 def _window(
-    text: str, terms: list[str], spans: list[tuple[int, int]], hits: Sequence[int], chars: int
+    text: str, terms: list[str], starts: list[int], ends: list[int], hits: Sequence[int], chars: int
 ) -> tuple[int, int]:
     """First and last token of the ``chars``-long window covering the most distinct matched terms."""
     best_first, best_score = 0, -1
     end = 0  # hits[i:end] fit in the window starting at hits[i]
     for n, i in enumerate(hits):
-        limit = spans[i][0] + chars
+        limit = starts[i] + chars
         end = max(end, n)
-        while end < len(hits) and spans[hits[end]][1] <= limit:
+        while end < len(hits) and ends[hits[end]] <= limit:
             end += 1
         distinct = len({terms[j] for j in hits[n:end]}) if end - n > 1 else end - n
         if distinct > best_score:
             best_first, best_score = i, distinct
     first = best_first
     # Step back to the start of the sentence if it is close, for context.
-    while first > 0 and spans[best_first][0] - spans[first - 1][0] < chars // 3:
-        between = text[spans[first - 1][1] : spans[first][0]]
+    while first > 0 and starts[best_first] - starts[first - 1] < chars // 3:
+        between = text[ends[first - 1] : starts[first]]
         if any(c in _SENTENCE_END for c in between):
             break
         first -= 1
-    start = spans[first][0]
+    start = starts[first]
     last = first
-    while last + 1 < len(spans) and spans[last + 1][1] - start <= chars:
+    while last + 1 < len(ends) and ends[last + 1] - start <= chars:
         last += 1
     return first, last
 
 
 def _render(
     text: str,
-    spans: list[tuple[int, int]],
+    starts: list[int],
+    ends: list[int],
     marked: list[bool],
     first: int,
     last: int,
@@ -618,7 +630,7 @@ def _render(
     """Tokens ``first..last`` as escaped HTML with marks, and ``…`` where text is left out.
 
     ``whole``: render all of ``text`` (tokens 0..last), no ellipses."""
-    start, end = (0, len(text)) if whole else (spans[first][0], spans[last][1])
+    start, end = (0, len(text)) if whole else (starts[first], ends[last])
     # Keep the sentence's closing danda/full stop when it follows directly.
     if end < len(text) and text[end] in "।॥.!?":
         end += 1
@@ -626,7 +638,7 @@ def _render(
     cursor = start
     for i in range(first, last + 1):
         if marked[i]:
-            a, b = spans[i]
+            a, b = starts[i], ends[i]
             pieces.append(html.escape(text[cursor:a]))
             pieces.append(pre + html.escape(text[a:b]) + post)
             cursor = b

@@ -221,6 +221,18 @@ class Vocabulary:
         entry = self._words.get(norm)
         return entry[0] if entry else 0
 
+    def common_words(self, limit: int) -> list[str]:
+        """Every written form of the ``limit`` words found in the most documents.
+
+        >>> v = Vocabulary(Analyzer())
+        >>> v.add_document(["ज़ोर जोर भारत"]); v.add_document(["जोर"])
+        >>> v.common_words(1)
+        ['ज़ोर', 'जोर']
+        """
+        words = self._words
+        best = heapq.nlargest(limit, words, key=lambda w: words[w][0])
+        return [form for w in best for form in sorted(words[w][1])]
+
     def _keys(self) -> list[str]:
         with self._lock:
             if self._sorted is None:

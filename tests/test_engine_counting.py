@@ -14,7 +14,7 @@ import pytest
 from conftest import write_jsonl
 
 from search import ingest, read_inputs
-from search.engine import SearchIndex
+from search.engine import SearchIndex, SearchTimeout
 from search.filtering import parse_filter
 from search.querying import parse
 
@@ -166,3 +166,125 @@ def test_postings_kept_across_commits_follow_deletions(tmp_path, sample_records)
         assert answer(index, q, "", 10, FACETS) == answer(plain, q, "", 10, FACETS), q
     assert answer(index, "भारत", "", 100)[0] < before["भारत"][0]  # deletions seen
     assert answer(index, "नवीनतम", "", 100)[0] == len({r["id"] for r in changed} - set(gone))
+
+
+# -- phrases: answered from term positions decoded in bulk (engine._PhraseScorer) --
+
+PHRASES = [
+    '"के लिए"', '"है कि"', '"में भी"', '"के के"', '"एक ही चरण में"', 'title:"दिल्ली विधानसभा"',
+    'body:"चुनाव आयोग"', 'title:"के लिए"', '"चुनाव आयोग" दिल्ली', '"के लिए" -"चुनाव आयोग"',
+    '"चुनाव आयोग" OR "के लिए"', '"नवीनतम के"', '"bharat rus"', '"सभी सत्तर" OR दिल्ली',
+]
+#: (query, its positive part, both parts): Whoosh's own AndNot lets excluded documents
+#: through in a segment with deletions (see test_excluded_words_are_excluded).
+EXCLUDING = [
+    ('"के लिए" -"चुनाव आयोग"', '"के लिए"', '"के लिए" "चुनाव आयोग"'),
+    ('दिल्ली -"के लिए"', "दिल्ली", 'दिल्ली "के लिए"'),
+    ('"के लिए" -दिल्ली', '"के लिए"', '"के लिए" दिल्ली'),
+]
+
+
+def frequent_phrases(records: list[dict], count: int) -> list[str]:
+    """The most frequent runs of 2 and 3 words of the bodies, quoted: mostly stop words
+    (के लिए, कहा कि ...), the phrases whose words are in most documents."""
+    from collections import Counter
+
+    runs: Counter[str] = Counter()
+    for r in records:
+        words = [w.strip("।,.!?\"'()") for w in r["body"].split()]
+        for n in (2, 3):
+            runs.update(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return [f'"{p}"' for p, _ in runs.most_common(count) if p.strip()]
+
+
+@pytest.mark.parametrize("which", ["sample_index", "many_segments", "thousands"])
+@pytest.mark.parametrize("flt", ["", "published >= 2026-06", "category != khel"])
+def test_phrases_same_as_whoosh(request, which, flt, sample_records):
+    """Totals, hits in order, scores and facets of phrase queries: one segment and many,
+    deleted documents, filters, fields, stop words, phrases inside AND/OR/NOT."""
+    path = request.getfixturevalue(which)
+    ours, plain = SearchIndex.open(path), SearchIndex.open(path, shortcuts=False)
+    for q in PHRASES + frequent_phrases(sample_records, 25):
+        every = answer(plain, q, flt, 2000, FACETS)
+        assert every[0] == len(every[1])
+        for limit in (1, 10, 2000):
+            mine = answer(ours, q, flt, limit, FACETS if limit == 10 else ())
+            assert mine[:2] == (every[0], every[1][:limit]), (q, limit)
+            assert mine[2] == (every[2] if limit == 10 else {}), q
+
+
+def test_phrases_in_long_documents(tmp_path):
+    """Positions past 255 and 65,535 (other integer encodings in Whoosh's postings), and
+    a word more than 1,000 times in one document (its positions pickled in batches)."""
+    filler = "पहाड़ नदी गाँव शहर मौसम ".split()
+    long_body = " ".join(filler[i % len(filler)] for i in range(70_000)) + " बारिश का मौसम आया"
+    docs = [
+        {"id": "long", "title": "लंबी कहानी", "body": long_body},
+        {"id": "many", "title": "दोहराव", "body": " ".join(["राम राम"] * 600) + " सीता राम"},
+        {"id": "mid", "title": "बीच", "body": " ".join(filler * 60) + " बारिश का मौसम फिर राम राम"},
+        {"id": "short", "title": "छोटी", "body": "बारिश का मौसम और राम राम सीता राम"},
+    ]
+    index = str(tmp_path / "index")
+    ingest(read_inputs([str(write_jsonl(tmp_path / "a.jsonl", docs))]), index)
+    ours, plain = SearchIndex.open(index), SearchIndex.open(index, shortcuts=False)
+    for q in ['"बारिश का मौसम"', '"राम राम"', '"सीता राम"', '"मौसम पहाड़"', '"शहर मौसम पहाड़ नदी"', '"मौसम आया"']:
+        every = answer(plain, q, "", 10)
+        assert every[0] > 0, q
+        assert answer(ours, q, "", 10) == every, q
+
+
+@pytest.mark.parametrize("which", ["sample_index", "many_segments", "thousands"])
+@pytest.mark.parametrize("flt", ["", "published >= 2026-06"])
+def test_phrases_excluded_and_excluding(request, which, flt):
+    """``a -b`` with phrases: every document of ``a`` without ``b``, ranked as Whoosh ranks them."""
+    path = request.getfixturevalue(which)
+    ours, plain = SearchIndex.open(path), SearchIndex.open(path, shortcuts=False)
+    for q, positive, both in EXCLUDING:
+        excluded = {doc_id for _, doc_id in answer(plain, both, flt, 2000)[1]}
+        expected = [hit for hit in answer(plain, q, flt, 2000)[1] if hit[1] not in excluded]
+        assert len(expected) == answer(plain, positive, flt, 1)[0] - len(excluded), q
+        for limit in (1, 10, 2000):
+            assert answer(ours, q, flt, limit)[:2] == (len(expected), expected[:limit]), (q, limit)
+        assert answer(ours, q, flt, 10, FACETS, "-published")[0] == len(expected)
+
+
+def test_phrases_follow_commits_and_deletions(tmp_path, sample_records):
+    """Positions are kept per segment across commits: a later commit that replaces
+    documents (deleting them in the old segment) or adds some is seen at once."""
+    index_dir = str(tmp_path / "index")
+    ingest(read_inputs([str(write_jsonl(tmp_path / "a.jsonl", sample_records))]), index_dir)
+    index = SearchIndex.open(index_dir, refresh_seconds=0)
+    assert index.warm_phrases(0.01) > 0
+    phrases = ['"के लिए"', '"है कि"', '"में भी"']
+    before = [answer(index, q, "", 100, FACETS) for q in phrases]
+    changed = [{**r, "body": r["body"].replace("के लिए", "हेतु")} for r in sample_records[::3]]
+    added = [{**r, "id": r["id"] + "-new"} for r in sample_records[:5]]
+    ingest(read_inputs([str(write_jsonl(tmp_path / "b.jsonl", changed + added))]), index_dir)
+    plain = SearchIndex.open(index_dir, shortcuts=False)
+    after = [answer(index, q, "", 100, FACETS) for q in phrases]
+    assert after == [answer(plain, q, "", 100, FACETS) for q in phrases]
+    assert after != before
+
+
+def test_phrases_of_a_rare_and_a_common_word(tmp_path):
+    """A phrase whose rare word is in a few documents reads the common word's postings
+    only in the blocks of those documents (on one segment and many, deletions too)."""
+    docs = [{"id": f"d{i}", "title": "कहानी", "body": f"गाँव के लोग और शहर के लोग {i}"} for i in range(1500)]
+    for i in (7, 700, 1400):
+        docs[i]["body"] += " अद्वितीय के साथ"
+    index = str(tmp_path / "index")
+    ingest(read_inputs([str(write_jsonl(tmp_path / "a.jsonl", docs))]), index, batch_size=600, max_segments=100)
+    ingest(read_inputs([str(write_jsonl(tmp_path / "b.jsonl", [{**docs[700], "body": "बदला"}]))]), index)
+    ours, plain = SearchIndex.open(index), SearchIndex.open(index, shortcuts=False)
+    for q in ['"अद्वितीय के"', '"अद्वितीय के साथ"', '"के साथ"', '"लोग और शहर"']:
+        every = answer(plain, q, "", 2000)
+        assert every[0] > 0, q
+        assert answer(ours, q, "", 10) == (every[0], every[1][:10], {}), q
+
+
+@pytest.mark.parametrize("q", ['"के लिए"', 'दिल्ली "के लिए"', '"के लिए" -दिल्ली'])
+def test_phrases_stop_at_the_time_limit(thousands, q):
+    index = SearchIndex.open(thousands)
+    with pytest.raises(SearchTimeout):
+        index.find(parse(q, index.analyzer), limit=10, time_limit=1e-9)
+    assert index.find(parse(q, index.analyzer), limit=10, time_limit=60).total > 0

@@ -21,6 +21,12 @@ Whoosh quirks handled here:
   generation, shared by all threads. Devanagari-only queries never build it.
 * A Whoosh ``Phrase`` takes one term per position; a phrase with romanized
   words becomes an ``Or`` of the best-weighted readings, capped.
+* Whoosh matches a phrase by unpickling each word's positions document by
+  document; :class:`_PhraseScorer` reads them per segment in bulk instead.
+  Once its top N is full, Whoosh's collector replaces matchers
+  (``replace(minscore)``), which drops matches of a phrase inside AND/NOT,
+  some better than the N-th: a collector that must see every match has it
+  turned off.
 * Whoosh's write lock (``WRITELOCK``) is an ``fcntl.flock``: the kernel
   releases it when the holder dies, so a killed writer never leaves a stale
   lock. A killed writer does leave its spill directories (``*.tmp``) and
@@ -38,6 +44,7 @@ Whoosh quirks handled here:
 
 from __future__ import annotations
 
+import bisect
 import concurrent.futures
 import datetime as dt
 import errno
@@ -317,7 +324,7 @@ class SearchIndex:
 
     def __init__(
         self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None,
-        shortcuts: bool = True, cache_bytes: int = 48 << 20,
+        shortcuts: bool = True, cache_bytes: int = 48 << 20, positions_bytes: int = 96 << 20,
     ) -> None:
         self._ix = ix
         self.path = path
@@ -342,6 +349,7 @@ class SearchIndex:
         self.options = tokenizer.options
         self.analyzer = shared_analyzer(self.options)
         self._roman_keys: dict[str, dict[str, tuple[str, ...]]] = {}  # by segment id
+        self._positions = _SegmentPositions(positions_bytes)
         self._roman_lock = threading.Lock()
 
     # -- opening -----------------------------------------------------------
@@ -349,7 +357,7 @@ class SearchIndex:
     @classmethod
     def open(
         cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None, shortcuts: bool = True,
-        cache_bytes: int = 48 << 20,
+        cache_bytes: int = 48 << 20, positions_bytes: int = 96 << 20,
     ) -> "SearchIndex":
         """Open an existing index, or raise :class:`IndexUnavailable` saying why."""
         if not os.path.isdir(path):
@@ -368,7 +376,7 @@ class SearchIndex:
                 f"the index at {path!r} cannot be opened ({type(exc).__name__}: {exc}); "
                 "rebuild it: ingest --rebuild with all the documents"
             ) from exc
-        index = cls(ix, path, refresh_seconds, ranking, shortcuts, cache_bytes)
+        index = cls(ix, path, refresh_seconds, ranking, shortcuts, cache_bytes, positions_bytes)
         index.check_files()
         return index
 
@@ -472,9 +480,12 @@ class SearchIndex:
                     del self._roman_keys[segment_id]
         return maps
 
-    def warm_up(self) -> None:
-        """Read what the first searches of a new server would otherwise wait for."""
+    def warm_up(self, phrase_share: float = Settings.phrase_warm_share) -> None:
+        """Read what the first searches of a new server would otherwise wait for:
+        phonetic keys, and the positions of the words in at least ``phrase_share``
+        of a segment's documents (:meth:`warm_phrases`)."""
         self.roman_keys()
+        self.warm_phrases(phrase_share)
 
     def read_roman(
         self, word: str, *, limit: int = 8, min_score: float = 0.6
@@ -514,9 +525,8 @@ class SearchIndex:
             allow, allowed = docsets.filter(filter)
             if not allow:  # an empty set would mean "no filter" to Whoosh
                 return ResultSet(total=0, hits=[], facets={name: {} for name in facets})
-        # Facets from document sets when the query has no phrase; else Whoosh
-        # scores every match to count them.
-        own_facets = bool(facets) and docsets is not None and not _has_phrase(node)
+        # Facets from document sets (a phrase's documents from its words' positions).
+        own_facets = bool(facets) and docsets is not None
         if docsets is not None and sort == "relevance" and node is not None and _TopDocs.handles(node, compiler):
             deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
             matched = docsets.matching(node, compiler)
@@ -544,14 +554,54 @@ class SearchIndex:
             return ResultSet(
                 total=len(matched), hits=hits, facets={name: docsets.facet(name, bits) for name in facets}
             )
+        phrase = _PhraseScorer.clauses(node, compiler) if docsets is not None and sort == "relevance" else None
+        if phrase is not None:
+            assert docsets is not None and node is not None
+            deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
+            size = searcher.doc_count_all()
+            try:
+                found, top = self._phrase_scorer(searcher, compiler).run(
+                    node, max(limit, 1), _mask(allowed, size) if filter is not None else None, deadline
+                )
+            except TimeLimit:
+                raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
+            hits = [(score, searcher.stored_fields(docnum)) for score, docnum in top][:limit]
+            bits = _bitset(found.tolist(), size) if facets else 0
+            return ResultSet(
+                total=len(found), hits=hits, facets={name: docsets.facet(name, bits) for name in facets}
+            )
+        # Block skipping leaves the total to count afterwards, from document sets;
+        # the documents of a query with phrases (in AND/OR/NOT, or sorted by date)
+        # come from the phrases' positions.
+        phrase_docs: int | None = None
+        if docsets is not None and _has_phrase(node):
+            assert node is not None
+            deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
+            try:
+                phrase_docs = self._phrase_scorer(searcher, compiler).matching(node, deadline)
+            except TimeLimit:
+                raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
+            if phrase_docs is not None:
+                # Whoosh collects only these: its AndNot lets excluded documents
+                # through in a segment with deletions (test_excluded_words_are_excluded).
+                if filter is not None:
+                    phrase_docs &= allowed
+                allow = set(_members(phrase_docs, searcher.doc_count_all()).tolist())
+                if not allow:
+                    return ResultSet(total=0, hits=[], facets={name: {} for name in facets})
+            own_facets = own_facets and phrase_docs is not None
         groupedby = None
         if facets and not own_facets:
             groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
-        # Block skipping leaves the total to count afterwards: from document
-        # sets, but a phrase needs positions; one run that scores (and counts)
-        # every match is then faster than Whoosh's second run.
+        # With a phrase, Whoosh's block skipping can drop a better document from
+        # a short top N: it scores every match (and counts them, when no document
+        # set does: a lone NOT).
         optimize = docsets is None or not _has_phrase(node)
         collector = searcher.collector(limit=max(limit, 1), sortedby=sortedby, groupedby=groupedby, optimize=optimize)
+        if not optimize:
+            # Nor replace matchers once the top N fills: Whoosh's replace(minscore)
+            # drops matches, some of them better than the N-th (phrases in AND/NOT).
+            collector.replace = 0
         if time_limit > 0:
             collector = _DeadlineCollector(collector, time_limit)
         if allow is not None:  # outermost: Whoosh filters in FilterCollector.collect_matches
@@ -567,9 +617,11 @@ class SearchIndex:
             total = len(results)
         else:
             total = self._total(results, collector, lambda: docsets.matching(node, compiler), allowed if filter else None)
+        if phrase_docs is not None:  # Whoosh's count drops matches its matchers pruned below the top N
+            total = phrase_docs.bit_count()
         if own_facets:
             assert docsets is not None
-            counts = self._facets(docsets, node, compiler, facets, filter)
+            counts = self._facets(docsets, node, compiler, facets, None if phrase_docs else filter, phrase_docs)
         else:
             counts = {
                 name: {str(k): int(v) for k, v in results.groups(name).items() if k not in (None, "", b"")}
@@ -577,14 +629,39 @@ class SearchIndex:
             }
         return ResultSet(total=total, hits=hits, facets=counts)
 
+    def _phrase_scorer(self, searcher: Searcher, compiler: "_Compiler") -> "_PhraseScorer":
+        return _PhraseScorer(searcher, self._local.docsets, self._positions, compiler)
+
+    def warm_phrases(self, share: float) -> int:
+        """Read now the positions of every word found in at least ``share`` of the documents
+        of a segment (title or body), so that the first phrases with them are fast;
+        returns how many (segment, field, word) were read. See :class:`_SegmentPositions`."""
+        warmed = 0
+        if share <= 0:
+            return warmed
+        searcher = self.searcher()
+        for field in TEXT_FIELDS:  # this thread's document lengths, as phrases score with them
+            self._local.docsets.norms(field)
+        for sub, _ in searcher.leaf_searchers():
+            reader = sub.reader()
+            least = share * reader.doc_count_all()
+            for field in TEXT_FIELDS:
+                common = [t.decode("utf-8") for t, info in reader.iter_field(field) if info.doc_frequency() >= least]
+                for term in common:
+                    self._positions.get(reader, field, term)
+                warmed += len(common)
+        return warmed
+
     @staticmethod
     def _facets(
-        docsets: "_DocSets", node: Node | None, compiler: "_Compiler", facets: Sequence[str], filter: FilterNode | None
+        docsets: "_DocSets", node: Node | None, compiler: "_Compiler", facets: Sequence[str], filter: FilterNode | None,
+        matched: int | None = None,
     ) -> dict[str, dict[str, int]]:
-        """Facet counts over every document ``node`` (without phrases) matches under ``filter``."""
+        """Facet counts over every document ``node`` matches (``matched`` when given) under ``filter``."""
         if not facets:
             return {}
-        matched = docsets.matching(node, compiler)
+        if matched is None:
+            matched = docsets.matching(node, compiler)
         assert matched is not None
         if filter is not None:
             matched &= docsets.filter(filter)[1]
@@ -1528,8 +1605,11 @@ class _DocSets:
         self._deleted: np.ndarray | None = None
         self._live: int | None = None
 
-    def matching(self, node: Node | None, compiler: "_Compiler") -> int | None:
-        """The documents ``node`` matches; None when it has a phrase (positions needed)."""
+    def matching(
+        self, node: Node | None, compiler: "_Compiler", phrase: Callable[[Phrase], int] | None = None
+    ) -> int | None:
+        """The documents ``node`` matches; None when it has a phrase (positions needed)
+        and no ``phrase`` function gives a phrase's documents."""
         if node is None:
             return self.live()
         if isinstance(node, Word):
@@ -1539,7 +1619,7 @@ class _DocSets:
         if isinstance(node, And):
             result = -1  # every bit set
             for child in node.children:
-                docs = self.matching(child.child if isinstance(child, Not) else child, compiler)
+                docs = self.matching(child.child if isinstance(child, Not) else child, compiler, phrase)
                 if docs is None:
                     return None
                 result = result & ~docs if isinstance(child, Not) else result & docs
@@ -1547,11 +1627,13 @@ class _DocSets:
         if isinstance(node, (Or, AnyWords)):
             result = 0
             for child in node.children:
-                docs = self.matching(child, compiler)
+                docs = self.matching(child, compiler, phrase)
                 if docs is None:
                     return None
                 result |= docs
             return result
+        if isinstance(node, Phrase) and phrase is not None:
+            return phrase(node)
         return None  # Phrase, a lone Not
 
     def union(self, keys: Iterable[tuple[str, str]]) -> int:
@@ -1705,6 +1787,27 @@ def _bitset(ids: Iterable[int] | np.ndarray, size: int) -> int:
     mask = np.zeros(size, dtype=bool)
     mask[ids] = True
     return int.from_bytes(np.packbits(mask, bitorder="little").tobytes(), "little")
+
+
+def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values in both ascending arrays of distinct values (``np.intersect1d``
+    without its sort): the shorter one looked up in the longer."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return a
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return a[b[at] == a]
+
+
+def _distinct(ascending: np.ndarray) -> np.ndarray:
+    """The distinct values of an ascending array (``np.unique`` without its sort)."""
+    if len(ascending) < 2:
+        return ascending
+    first = np.empty(len(ascending), bool)
+    first[0] = True
+    np.not_equal(ascending[1:], ascending[:-1], out=first[1:])
+    return ascending[first]
 
 
 def _mask(bits: int, size: int) -> np.ndarray:
@@ -1941,6 +2044,392 @@ class _TopDocs:
                     acc[ids] += raws * (boost * w)
         docs = _members(matched, self.docsets.size)
         return _best(acc[docs], docs, limit)
+
+
+# --------------------------------------------------------------------------
+# Phrases from positions decoded in bulk (query speed)
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _Occurrences:
+    """Where a term occurs in one field of one segment: its postings and every position.
+
+    ``keys`` holds ``docnum << 32 | position`` of each occurrence, ascending,
+    so "``b`` right after ``a``" is ``key_a + 1`` found among ``key_b``.
+    """
+
+    docs: np.ndarray  # int64 document numbers in the segment, ascending
+    weights: np.ndarray  # float64 posting weights (term frequency), by ``docs``
+    keys: np.ndarray  # int64, ascending
+
+    @property
+    def size(self) -> int:
+        return self.docs.nbytes + self.weights.nbytes + self.keys.nbytes + 200
+
+
+#: ``pack_uint(n)`` is followed by ``pickle.dumps(deltas, 2)``: PROTO 2, EMPTY_LIST, BINPUT 0.
+_PICKLED_LIST = np.frombuffer(b"\x80\x02]q\x00", np.uint8)
+_OP_INT1, _OP_INT2, _OP_INT4 = ord("K"), ord("M"), ord("J")  # BININT1, BININT2, BININT
+_OP_MARK, _OP_APPEND, _OP_APPENDS = ord("("), ord("a"), ord("e")
+#: Values still being read when this few are left are decoded one at a time
+#: (the steps of the array walk would cost more, one per position of the longest).
+_DECODE_ONE_BY_ONE = 64
+
+
+def _decode_positions(values: list[bytes], fmt: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Whoosh ``Positions`` values -> (occurrences per value, every position in order).
+
+    Each value is ``pack_uint(count)`` and the pickled list of position
+    deltas; decoding them one ``pickle.loads`` at a time is most of what a
+    phrase costs. Here all values are read at once: one cursor per value
+    steps over its pickled integers (1, 2 or 4 bytes after an opcode), all
+    cursors together, one step per position, until few lists are left. Those,
+    and any value in another shape (over 1,000 positions, pickled in batches),
+    are decoded by Whoosh.
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lengths = np.fromiter(map(len, values), np.int64, n)
+    starts = np.zeros(n, np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    buf = np.frombuffer(b"".join(values) + bytes(16), np.uint8)
+    counts = (
+        (buf[starts].astype(np.int64) << 24) | (buf[starts + 1].astype(np.int64) << 16)
+        | (buf[starts + 2].astype(np.int64) << 8) | buf[starts + 3]
+    )
+    shaped = (lengths >= 11) & (counts >= 1) & (counts <= 1000)
+    for i, byte in enumerate(_PICKLED_LIST):
+        shaped &= buf[np.minimum(starts + 4 + i, len(buf) - 1)] == byte
+    many = counts > 1
+    shaped &= ~many | (buf[starts + 9] == _OP_MARK)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    out = np.zeros(int(offsets[-1]), np.int64)
+    # Longest lists first, so the values still being read are always a prefix.
+    order = np.argsort(-np.where(shaped, counts, 0), kind="stable")
+    order = order[shaped[order]]
+    cursor = starts[order] + 9 + many[order]
+    base = offsets[order]
+    position = np.zeros(len(order), np.int64)
+    remaining = counts[order]
+    ok = np.ones(len(order), bool)
+    step = 0
+    active = len(order)
+    last = len(buf) - 5  # a value in another shape may send its cursor past the end
+    while active > _DECODE_ONE_BY_ONE:
+        c = np.minimum(cursor[:active], last)
+        op = buf[c]
+        b1 = buf[c + 1].astype(np.int64)
+        two = b1 | (buf[c + 2].astype(np.int64) << 8)
+        four = two | (buf[c + 3].astype(np.int64) << 16) | (buf[c + 4].astype(np.int64) << 24)
+        is1, is2 = op == _OP_INT1, op == _OP_INT2
+        ok[:active] &= is1 | is2 | (op == _OP_INT4)
+        position[:active] += np.where(is1, b1, np.where(is2, two, four))
+        out[base[:active] + step] = position[:active]
+        cursor[:active] += np.where(is1, 2, np.where(is2, 3, 5))
+        step += 1
+        active = int(np.searchsorted(-remaining, -step, side="left"))
+    ok &= buf[np.minimum(cursor, last)] == np.where(remaining > 1, _OP_APPENDS, _OP_APPEND)
+    ok[:active] = False  # the few longest lists: one at a time below
+    good = np.zeros(n, bool)
+    good[order[ok]] = True
+    for i in np.flatnonzero(~good).tolist():  # the longest, or not in the usual shape: Whoosh decodes it
+        positions = fmt.decode_positions(values[i])
+        if len(positions) != counts[i]:
+            raise ValueError(f"a positions value holds {len(positions)} positions, its header says {counts[i]}")
+        out[offsets[i] : offsets[i + 1]] = positions
+    return counts, out
+
+
+def _leaf_postings(
+    matcher: W3LeafMatcher, wanted: list[int] | None
+) -> tuple[list[int], list[int], list[float], list[bytes]]:
+    """A term's postings in one segment, read in one piece rather than block by block:
+    (block lengths, document-number deltas, weights, values). With ``wanted``
+    (sorted document numbers), only the blocks that may hold one of them."""
+    extent = matcher._length  # Whoosh 2.7.4 reads it from the term info as a 1-tuple
+    raw = matcher._postfile.get(matcher._startoffset, extent[0] if isinstance(extent, tuple) else extent)
+    if raw[:4] != whoosh.codec.whoosh3.WHOOSH3_HEADER_MAGIC:
+        raise ValueError("not a Whoosh 3 posting list")
+    stream = io.BytesIO(raw)
+    blocks: list[int] = []
+    deltas: list[int] = []
+    weights: list[float] = []
+    values: list[bytes] = []
+    pos, taken = 4, 0
+    while pos < len(raw):
+        length = int.from_bytes(raw[pos : pos + 4], "big", signed=True)
+        end = pos + 4 + abs(length)
+        stream.seek(pos + 4)
+        count, maxid, _, compression, _, _ = pickle.load(stream)
+        take = True
+        if wanted is not None:
+            k = bisect.bisect_right(wanted, maxid)
+            take, taken = k > taken, k
+        if take:
+            data = raw[stream.tell() : end]
+            ids, ws, vs = pickle.loads(zlib.decompress(data) if compression else data)
+            blocks.append(count)
+            deltas.extend(ids)
+            if ws is None:
+                weights.extend([1.0] * count)
+            elif isinstance(ws, float):
+                weights.extend([ws] * count)
+            else:
+                weights.extend(ws)
+            values.extend(vs)
+        if length < 0 or (wanted is not None and taken == len(wanted)):
+            break
+        pos = end
+    return blocks, deltas, weights, values
+
+
+class _SegmentPositions:
+    """Term occurrences (:class:`_Occurrences`, document numbers of the segment, deleted
+    ones included) per segment, shared by every thread of the process.
+
+    A segment never changes once written, so what was read of it stays good
+    across commits: after a commit, only the new (small) segments are read.
+    Kept least recently used first under ``budget`` bytes: phrases typed by
+    people are made of common words again and again, and the first read of a
+    very common word costs tens of milliseconds (Whoosh unpickles each block
+    of 128 postings), so :meth:`SearchIndex.warm_phrases` reads the most
+    common words when the service opens the index.
+    """
+
+    def __init__(self, budget: int = 96 << 20) -> None:
+        self.budget = budget
+        self.size = 0
+        self.cache: dict[tuple[str, str, str], _Occurrences] = {}
+        self.lock = threading.Lock()
+
+    def cached(self, reader: Any, field: str, term: str) -> _Occurrences | None:
+        """The term's occurrences in the segment of ``reader`` if they are kept."""
+        key = (reader.segment().segment_id(), field, term)
+        with self.lock:
+            cached = self.cache.pop(key, None)
+            if cached is not None:
+                self.cache[key] = cached  # most recently used last
+        return cached
+
+    def get(self, reader: Any, field: str, term: str) -> _Occurrences:
+        """The term's occurrences in the segment of ``reader``, read (and kept) if need be."""
+        cached = self.cached(reader, field, term)
+        if cached is not None:
+            return cached
+        key = (reader.segment().segment_id(), field, term)
+        found = _read_occurrences(reader, field, term, None)
+        with self.lock:
+            if key not in self.cache:
+                while self.cache and self.size + found.size > self.budget:
+                    self.size -= self.cache.pop(next(iter(self.cache))).size
+                self.size += found.size
+            self.cache[key] = found
+        return found
+
+
+def _read_occurrences(reader: Any, field: str, term: str, wanted: np.ndarray | None) -> _Occurrences:
+    """Where ``term`` occurs in ``field`` of one segment (deleted documents included);
+    with ``wanted`` (sorted document numbers), only in those."""
+    empty = _Occurrences(np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64))
+    if (field, term) not in reader:
+        return empty
+    matcher = reader.postings(field, term)
+    if isinstance(matcher, whoosh.matching.FilterMatcher):  # a segment with deletions filters its postings
+        matcher = matcher.child
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+        blocks, deltas, ws, values = _leaf_postings(matcher, None if wanted is None else wanted.tolist())
+        ids = np.cumsum(np.asarray(deltas, np.int64))
+        if len(blocks) > 1:  # deltas start again at each block
+            ends = np.cumsum(blocks)
+            ids -= np.repeat(np.concatenate(([0], ids[ends[:-1] - 1])), blocks)
+    else:  # another codec, or postings kept in the term info: a posting at a time
+        ids_list, ws, values = [], [], []
+        while matcher.is_active():
+            ids_list.append(matcher.id())
+            ws.append(matcher.weight())
+            values.append(matcher.value())
+            matcher.next()
+        ids = np.asarray(ids_list, np.int64)
+    weights = np.asarray(ws, np.float64)
+    if wanted is not None:
+        keep = np.isin(ids, wanted)
+        if not keep.all():
+            kept = np.flatnonzero(keep)
+            ids, weights, values = ids[kept], weights[kept], [values[i] for i in kept.tolist()]
+    if not len(ids):
+        return empty
+    counts, positions = _decode_positions(values, reader.schema[field].format)
+    return _Occurrences(ids, weights, (np.repeat(ids, counts) << 32) | positions)
+
+
+class _PhraseScorer:
+    """A phrase query (in title and body, or one field) answered from term
+    positions decoded in bulk, rather than by Whoosh's span matcher.
+
+    Whoosh walks the documents holding every word of the phrase and, for
+    each, decodes each word's positions (a ``pickle.loads``) and compares
+    spans in Python: a phrase of two common words costs hundreds of
+    milliseconds, to count its matches exactly. Here each word's occurrences
+    in a segment are arrays (:class:`_SegmentPositions`), and the phrase is
+    where the rarest word's occurrences, shifted by its place in the phrase,
+    meet every other word's (binary searches over whole arrays). Every match
+    is scored, as Whoosh scores a phrase: the BM25F scores of its words in
+    the document, summed in the order of Whoosh's matcher tree, times the
+    field's boost, and title and body added. Same total, same hits in the
+    same order, same scores.
+    """
+
+    #: Read only the blocks that may hold candidates (and keep nothing) when
+    #: there are this many times fewer candidates than postings: a block holds
+    #: 128 postings, so then at most a quarter of the blocks are read.
+    PARTIAL = 512
+
+    def __init__(self, searcher: Searcher, docsets: "_DocSets", shared: _SegmentPositions, compiler: "_Compiler") -> None:
+        self.searcher = searcher
+        self.docsets = docsets
+        self.shared = shared
+        self.compiler = compiler
+        #: What this query read of each word in each segment, when not all of it.
+        self.read: dict[tuple[int, str, str], _Occurrences] = {}
+
+    @staticmethod
+    def readings(node: Phrase, compiler: "_Compiler") -> list[tuple[str, tuple[str, ...], float]]:
+        """(field, terms, boost) of each Whoosh ``Phrase`` the node compiles to (as ``_Compiler``)."""
+        readings = (
+            _best_readings(node.alternatives, node.weights or (), MAX_PHRASE_READINGS)
+            if node.alternatives
+            else [(node.terms, 1.0)]
+        )
+        return [(f, terms, boost * weight) for f, boost in compiler.fields(node.field) for terms, weight in readings]
+
+    @classmethod
+    def clauses(cls, node: Node | None, compiler: "_Compiler") -> list[tuple[str, tuple[str, ...], float]] | None:
+        """:meth:`readings`, or None when :meth:`run` does not answer the node (not a
+        phrase, one word, more than two clauses: Whoosh adds the scores of more
+        clauses in the order of a tree weighted by estimated sizes)."""
+        if not isinstance(node, Phrase) or len(node.terms) < 2:
+            return None
+        clauses = cls.readings(node, compiler)
+        return clauses if len(clauses) <= 2 else None
+
+    def matching(self, node: Node, deadline: float) -> int | None:
+        """Every document ``node`` (phrases and all) matches, as a bitset; None for a lone ``Not``."""
+        return self.docsets.matching(node, self.compiler, lambda phrase: self._phrase_docs(phrase, deadline))
+
+    def _phrase_docs(self, node: Phrase, deadline: float) -> int:
+        found = [self._clause(f, terms, None, deadline, False)[0] for f, terms, _ in self.readings(node, self.compiler)]
+        return _bitset(np.concatenate(found).tolist(), self.searcher.doc_count_all()) if found else 0
+
+    def run(
+        self, node: Node, limit: int, allowed: np.ndarray | None, deadline: float
+    ) -> tuple[np.ndarray, list[tuple[float, int]]]:
+        """(every matching document, ``[(score, docnum)]`` of the ``limit`` best, best first)."""
+        clauses = self.clauses(node, self.compiler)
+        assert clauses is not None
+        found: list[tuple[np.ndarray, np.ndarray]] = []
+        for field, terms, boost in clauses:
+            docs, scores = self._clause(field, terms, allowed, deadline, True)
+            if len(docs):
+                found.append((docs, scores * boost if boost != 1.0 else scores))  # Whoosh's WrappingMatcher
+        if not found:
+            return np.zeros(0, np.int64), []
+        docs = found[0][0] if len(found) == 1 else np.union1d(*(d for d, _ in found))
+        scores = np.zeros(len(docs), np.float64)
+        for d, s in found:  # x + 0.0 == x, and two clauses add up the same either way round
+            scores[np.searchsorted(docs, d)] += s
+        best = np.lexsort((docs, -scores))[:limit]
+        return docs, list(zip(scores[best].tolist(), docs[best].tolist()))
+
+    def _occurrences(self, segment: int, reader: Any, field: str, term: str, candidates: np.ndarray | None) -> _Occurrences:
+        """Where ``term`` occurs in a segment: all of it (shared), or, when ``candidates``
+        are few, at least in those (read for this query only)."""
+        occ = self.read.get((segment, field, term)) or self.shared.cached(reader, field, term)
+        if occ is None:
+            if candidates is not None and len(candidates) * self.PARTIAL < reader.doc_frequency(field, term):
+                occ = self.read[(segment, field, term)] = _read_occurrences(reader, field, term, candidates)
+            else:
+                occ = self.shared.get(reader, field, term)
+        return occ
+
+    def _clause(
+        self, field: str, terms: tuple[str, ...], allowed: np.ndarray | None, deadline: float, score: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The documents where ``terms`` stand one after the other in ``field``, and (with
+        ``score``) Whoosh's score of the phrase in each."""
+        top = self.compiler.reader
+        empty = np.zeros(0, np.int64), np.zeros(0, np.float64)
+        if any((field, t) not in top for t in terms):
+            return empty
+        order = sorted(range(len(terms)), key=lambda i: top.doc_frequency(field, terms[i]))
+        self.read.clear()  # partial reads hold this clause's candidates only
+        docs, scores = [], []
+        for segment, (sub, offset) in enumerate(self.searcher.leaf_searchers()):
+            if time.perf_counter() > deadline:
+                raise TimeLimit
+            reader = sub.reader()
+            found = self._segment_matches(segment, reader, offset, field, terms, order, allowed)
+            if len(found):
+                docs.append(found + offset)
+                if score:
+                    scores.append(self._score(segment, reader, offset, field, terms, found))
+        if not docs:
+            return empty
+        return np.concatenate(docs), np.concatenate(scores) if score else empty[1]
+
+    def _segment_matches(
+        self, segment: int, reader: Any, offset: int, field: str, terms: tuple[str, ...], order: list[int],
+        allowed: np.ndarray | None,
+    ) -> np.ndarray:
+        """The live documents of one segment (its own numbers) where ``terms`` stand in a row."""
+        first = order[0]
+        occ = self._occurrences(segment, reader, field, terms[first], None)
+        candidates = occ.docs
+        deleted = self.docsets.deleted()
+        if deleted is not None:
+            candidates = candidates[~deleted[candidates + offset]]
+        if allowed is not None:
+            candidates = candidates[allowed[candidates + offset]]
+        starts = occ.keys[(occ.keys & 0xFFFFFFFF) >= first] - first  # where the phrase would start
+        for i in order[1:]:
+            if not len(starts) or not len(candidates):
+                return candidates[:0]
+            occ = self._occurrences(segment, reader, field, terms[i], candidates)
+            candidates = _common(candidates, occ.docs)
+            wanted = starts + i
+            if not len(occ.keys):
+                return candidates[:0]
+            at = np.minimum(np.searchsorted(occ.keys, wanted), len(occ.keys) - 1)
+            starts = starts[occ.keys[at] == wanted]
+            # only where the phrase has begun: the next words are then often read in part
+            candidates = _common(_distinct(starts >> 32), candidates)
+        return candidates
+
+    def _score(
+        self, segment: int, reader: Any, offset: int, field: str, terms: tuple[str, ...], docs: np.ndarray
+    ) -> np.ndarray:
+        """Whoosh's phrase score of each of ``docs`` (of one segment): its words' BM25F
+        scores, added as ``make_binary_tree`` nests Whoosh's intersection matchers."""
+        searcher = self.searcher
+        k1p1 = searcher.weighting.K1 + 1
+        norms = self.docsets.norms(field)[docs + offset]
+        raws = []
+        for term in terms:
+            occ = self._occurrences(segment, reader, field, term, docs)
+            w = occ.weights[np.searchsorted(occ.docs, docs)]
+            # as _DocSets.scored (so as whoosh.scoring.bm25), an array at a time
+            raws.append(searcher.idf(field, term) * ((w * k1p1) / (w + norms)))
+
+        def tree(parts: list[np.ndarray]) -> np.ndarray:
+            if len(parts) == 1:
+                return parts[0]
+            half = len(parts) // 2
+            return tree(parts[:half]) + tree(parts[half:])
+
+        return tree(raws)
+
 
 
 def _near(first: list[int], second: list[int], slop: int) -> bool:

@@ -9,6 +9,7 @@ document's own text is always HTML-escaped around our tags.
 
 from __future__ import annotations
 
+import gc
 import html
 import os
 import threading
@@ -118,6 +119,7 @@ class SearchService:
                     self._index = SearchIndex.open(
                         self.settings.index, self.settings.refresh_seconds, ranking=_ranking(self.settings),
                         cache_bytes=self.settings.cache_mb << 20,
+                        positions_bytes=self.settings.positions_cache_mb << 20,
                     )
         return self._index
 
@@ -295,15 +297,16 @@ class SearchService:
             self._vocabulary_loading = False
 
     def warm_up(self, *, background: bool = True) -> None:
-        """Open the index, file its words under their phonetic keys, load the
-        vocabulary and analyse its most common words (in a thread unless
-        ``background`` is False): the first romanized query, did-you-mean and
-        snippets after a server starts then do not wait for them."""
+        """Open the index, file its words under their phonetic keys, read the most
+        common words' positions, load the vocabulary and analyse its most common
+        words (in a thread unless ``background`` is False): the first romanized
+        query, phrase, did-you-mean and snippets after a server starts then do
+        not wait for them."""
 
         def load() -> None:
             try:
                 index = self.index()
-                index.warm_up()
+                index.warm_up(self.settings.phrase_warm_share)
                 for word in self.vocabulary().common_words(WARM_WORDS):
                     index.analyzer.word(word)  # remembered: snippets analyse hits' text word by word
             except Exception:  # noqa: BLE001 - a missing or damaged index is reported by the searches themselves
@@ -407,6 +410,10 @@ def _load_vocabulary(index: SearchIndex, stamp: int | None) -> Vocabulary:
     loaded = Vocabulary.load(index.path, index.analyzer) if stamp else None
     if loaded is None:  # an index from before the side file: count its documents once
         loaded = Vocabulary.from_documents(index.analyzer, index.iter_stored())
+    # Its hundreds of thousands of dicts and lists live as long as the index: out
+    # of the cyclic collector's full passes, which otherwise stall a search now
+    # and then by 30-70 ms (reference counting still frees an old vocabulary).
+    gc.freeze()
     return loaded
 
 

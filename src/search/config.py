@@ -77,7 +77,7 @@ class Settings:
         "postings (shared by its threads), a quarter each for every thread's document sets and scores."
     )
     positions_cache_mb: int = _setting(
-        96, "Memory in MB a server process keeps word positions in between phrase searches "
+        72, "Memory in MB a server process keeps word positions in between phrase searches "
         "(shared by its threads, kept across commits; the phrase warm-up fills part of it)."
     )
     phrase_warm_share: float = _setting(

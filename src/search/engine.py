@@ -324,7 +324,7 @@ class SearchIndex:
 
     def __init__(
         self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None,
-        shortcuts: bool = True, cache_bytes: int = 48 << 20, positions_bytes: int = 96 << 20,
+        shortcuts: bool = True, cache_bytes: int = 48 << 20, positions_bytes: int = 72 << 20,
     ) -> None:
         self._ix = ix
         self.path = path
@@ -357,7 +357,7 @@ class SearchIndex:
     @classmethod
     def open(
         cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None, shortcuts: bool = True,
-        cache_bytes: int = 48 << 20, positions_bytes: int = 96 << 20,
+        cache_bytes: int = 48 << 20, positions_bytes: int = 72 << 20,
     ) -> "SearchIndex":
         """Open an existing index, or raise :class:`IndexUnavailable` saying why."""
         if not os.path.isdir(path):
@@ -2199,7 +2199,7 @@ class _SegmentPositions:
     common words when the service opens the index.
     """
 
-    def __init__(self, budget: int = 96 << 20) -> None:
+    def __init__(self, budget: int = 72 << 20) -> None:
         self.budget = budget
         self.size = 0
         self.cache: dict[tuple[str, str, str], _Occurrences] = {}

@@ -63,6 +63,7 @@ import whoosh.codec.whoosh3
 import whoosh.collectors
 import whoosh.fields
 import whoosh.filedb.filestore
+import whoosh.formats
 import whoosh.index
 import whoosh.matching
 import whoosh.query
@@ -220,13 +221,14 @@ class HindiText(whoosh.fields.TEXT):
         boost, encode = self.format.field_boost, self.format.encode
         return iter([(t.encode("utf-8"), len(p), len(p) * boost, encode(p)) for t, p in positions.items()])
 
-    def add_postings(self, value: str, docnum: int, terms: dict[bytes, list[Any]]) -> int:
-        """Add the postings of ``value`` in document ``docnum`` to ``terms`` (term bytes ->
-        [docnum, weight, encoded positions, ...]); returns the field length (terms counted).
+    def add_postings(self, positions: dict[str, list[int]], docnum: int, terms: dict[str, list[Any]]) -> int:
+        """Add the postings of a text analysed into ``positions`` (:meth:`Analyzer.term_positions`)
+        in document ``docnum`` to ``terms`` (term -> [docnum, weight, encoded positions, ...]);
+        returns the field length (terms counted).
 
         The ingest's inner loop: one pass over the document's distinct terms.
+        Terms stay ``str`` here; the flush encodes each once per segment.
         """
-        positions = shared_analyzer(self.analyzer.options).term_positions(value)
         boost = self.format.field_boost
         encode = self.format.encode
         single = _SINGLE_POSITION
@@ -235,18 +237,16 @@ class HindiText(whoosh.fields.TEXT):
             freq = len(poslist)
             length += freq
             if freq == 1:  # most postings: one occurrence, encoded once per position
-                pos = poslist[0]
-                encoded = single.get(pos)
+                encoded = single.get(poslist[0])
                 if encoded is None:
-                    encoded = single[pos] = encode(poslist)
+                    encoded = single[poslist[0]] = encode(poslist)
                 weight = boost
             else:
                 encoded = encode(poslist)
                 weight = freq * boost
-            tbytes = term.encode("utf-8")
-            entry = terms.get(tbytes)
+            entry = terms.get(term)
             if entry is None:
-                terms[tbytes] = [docnum, weight, encoded]
+                terms[term] = [docnum, weight, encoded]
             else:
                 entry += (docnum, weight, encoded)
         return length
@@ -290,6 +290,43 @@ class LeadText(whoosh.fields.TEXT):
         return iter(
             [(t.encode("utf-8"), freq, weight * boost, pack_uint(freq)) for t, (freq, weight) in self._weighted(value).items()]
         )
+
+    def add_postings(self, positions: dict[str, list[int]], docnum: int, terms: dict[str, list[Any]]) -> int:
+        """:meth:`index`'s postings, taken from the body's ``positions`` (already
+        analysed for the body field) instead of analysing the body again; returns
+        the field length. ``positions`` is in order of first occurrence, so the
+        lead's terms are a prefix of it. Weights are summed in position order,
+        as :meth:`_weighted` sums them, so they are the same floats.
+        """
+        count = self.analyzer.options.lead_words
+        boost = self.format.field_boost
+        values = _LEAD_VALUES
+        length = 0
+        for term, poslist in positions.items():
+            first = poslist[0]
+            if first >= count:
+                break
+            weight = 1.0 - first / count
+            freq = 1
+            for pos in poslist[1:]:
+                if pos >= count:
+                    break
+                weight += 1.0 - pos / count
+                freq += 1
+            length += freq
+            value = values.get(freq)
+            if value is None:
+                value = values[freq] = pack_uint(freq)
+            entry = terms.get(term)
+            if entry is None:
+                terms[term] = [docnum, weight * boost, value]
+            else:
+                entry += (docnum, weight * boost, value)
+        return length
+
+
+#: ``pack_uint(freq)``, the value of a lead posting, by ``freq``.
+_LEAD_VALUES: dict[int, bytes] = {}
 
 
 def _schema(options: AnalysisOptions) -> whoosh.fields.Schema:
@@ -769,7 +806,15 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._postings: dict[str, dict[bytes, list[Any]]] = {}
+        #: field -> term -> [docnum, weight, value, ...]
+        self._postings: dict[str, dict[str, list[Any]]] = {}
+        #: Plain ``ID`` fields: the whole value is the one term, weight the field boost, no value bytes.
+        self._plain_ids = frozenset(
+            name for name in self.schema.names()
+            if type(self.schema[name]) is whoosh.fields.ID
+            and type(self.schema[name].analyzer) is whoosh.analysis.IDTokenizer
+            and type(self.schema[name].format) is whoosh.formats.Existence
+        )
         # Stored fields: zlib level 1 with a small window instead of level 3
         # (half the cost per document, 4% larger; read back the same).
         stored = self.perdocwriter._colwriters["_stored"]._child
@@ -780,31 +825,44 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
         """``SegmentWriter.add_document`` for our schema, without its per-posting overhead.
 
         Our fields have no boosts, spelling words, term vectors or custom
-        stored values; text fields add their postings themselves
-        (:meth:`HindiText.add_postings`), any other indexed field goes through
-        Whoosh's ``index``.
+        stored values. Text fields add their postings themselves from one
+        analysis of each text (:meth:`HindiText.add_postings`; the lead reuses
+        the body's), a plain ``ID`` field adds its value as its one term, and
+        any other indexed field goes through Whoosh's ``index``.
         """
         self._check_state()
         perdocwriter = self.perdocwriter
         schema = self.schema
         docnum = self.docnum
+        postings = self._postings
+        analysed: dict[str, dict[str, list[int]]] = {}  # text -> its term positions
         perdocwriter.start_doc(docnum)
         for fieldname in sorted(fields):
             value = fields[fieldname]
             field = schema[fieldname]
             length = 0
             if field.indexed:
-                terms = self._postings.get(fieldname)
+                terms = postings.get(fieldname)
                 if terms is None:
-                    terms = self._postings[fieldname] = {}
-                if isinstance(field, HindiText):
-                    length = field.add_postings(value, docnum, terms)
+                    terms = postings[fieldname] = {}
+                if fieldname in self._plain_ids:
+                    entry = terms.get(value)
+                    if entry is None:
+                        terms[value] = [docnum, field.format.field_boost, b""]
+                    else:
+                        entry += (docnum, field.format.field_boost, b"")
+                elif isinstance(field, (HindiText, LeadText)):
+                    positions = analysed.get(value)
+                    if positions is None:
+                        positions = analysed[value] = shared_analyzer(field.analyzer.options).term_positions(value)
+                    length = field.add_postings(positions, docnum, terms)
                 else:
                     for tbytes, freq, weight, vbytes in field.index(value):
                         length += freq
-                        entry = terms.get(tbytes)
+                        term = tbytes.decode("utf-8")
+                        entry = terms.get(term)
                         if entry is None:
-                            terms[tbytes] = [docnum, weight, vbytes]
+                            terms[term] = [docnum, weight, vbytes]
                         else:
                             entry += (docnum, weight, vbytes)
                 if not field.scorable:
@@ -819,13 +877,17 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
     def add_postings_to_pool(self, reader: Any, startdoc: int, docmap: Any) -> None:
         """A segment merged in at commit: its postings join this writer's, after them."""
         postings = self._postings
+        decoded: dict[bytes, str] = {}
         for fieldname, tbytes, docnum, weight, vbytes in self._process_posts(reader.iter_postings(), startdoc, docmap):
             terms = postings.get(fieldname)
             if terms is None:
                 terms = postings[fieldname] = {}
-            entry = terms.get(tbytes)
+            term = decoded.get(tbytes)
+            if term is None:
+                term = decoded[tbytes] = tbytes.decode("utf-8")
+            entry = terms.get(term)
             if entry is None:
-                terms[tbytes] = [docnum, weight, vbytes]
+                terms[term] = [docnum, weight, vbytes]
             else:
                 entry += (docnum, weight, vbytes)
         self._added = True
@@ -855,8 +917,8 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
             fieldwriter.start_field(fieldname, fieldobj)
             doc_lengths = lengths.of(fieldname) if lengths is not None else None
             fixed_size = fieldobj.format.fixed_value_size()
-            for tbytes in sorted(terms):
-                _write_posting_list(fieldwriter, tbytes, terms.pop(tbytes), doc_lengths, fixed_size)
+            for term in sorted(terms):  # code point order is UTF-8 byte order
+                _write_posting_list(fieldwriter, term.encode("utf-8"), terms.pop(term), doc_lengths, fixed_size)
             fieldwriter.finish_field()
         fieldwriter.close()
         if reader:

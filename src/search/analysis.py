@@ -405,9 +405,10 @@ class Analyzer:
         """
         return list(islice(self._terms(text), max(count, 0)))
 
-    def term_positions(self, text: str) -> dict[str, list[int]]:
+    def term_positions(self, text: str, found: list[str] | None = None) -> dict[str, list[int]]:
         """Each term of ``text`` with its positions, in order of first occurrence: what
         :meth:`index_terms` gives, grouped in the same single pass (the ingest's postings).
+        ``found``: the :func:`words` of ``text``, when the caller has them already.
 
         >>> Analyzer().term_positions("भारत और रूस ने भारत में")
         {'भारत': [0, 4], 'और': [1], 'रुस': [2], 'ने': [3], 'में': [5]}
@@ -415,7 +416,7 @@ class Analyzer:
         cache = self._cache
         positions: dict[str, list[int]] = {}
         pos = 0
-        for surface in words(text):
+        for surface in words(text) if found is None else found:
             term = (cache.get(surface) or self.word(surface))[0]
             if term:
                 found = positions.get(term)

@@ -76,13 +76,13 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.searching import Searcher, TimeLimit
 from whoosh.system import pack_uint
 
-from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer
+from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer, words
 from .config import Settings
 from .documents import Record
 from .filtering import AllOf, AnyOf, Condition, FilterNode, Negate
 from .querying import And, AnyWords, Node, Not, Or, Phrase, Prefix, Word
 from .romanized import best_matches, candidate_keys, key
-from .vocabulary import Vocabulary, document_texts
+from .vocabulary import Vocabulary
 
 __all__ = [
     "SearchIndex",
@@ -701,15 +701,20 @@ class SearchIndex:
             w.cancel()
             raise
 
-    def writer(self, timeout: float = 0.0, builders: SegmentBuilders | None = None) -> "Writer":
+    def writer(
+        self, timeout: float = 0.0, builders: SegmentBuilders | None = None, vocabulary: Vocabulary | None = None
+    ) -> "Writer":
         """A writer holding the index lock; raises :class:`IndexLocked` after ``timeout`` s.
 
-        With ``builders``, worker processes index a share of the documents.
+        With ``builders``, worker processes index a share of the documents. The
+        words of the documents this process adds are counted in ``vocabulary``;
+        :meth:`Writer.commit` returns the counts of the workers' documents.
         """
         try:
             w = _SegmentWriter(self._ix, timeout=timeout, limitmb=256, codec=_codec())
         except whoosh.index.LockError as exc:
             raise IndexLocked(f"another ingest is writing to {self.path!r}") from exc
+        w.vocabulary = vocabulary
         return Writer(w, builders)
 
 
@@ -800,6 +805,9 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
     documents, so every list stays in document order.
     """
 
+    #: Where the words of each added document are counted (None: nowhere).
+    vocabulary: Vocabulary | None = None
+
     #: Called at commit once this writer's own segment is written: the segments
     #: that worker processes wrote meanwhile (so both are written at the same time).
     extra_segments: Callable[[], list[Any]] = staticmethod(list)  # type: ignore[assignment]
@@ -828,7 +836,9 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
         stored values. Text fields add their postings themselves from one
         analysis of each text (:meth:`HindiText.add_postings`; the lead reuses
         the body's), a plain ``ID`` field adds its value as its one term, and
-        any other indexed field goes through Whoosh's ``index``.
+        any other indexed field goes through Whoosh's ``index``. The words of the
+        text fields (title and body, see :func:`document_texts`) are counted in
+        :attr:`vocabulary`, from the same tokenizing pass.
         """
         self._check_state()
         perdocwriter = self.perdocwriter
@@ -836,6 +846,7 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
         docnum = self.docnum
         postings = self._postings
         analysed: dict[str, dict[str, list[int]]] = {}  # text -> its term positions
+        counted: list[str] = []  # the words of the text fields, for the vocabulary
         perdocwriter.start_doc(docnum)
         for fieldname in sorted(fields):
             value = fields[fieldname]
@@ -854,7 +865,10 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
                 elif isinstance(field, (HindiText, LeadText)):
                     positions = analysed.get(value)
                     if positions is None:
-                        positions = analysed[value] = shared_analyzer(field.analyzer.options).term_positions(value)
+                        found = words(value)
+                        if type(field) is HindiText:
+                            counted += found
+                        positions = analysed[value] = shared_analyzer(field.analyzer.options).term_positions(value, found)
                     length = field.add_postings(positions, docnum, terms)
                 else:
                     for tbytes, freq, weight, vbytes in field.index(value):
@@ -871,6 +885,8 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
             if field.column_type:
                 perdocwriter.add_column_value(fieldname, field.column_type, field.to_column_value(value))
         perdocwriter.finish_doc()
+        if self.vocabulary is not None:
+            self.vocabulary.count_words(counted)
         self._added = True
         self.docnum += 1
 
@@ -1051,9 +1067,9 @@ def _worker_add(index_dir: str, docs: list[dict[str, str]], limitmb: int) -> Non
         _WORKER_WRITER = _SegmentWriter(ix, _lk=False, limitmb=limitmb, codec=_codec())
         if _WORKER_VOCABULARY is None:
             _WORKER_VOCABULARY = Vocabulary(shared_analyzer(_text_options(ix.schema)))
+        _WORKER_WRITER.vocabulary = _WORKER_VOCABULARY
     for fields in docs:
         _WORKER_WRITER.add_document(**fields)
-        _WORKER_VOCABULARY.add_document(document_texts(fields))
 
 
 def _worker_finish() -> tuple[Any, dict[str, Any]]:
@@ -1229,19 +1245,17 @@ class Writer:
         """The committed stored fields of ``doc_id`` (e.g. to un-count its words), or None."""
         return self._searcher.document(id=doc_id)
 
-    def put(self, record: Record, content_hash: str, *, replace: bool) -> bool:
+    def put(self, record: Record, content_hash: str, *, replace: bool) -> None:
         """Add ``record`` (replacing the committed document of its id when ``replace``).
 
-        True when a worker process took it: the worker counts its words, and
-        :meth:`commit` returns the counts; the caller counts the others.
+        Its words are counted in the writer's vocabulary, or by the worker process
+        that takes it (:meth:`commit` returns those counts).
         """
         if replace:
             self._w.delete_by_term("id", record.id)
         fields = _doc_fields(record, content_hash)
-        if self._builders is not None and self._builders.route(fields):
-            return True
-        self._w.add_document(**fields)
-        return False
+        if self._builders is None or not self._builders.route(fields):
+            self._w.add_document(**fields)
 
     def delete(self, doc_id: str) -> int:
         return self._w.delete_by_term("id", doc_id)

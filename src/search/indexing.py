@@ -151,7 +151,7 @@ class _Batch:
         self.batch_size = batch_size
         self.builders = builders
         self.vocabulary, self.vocabulary_rebuilt = _open_vocabulary(index)
-        self.writer = index.writer(timeout=30.0, builders=builders)
+        self.writer = index.writer(timeout=30.0, builders=builders, vocabulary=self.vocabulary)
         self.known = self.writer.indexed_hashes()  # id -> hash, as committed
         self.pending: dict[str, str | None] = {}  # id -> hash written (None: deleted) in this batch
 
@@ -194,7 +194,7 @@ class _Batch:
                 self.known[doc_id] = content_hash
         self.pending = {}
         if reopen:
-            self.writer = self.index.writer(timeout=30.0, builders=self.builders)
+            self.writer = self.index.writer(timeout=30.0, builders=self.builders, vocabulary=self.vocabulary)
 
 
 def ingest(
@@ -311,8 +311,7 @@ def _put(batch: _Batch, record: Record, report: IngestReport) -> None:
     batch.touch(record.id)
     if previous is not None:
         batch.uncount(record.id)
-    if not batch.writer.put(record, content_hash, replace=previous is not None):
-        batch.vocabulary.add_document(document_texts(record.__dict__))
+    batch.writer.put(record, content_hash, replace=previous is not None)  # counts its words too
     batch.pending[record.id] = content_hash
     if previous is None:
         report.added += 1

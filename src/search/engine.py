@@ -1193,12 +1193,14 @@ class SegmentBuilders:
         self._futures.append(future)
         self._queued[worker].append(future)
 
-    def finish(self) -> Callable[[], tuple[list[Any], list[dict[str, Any]]]]:
+    def finish(self, while_waiting: Callable[[], bool] | None = None) -> Callable[[], tuple[list[Any], list[dict[str, Any]]]]:
         """Tell the workers to write this batch's segments; returns the call that waits for
         them and gives their segments and vocabulary counts, or raises
         :class:`IndexWriteFailed` if any worker failed.
 
         The ingest process writes its own segment between the two, while the workers write theirs.
+        While it waits for them, it calls ``while_waiting`` (e.g. to read the next
+        records ahead) until that returns False or the workers are done.
         """
         for worker, chunk in enumerate(self._chunks):
             if chunk:
@@ -1213,6 +1215,9 @@ class SegmentBuilders:
             raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
 
         def collect() -> tuple[list[Any], list[dict[str, Any]]]:
+            if while_waiting is not None:
+                while not all(f.done() for f in finishing) and while_waiting():
+                    pass
             try:
                 concurrent.futures.wait(futures + finishing)
                 for f in futures:
@@ -1295,15 +1300,16 @@ class Writer:
             return [searcher.stored_fields(n)["id"] for n in searcher.document_numbers(source=source)]
         return [f["id"] for f in searcher.reader().all_stored_fields() if not f.get("source")]
 
-    def commit(self) -> list[dict[str, Any]]:
+    def commit(self, while_waiting: Callable[[], bool] | None = None) -> list[dict[str, Any]]:
         """Make every change visible at once; :class:`IndexWriteFailed` if a worker failed.
 
         Returns the vocabulary counts (:meth:`Vocabulary.take_counts`) of the
-        documents worker processes took (see :meth:`put`).
+        documents worker processes took (see :meth:`put`). ``while_waiting``:
+        see :meth:`SegmentBuilders.finish`.
         """
         counts: list[dict[str, Any]] = []
         if self._builders is not None:
-            collect = self._builders.finish()
+            collect = self._builders.finish(while_waiting)
 
             def worker_segments() -> list[Any]:
                 segments, worker_counts = collect()

@@ -927,6 +927,7 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
         reader = self.per_document_reader() if self.codec.length_stats else None
         lengths = _FieldLengths(reader, self.schema, self.docnum) if reader else None
         fieldwriter = self.fieldwriter
+        out = _PostingsOut(fieldwriter)
         postings, self._postings = self._postings, {}
         for fieldname in sorted(postings):
             terms = postings.pop(fieldname)
@@ -937,7 +938,7 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
             doc_lengths = lengths.of(fieldname) if lengths is not None else None
             fixed_size = fieldobj.format.fixed_value_size()
             for term in sorted(terms):  # code point order is UTF-8 byte order
-                _write_posting_list(fieldwriter, term.encode("utf-8"), terms.pop(term), doc_lengths, fixed_size)
+                _write_posting_list(out, term.encode("utf-8"), terms.pop(term), doc_lengths, fixed_size)
             fieldwriter.finish_field()
         fieldwriter.close()
         if reader:
@@ -968,8 +969,41 @@ _BLOCK_PICKLE_PROTOCOL = 4
 _TERMINFO = struct.Struct("!BfIBBfIIqi")
 
 
+class _PostingsOut:
+    """Where :func:`_write_posting_list` writes: a ``W3FieldWriter``'s postings file and
+    term index, with both file positions kept here. ``BufferedWriter.tell()`` is an
+    ``lseek`` system call, and Whoosh asks it three times per term."""
+
+    def __init__(self, fieldwriter: Any) -> None:
+        self.fieldwriter = fieldwriter
+        self.codec = fieldwriter._codec
+        self.postfile = fieldwriter._postfile
+        self.post_pos: int = self.postfile.tell()
+        self.tindex = fieldwriter._tindex
+        self.tfile = self.tindex.dbfile
+        self.term_pos: int = self.tfile.tell()
+
+    def add_term(self, keybytes: bytes, valbytes: bytes) -> None:
+        """``OrderedHashWriter.add`` (Whoosh 2.7.4), with the position kept instead of asked."""
+        tindex = self.tindex
+        if keybytes <= tindex.lastkey:
+            raise ValueError(f"Keys must increase: {tindex.lastkey!r}..{keybytes!r}")
+        pos = self.term_pos
+        tindex.index.append(pos)
+        record = _HASH_LENGTHS.pack(len(keybytes), len(valbytes)) + keybytes + valbytes
+        self.tfile.write(record)
+        h = tindex.hashfn(keybytes)
+        tindex.buckets[h & 255].append((h, pos))
+        tindex.lastkey = keybytes
+        self.term_pos = pos + len(record)
+
+
+#: ``filetables._lengths``: the key and value lengths before each hash file record.
+_HASH_LENGTHS = struct.Struct("!ii")
+
+
 def _write_posting_list(
-    fieldwriter: Any, tbytes: bytes, flat: list[Any], doc_lengths: list[int] | None, fixed_size: int | None
+    out: _PostingsOut, tbytes: bytes, flat: list[Any], doc_lengths: list[int] | None, fixed_size: int | None
 ) -> None:
     """Write one term's postings (``flat``: docnum, weight, value, ...) as Whoosh 2.7.4's
     ``W3FieldWriter`` would from one ``add`` per posting: the same blocks of
@@ -982,7 +1016,7 @@ def _write_posting_list(
     as ``W3TermInfo.to_bytes`` packs them, without a block or term info object.
     """
     w3 = whoosh.codec.whoosh3
-    codec = fieldwriter._codec
+    codec = out.codec
     blocklimit = codec._blocklimit
     level = codec._compression
     dumps = w3.dumps
@@ -990,7 +1024,7 @@ def _write_posting_list(
     pack_int = w3.pack_int
     pickle_dumps = pickle.dumps
     sub = operator.sub
-    out = [w3.WHOOSH3_HEADER_MAGIC]
+    parts = [w3.WHOOSH3_HEADER_MAGIC]
     docnums = flat[0::3]
     weights = flat[1::3]
     values = flat[2::3]
@@ -1050,16 +1084,16 @@ def _write_posting_list(
             databytes = zlib.compress(databytes, comp, _ZLIB_WBITS)
         infobytes = dumps((n, ids[-1], max_weight, comp, length_to_byte(min_length), length_to_byte(max_length)), 2)
         blocklength = len(infobytes) + len(databytes)
-        out += (pack_int(-blocklength if end == total else blocklength), infobytes, databytes)
-    data = b"".join(out)
-    postfile = fieldwriter._postfile
-    offset = postfile.tell()
-    postfile.write(data)
+        parts += (pack_int(-blocklength if end == total else blocklength), infobytes, databytes)
+    data = b"".join(parts)
+    offset = out.post_pos
+    out.postfile.write(data)
+    out.post_pos = offset + len(data)
     terminfo = _TERMINFO.pack(
         False, total_weight, total, 0 if term_min_length is None else length_to_byte(term_min_length),
         length_to_byte(term_max_length), term_max_weight, docnums[0], docnums[-1], offset, len(data),
     )
-    fieldwriter._tindex.add(w3.pack_ushort(fieldwriter._fieldid) + tbytes, terminfo)
+    out.add_term(w3.pack_ushort(out.fieldwriter._fieldid) + tbytes, terminfo)
 
 
 def _watch_parent(parent: int) -> None:

@@ -315,8 +315,8 @@ class _Lookahead:
     read, so the commit in progress is not affected by it.
     """
 
-    #: Items read ahead at most (a few MB).
-    LIMIT = 5000
+    #: Items read ahead at most (about 25 MB of records).
+    LIMIT = 10_000
 
     def __init__(self, items: Iterable[Item]) -> None:
         self._items = iter(items)

@@ -334,12 +334,28 @@ class Analyzer:
             frozenset(fold_vowel_length(w) for w in self._stops) if self.options.fold_vowels else None
         )
         self._cache: dict[str, tuple[str, bool]] = {}
+        self._norms: dict[str, str] = {}  # surface word -> normalise_word(word), filled by word()
 
     def normalise_word(self, word: str) -> str:
         """The normalised (unstemmed) form of one word, as prefix queries need it."""
         for step in self._normalisers:
             word = step(word)
         return word
+
+    def normalised(self, word: str) -> str:
+        """:meth:`normalise_word`, remembered: :meth:`word` normalises each new word
+        anyway, and the vocabulary asks again for every word an ingest counts.
+
+        >>> Analyzer().normalised("हिन्दी")
+        'हिंदी'
+        """
+        norm = self._norms.get(word)
+        if norm is None:
+            norm = self.normalise_word(word)
+            if len(self._norms) >= self.cache_size:
+                self._norms.clear()
+            self._norms[word] = norm
+        return norm
 
     def prefix_term(self, word: str) -> str:
         """The form a prefix typed by a user is matched against index terms in.
@@ -364,7 +380,10 @@ class Analyzer:
             term = fold_vowel_length(term)
         if len(self._cache) >= self.cache_size:
             self._cache.clear()
+        if len(self._norms) >= self.cache_size:
+            self._norms.clear()
         self._cache[word] = result = (term, is_stop)
+        self._norms[word] = word if norm == word else norm  # mostly the same text: keep one string
         return result
 
     def tokens(self, text: str) -> Iterator[Token]:

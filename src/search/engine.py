@@ -304,32 +304,39 @@ class LeadText(whoosh.fields.TEXT):
         count = self.analyzer.options.lead_words
         boost = self.format.field_boost
         values = _LEAD_VALUES
+        once = values[1]
         length = 0
         for term, poslist in positions.items():
             first = poslist[0]
             if first >= count:
                 break
             weight = 1.0 - first / count
-            freq = 1
-            for pos in poslist[1:]:
-                if pos >= count:
-                    break
-                weight += 1.0 - pos / count
-                freq += 1
-            length += freq
-            value = values.get(freq)
-            if value is None:
-                value = values[freq] = pack_uint(freq)
+            if len(poslist) == 1 or poslist[1] >= count:  # most terms: once in the lead
+                value = once
+                length += 1
+            else:
+                freq = 1
+                for pos in poslist[1:]:
+                    if pos >= count:
+                        break
+                    weight += 1.0 - pos / count
+                    freq += 1
+                length += freq
+                value = values.get(freq)
+                if value is None:
+                    value = values[freq] = pack_uint(freq)
+            if boost != 1.0:
+                weight *= boost
             entry = terms.get(term)
             if entry is None:
-                terms[term] = [docnum, weight * boost, value]
+                terms[term] = [docnum, weight, value]
             else:
-                entry += (docnum, weight * boost, value)
+                entry += (docnum, weight, value)
         return length
 
 
 #: ``pack_uint(freq)``, the value of a lead posting, by ``freq``.
-_LEAD_VALUES: dict[int, bytes] = {}
+_LEAD_VALUES: dict[int, bytes] = {1: pack_uint(1)}
 
 
 def _schema(options: AnalysisOptions) -> whoosh.fields.Schema:

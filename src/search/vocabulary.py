@@ -65,7 +65,7 @@ class Vocabulary:
             return self._seen[surface]
         except KeyError:
             term, stop = self.analyzer.word(surface)
-            norm = None if stop or not term or surface.isdigit() else self.analyzer.normalise_word(surface)
+            norm = None if stop or not term or surface.isdigit() else self.analyzer.normalised(surface)
             if len(self._seen) >= _SEEN_LIMIT:
                 self._seen.clear()
             self._seen[surface] = norm

@@ -432,17 +432,18 @@ class Analyzer:
         >>> Analyzer().term_positions("भारत और रूस ने भारत में")
         {'भारत': [0, 4], 'और': [1], 'रुस': [2], 'ने': [3], 'में': [5]}
         """
-        cache = self._cache
+        cached = self._cache.get
         positions: dict[str, list[int]] = {}
+        seen = positions.get
         pos = 0
         for surface in words(text) if found is None else found:
-            term = (cache.get(surface) or self.word(surface))[0]
+            term = (cached(surface) or self.word(surface))[0]
             if term:
-                found = positions.get(term)
-                if found is None:
+                where = seen(term)
+                if where is None:
                     positions[term] = [pos]
                 else:
-                    found.append(pos)
+                    where.append(pos)
                 pos += 1
         return positions
 

@@ -235,19 +235,21 @@ class HindiText(whoosh.fields.TEXT):
         boost = self.format.field_boost
         encode = self.format.encode
         single = _SINGLE_POSITION
+        encoded_single = single.get
+        posting_list = terms.get
         length = 0
         for term, poslist in positions.items():
             freq = len(poslist)
             length += freq
             if freq == 1:  # most postings: one occurrence, encoded once per position
-                encoded = single.get(poslist[0])
+                encoded = encoded_single(poslist[0])
                 if encoded is None:
                     encoded = single[poslist[0]] = encode(poslist)
                 weight = boost
             else:
                 encoded = encode(poslist)
                 weight = freq * boost
-            entry = terms.get(term)
+            entry = posting_list(term)
             if entry is None:
                 terms[term] = [docnum, weight, encoded]
             else:

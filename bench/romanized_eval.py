@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         keys = on.index().roman_keys()
         build = time.perf_counter() - started
         print(
-            f"phonetic key table: {sum(map(len, keys.values()))} Devanagari terms under "
-            f"{len(keys)} keys, built in {build * 1000:.0f} ms (in memory, nothing added to the index)"
+            f"phonetic key table: {sum(len(terms) for m in keys for terms in m.values())} Devanagari terms under "
+            f"{sum(map(len, keys))} keys, built in {build * 1000:.0f} ms (in memory, nothing added to the index)"
         )
         print(f"{len(queries)} queries")
         for mode in ("all words", "any word"):

@@ -147,3 +147,22 @@ def test_counts_follow_new_commits(tmp_path, sample_records):
     after = answer(index, "भारत", "", 1, ("source",))
     assert after == answer(SearchIndex.open(index_dir, shortcuts=False), "भारत", "", 1, ("source",))
     assert after[0] > before[0]
+
+
+def test_postings_kept_across_commits_follow_deletions(tmp_path, sample_records):
+    """Decoded postings are kept per segment from one commit to the next: documents a
+    later commit replaces or deletes in an old segment drop out, new segments are read."""
+    index_dir = str(tmp_path / "index")
+    ingest(read_inputs([str(write_jsonl(tmp_path / "a.jsonl", sample_records))]), index_dir)
+    index = SearchIndex.open(index_dir, refresh_seconds=0)
+    before = {q: answer(index, q, "", 10, FACETS) for q in QUERIES}  # every term's postings read
+    changed = [{**r, "body": r["body"] + " नवीनतम"} for r in sample_records[::3]]
+    gone = [r["id"] for r in sample_records[1::7]]
+    ingest(read_inputs([str(write_jsonl(tmp_path / "b.jsonl", changed))]), index_dir)
+    answer(index, "नवीनतम", "", 10)  # the new segment's postings read too
+    ingest(read_inputs([]), index_dir, delete_ids=gone)
+    plain = SearchIndex.open(index_dir, shortcuts=False)
+    for q in QUERIES:
+        assert answer(index, q, "", 10, FACETS) == answer(plain, q, "", 10, FACETS), q
+    assert answer(index, "भारत", "", 100)[0] < before["भारत"][0]  # deletions seen
+    assert answer(index, "नवीनतम", "", 100)[0] == len({r["id"] for r in changed} - set(gone))

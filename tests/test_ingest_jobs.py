@@ -15,7 +15,9 @@ import pytest
 from conftest import ROOT, hindi_docs, index_ids, write_jsonl
 
 from search import SearchRequest, SearchService, Settings
+from search.analysis import Analyzer
 from search.indexing import IngestLock
+from search.vocabulary import Vocabulary
 
 
 def report_of(result: subprocess.CompletedProcess) -> dict:
@@ -254,7 +256,7 @@ def test_vocabulary_follows_deletes_and_is_rebuilt_after_a_crash_between_commit_
     index = Path(tmp_path / "ix")
     docs = [{"id": "v1", "body": "ज्वालामुखी फटा"}, {"id": "v2", "body": "किसान मेला"}]
     assert run_ingest("--index", str(index), str(write_jsonl(tmp_path / "in.jsonl", docs))).returncode == 0
-    words = lambda: json.loads((index / "vocabulary.json").read_text(encoding="utf-8"))["words"]  # noqa: E731
+    words = lambda: Vocabulary.load(str(index), Analyzer())._words  # noqa: E731
     assert "ज्वालामुखी" in words()
     assert run_ingest("--index", str(index), "--delete", "v1").returncode == 0
     assert "ज्वालामुखी" not in words() and "किसान" in words()
@@ -277,7 +279,7 @@ def test_parallel_ingest_writes_what_one_process_writes(tmp_path, run_ingest):
         index = tmp_path / f"ix{procs}"
         report = report_of(run_ingest("--index", str(index), "--json", "--procs", procs, "--batch-size", "1200", str(data)))
         assert report["added"] == len(docs)
-        vocabularies.append(json.loads((index / "vocabulary.json").read_text(encoding="utf-8")))
+        vocabularies.append(Vocabulary.load(str(index), Analyzer())._words)
         service = SearchService(Settings.load({"index": str(index)}))
         results = [service.search(SearchRequest(q=q, per_page=100)) for q in ("किसान", "हिंदी", "\"भारत सरकार\"", "2499")]
         # which documents match, and how each scores (the order of equal scores depends on the segments)

@@ -47,6 +47,15 @@ def test_analyzer_never_raises_and_offsets_fit(text):
 
 
 @SETTINGS
+@given(TEXT)
+def test_term_spans_are_the_tokens(text):
+    """Snippets' fast path (one regex split) gives exactly what tokens() gives."""
+    analyzer = Analyzer()
+    tokens = list(analyzer.tokens(text))
+    assert analyzer.term_spans(text) == ([t.term for t in tokens], [t.start for t in tokens], [t.end for t in tokens])
+
+
+@SETTINGS
 @given(st.lists(st.one_of(DEVANAGARI, NASTY), min_size=1, max_size=12).map("".join))
 def test_normalise_is_idempotent(word):
     once = normalise(word)

@@ -133,3 +133,22 @@ class TestRomanizedSearch:
     def test_odd_latin_input_never_fails(self, search):
         for q in ("x", "zzzzzzzz", "a b c d e f g", '"q"', "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "mein ke ki"):
             search(q)
+
+
+def test_words_of_a_new_commit_are_read_from_latin(tmp_path, sample_records):
+    """Phonetic keys are filed per segment: a word first committed after the
+    server has read romanized queries is found by its Latin spelling."""
+    from conftest import write_jsonl
+
+    from search import ingest, read_inputs
+    from search.engine import SearchIndex
+
+    index_dir = str(tmp_path / "index")
+    ingest(read_inputs([str(write_jsonl(tmp_path / "a.jsonl", sample_records))]), index_dir)
+    index = SearchIndex.open(index_dir, refresh_seconds=0)
+    assert [t for t, _ in index.read_roman("bharat")][:1] == ["भारत"]
+    assert not any(t.startswith("झुमर") for t, _ in index.read_roman("jhumri"))
+    story = {"id": "new-1", "title": "झुमरी तलैया में मेला", "body": "झुमरी तलैया के मेले में भीड़ उमड़ी।"}
+    ingest(read_inputs([str(write_jsonl(tmp_path / "b.jsonl", [story]))]), index_dir)
+    assert "झुमर" in [t for t, _ in index.read_roman("jhumri")]  # the index term (stemmed)
+    assert [t for t, _ in index.read_roman("bharat")][:1] == ["भारत"]

@@ -51,12 +51,12 @@ def test_missing_side_file_is_rebuilt_from_the_documents(tmp_path, sample_index)
 
     index = tmp_path / "index"
     shutil.copytree(sample_index, index)
-    saved = json.loads((index / VOCABULARY_FILE).read_text(encoding="utf-8"))
+    saved = Vocabulary.load(str(index), Analyzer())._words
     os.remove(index / VOCABULARY_FILE)
     client = create_app({"index": str(index)}).test_client()
     assert "भारत" in completions(client, "भार")
     ingest(read_inputs([os.devnull]), str(index))  # any ingest writes it again
-    assert json.loads((index / VOCABULARY_FILE).read_text(encoding="utf-8")) == saved
+    assert Vocabulary.load(str(index), Analyzer())._words == saved
 
 
 def test_damaged_side_file_is_rebuilt(tmp_path, sample_index):
@@ -158,3 +158,26 @@ def test_a_new_vocabulary_is_loaded_in_the_background(tmp_path, monkeypatch):
         if service.vocabulary() is not first:
             break
     assert service.vocabulary() is not first
+
+
+def test_side_file_is_read_in_short_lines_and_a_cut_one_is_refused(tmp_path):
+    """The file is a header and lines of a few thousand words (a server reloads it after
+    every commit, in a background thread whose short parses let searches run between
+    them); a file cut short counts as missing, a one-object file of format 1 still reads."""
+    import search.vocabulary as module
+
+    vocabulary = Vocabulary(Analyzer())
+    for i in range(2 * module._CHUNK + 5):
+        vocabulary.add_document([f"w{i}x भारत"])
+    vocabulary.save(str(tmp_path))
+    lines = (tmp_path / VOCABULARY_FILE).read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[0]) == {"format": 2, "words": 2 * module._CHUNK + 6} and len(lines) == 1 + 3
+    loaded = Vocabulary.load(str(tmp_path), Analyzer())
+    assert loaded is not None and loaded._words == vocabulary._words
+    assert loaded._sorted == sorted(vocabulary._words)  # saved in order: no sort on the reload
+    assert loaded.complete("भार") == [("भारत", 2 * module._CHUNK + 5)]
+    (tmp_path / VOCABULARY_FILE).write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    assert Vocabulary.load(str(tmp_path), Analyzer()) is None
+    old = {"format": 1, "words": {"भारत": [3, {"भारत": 5}]}}
+    (tmp_path / VOCABULARY_FILE).write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    assert Vocabulary.load(str(tmp_path), Analyzer()).complete("भा") == [("भारत", 3)]

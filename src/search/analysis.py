@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from itertools import islice
+from itertools import accumulate, islice
 from typing import Callable, Iterator
 
 import Stemmer
@@ -67,6 +67,10 @@ _WORD_RE = re.compile(
     rf"|[{_DIGIT}]+(?:[.,][{_DIGIT}]+)*"
     rf"|{_OTHER_LETTER}{_OTHER_CHAR}*(?:[&'’]{_OTHER_CHAR}+)*"
 )
+
+
+#: :data:`_WORD_RE` as one group: ``split`` gives the gaps and the words in turn.
+_WORD_SPLIT_RE = re.compile(f"({_WORD_RE.pattern})")
 
 
 def words(text: str) -> list[str]:
@@ -398,6 +402,28 @@ class Analyzer:
                 continue
             yield Token(surface, term, match.start(), match.end(), pos, is_stop)
             pos += 1
+
+    def term_spans(self, text: str) -> tuple[list[str], list[int], list[int]]:
+        """The terms of ``text`` and where each of its words starts and ends:
+        :meth:`tokens` as three parallel lists, built in one regex pass and
+        C-level loops (snippets analyse the text of every hit of every search).
+
+        >>> Analyzer().term_spans("भारत और रूस")
+        (['भारत', 'और', 'रुस'], [0, 5, 8], [4, 7, 11])
+        """
+        parts = _WORD_SPLIT_RE.split(text)  # gap, word, gap, word, ..., gap
+        surfaces = parts[1::2]
+        offsets = list(accumulate(map(len, parts)))
+        starts, ends = offsets[0:-1:2], offsets[1::2]
+        cache = self._cache
+        entries = list(map(cache.get, surfaces))
+        if None in entries:
+            entries = [entry or self.word(w) for entry, w in zip(entries, surfaces)]
+        terms = [entry[0] for entry in entries]
+        if "" in terms:  # e.g. a lone ZWNJ or nukta: no token, as in tokens()
+            kept = [i for i, t in enumerate(terms) if t]
+            terms, starts, ends = [terms[i] for i in kept], [starts[i] for i in kept], [ends[i] for i in kept]
+        return terms, starts, ends
 
     def _terms(self, text: str) -> Iterator[str]:
         """The terms of ``text`` in position order: one cache lookup per word."""

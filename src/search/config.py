@@ -72,6 +72,10 @@ class Settings:
     refresh_seconds: float = _setting(
         1.0, "How often a server checks the index for newly committed documents."
     )
+    cache_mb: int = _setting(
+        48, "Memory in MB a server process keeps index data in between searches: half for decoded "
+        "postings (shared by its threads), a quarter each for every thread's document sets and scores."
+    )
 
     @classmethod
     def load(

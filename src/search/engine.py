@@ -38,11 +38,12 @@ Whoosh quirks handled here:
 
 from __future__ import annotations
 
-import bisect
 import concurrent.futures
 import datetime as dt
 import errno
 import heapq
+import io
+import math
 import multiprocessing
 import operator
 import os
@@ -61,6 +62,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+import numpy as np
 import whoosh.analysis
 import whoosh.codec.whoosh3
 import whoosh.collectors
@@ -362,7 +364,7 @@ class SearchIndex:
 
     def __init__(
         self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None,
-        shortcuts: bool = True,
+        shortcuts: bool = True, cache_bytes: int = 48 << 20,
     ) -> None:
         self._ix = ix
         self.path = path
@@ -373,6 +375,10 @@ class SearchIndex:
         #: False leaves all of it to Whoosh (slower, the same answers: for checking).
         self.shortcuts = shortcuts
         self._local = threading.local()
+        #: Half the cache: decoded postings of the segments, shared by threads and
+        #: generations; the other half: each thread's document sets and scores.
+        self._segments = _SegmentPostings(cache_bytes // 2)
+        self._thread_cache_bytes = cache_bytes // 4
         tokenizer: HindiTokenizer = ix.schema["body"].analyzer
         if tokenizer.version != ANALYSIS_VERSION:
             raise IndexUnavailable(
@@ -382,14 +388,15 @@ class SearchIndex:
             )
         self.options = tokenizer.options
         self.analyzer = shared_analyzer(self.options)
-        self._roman_keys: tuple[Any, dict[str, tuple[str, ...]]] | None = None
+        self._roman_keys: dict[str, dict[str, tuple[str, ...]]] = {}  # by segment id
         self._roman_lock = threading.Lock()
 
     # -- opening -----------------------------------------------------------
 
     @classmethod
     def open(
-        cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None, shortcuts: bool = True
+        cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None, shortcuts: bool = True,
+        cache_bytes: int = 48 << 20,
     ) -> "SearchIndex":
         """Open an existing index, or raise :class:`IndexUnavailable` saying why."""
         if not os.path.isdir(path):
@@ -408,7 +415,7 @@ class SearchIndex:
                 f"the index at {path!r} cannot be opened ({type(exc).__name__}: {exc}); "
                 "rebuild it: ingest --rebuild with all the documents"
             ) from exc
-        index = cls(ix, path, refresh_seconds, ranking, shortcuts)
+        index = cls(ix, path, refresh_seconds, ranking, shortcuts, cache_bytes)
         index.check_files()
         return index
 
@@ -466,13 +473,13 @@ class SearchIndex:
         if searcher is None:
             weighting = whoosh.scoring.BM25F(B=self.ranking.b, K1=self.ranking.k1)
             local.searcher = self._ix.searcher(weighting=weighting)
-            local.docsets = _DocSets(local.searcher)
+            local.docsets = _DocSets(local.searcher, self._segments, self._thread_cache_bytes)
             local.checked = now
         elif now - local.checked >= self.refresh_seconds:
             local.checked = now
             if not searcher.up_to_date():
                 local.searcher = searcher.refresh()
-                local.docsets = _DocSets(local.searcher)  # the sets belong to one generation
+                local.docsets = _DocSets(local.searcher, self._segments, self._thread_cache_bytes)  # the sets belong to one generation
         return local.searcher
 
     def doc_count(self) -> int:
@@ -482,39 +489,48 @@ class SearchIndex:
         """The stored fields of one document, or None."""
         return self.searcher().document(id=doc_id)
 
-    def roman_keys(self) -> dict[str, tuple[str, ...]]:
-        """Phonetic key -> the Devanagari terms of the index filed under it.
+    def roman_keys(self) -> list[dict[str, tuple[str, ...]]]:
+        """Phonetic key -> the Devanagari terms filed under it, one map per segment
+        of this thread's searcher.
 
-        Built from the term lexicon of this thread's searcher the first time a
-        romanized word is read after a commit, then shared by every thread.
+        A segment's map is built from its term lexicon the first time a
+        romanized word is read, then shared by every thread and generation
+        (segments never change): after a commit only the new segments are
+        read. :meth:`warm_up` builds them in the background.
         """
-        reader = self.searcher().reader()
-        generation = (reader.generation(), reader.doc_count_all())
-        cached = self._roman_keys
-        if cached is not None and cached[0] == generation:
-            return cached[1]
-        with self._roman_lock:
-            cached = self._roman_keys
-            if cached is not None and cached[0] == generation:
-                return cached[1]
-            buckets: dict[str, set[str]] = defaultdict(set)
-            for field in TEXT_FIELDS:
-                for raw in reader.lexicon(field):
-                    term = raw.decode("utf-8")
-                    if not term.isascii():
-                        buckets[key(term)].add(term)
-            keys = {k: tuple(sorted(v)) for k, v in buckets.items()}
-            self._roman_keys = (generation, keys)
-            return keys
+        maps = []
+        for sub, _ in self.searcher().leaf_searchers():
+            reader = sub.reader()
+            try:
+                segment_id = reader.segment().segment_id()
+            except AttributeError:  # an empty index
+                continue
+            keys = self._roman_keys.get(segment_id)
+            if keys is None:
+                with self._roman_lock:  # one thread builds, the others wait for it
+                    keys = self._roman_keys.get(segment_id)
+                    if keys is None:
+                        keys = self._roman_keys[segment_id] = _roman_keys(reader)
+            maps.append(keys)
+        if len(self._roman_keys) > 2 * len(maps) + 8:  # merged-away segments
+            with self._roman_lock:
+                live = {id(m) for m in maps}
+                for segment_id in [k for k, m in self._roman_keys.items() if id(m) not in live]:
+                    del self._roman_keys[segment_id]
+        return maps
+
+    def warm_up(self) -> None:
+        """Read what the first searches of a new server would otherwise wait for."""
+        self.roman_keys()
 
     def read_roman(
         self, word: str, *, limit: int = 8, min_score: float = 0.6
     ) -> list[tuple[str, float]]:
         """The Devanagari index terms a romanized ``word`` may stand for, with a
         closeness weight, best first (``bharat`` -> ``[("भारत", 1.0), ...]``)."""
-        keys = self.roman_keys()
-        terms = [t for k in candidate_keys(word) for t in keys.get(k, ())]
-        return best_matches(word, terms, limit=limit, min_score=min_score)
+        maps = self.roman_keys()
+        terms = {t for k in candidate_keys(word) for keys in maps for t in keys.get(k, ())}
+        return best_matches(word, sorted(terms), limit=limit, min_score=min_score)
 
     def find(
         self,
@@ -555,9 +571,7 @@ class SearchIndex:
             if filter is not None:
                 matched &= allowed
             try:
-                top = _TopDocs(docsets, compiler).run(
-                    node, max(limit, 1), allow if filter is not None else None, matched, deadline
-                )
+                top = _TopDocs(docsets, compiler).run(node, max(limit, 1), matched, deadline)
             except TimeLimit:
                 raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
             total = matched.bit_count()
@@ -568,7 +582,7 @@ class SearchIndex:
             deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
             try:
                 matched, top = _AnyWordsScorer(searcher, docsets, compiler).run(
-                    node, max(limit, 1), allow if filter is not None else None, deadline
+                    node, max(limit, 1), allowed if filter is not None else None, deadline
                 )
             except TimeLimit:
                 raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
@@ -1379,6 +1393,17 @@ class Writer:
                     pass
 
 
+def _roman_keys(reader: Any) -> dict[str, tuple[str, ...]]:
+    """Phonetic key -> the Devanagari title and body terms of one segment (``brt`` -> ``("भारत", ...)``)."""
+    buckets: dict[str, set[str]] = defaultdict(set)
+    for field in TEXT_FIELDS:
+        for raw in reader.lexicon(field):
+            term = raw.decode("utf-8")
+            if not term.isascii():
+                buckets[key(term)].add(term)
+    return {k: tuple(sorted(v)) for k, v in buckets.items()}
+
+
 class _Compiler:
     """Query tree -> Whoosh query, with BM25F over title (boosted), body and lead."""
 
@@ -1499,33 +1524,160 @@ class _Compiler:
 # --------------------------------------------------------------------------
 
 
+class _SegmentPostings:
+    """Each term's postings in one segment, decoded into arrays once and shared by
+    every thread and index generation of a :class:`SearchIndex`.
+
+    Segments never change (a commit adds segments and deletion marks), so after
+    a commit only the new segments' postings are read: the first searches of a
+    new generation do not read the whole index again. Whoosh decodes a posting
+    block into Python ints one at a time; here a block's document-number gaps
+    become numbers with one ``numpy.cumsum``. Deleted documents are kept (a
+    later generation may delete more); :class:`_DocSets` leaves them out.
+    Least recently used terms are dropped past ``budget`` bytes.
+    """
+
+    def __init__(self, budget: int = 24 << 20) -> None:
+        self.budget = budget
+        self.size = 0
+        self._items: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, reader: Any, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(document numbers, weights)`` of ``term`` in the segment ``reader`` reads."""
+        try:
+            key = (reader.segment().segment_id(), field, term)
+        except AttributeError:  # not a segment reader (an empty index): nothing to keep
+            return _decode_postings(reader, field, term)
+        with self._lock:
+            found = self._items.pop(key, None)
+            if found is not None:
+                self._items[key] = found  # most recently used last
+                return found
+        found = _decode_postings(reader, field, term)  # outside the lock: threads decode in parallel
+        size = found[0].nbytes + found[1].nbytes + 200
+        with self._lock:
+            if key not in self._items:
+                while self._items and self.size + size > self.budget:
+                    ids, weights = self._items.pop(next(iter(self._items)))
+                    self.size -= ids.nbytes + weights.nbytes + 200
+                self._items[key] = found
+                self.size += size
+        return found
+
+
+_NO_POSTINGS = (np.zeros(0, np.int32), np.zeros(0, np.float32))
+_NO_POSTINGS[0].flags.writeable = _NO_POSTINGS[1].flags.writeable = False
+
+
+def _decode_postings(reader: Any, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+    """A term's postings in one segment as (document numbers, weights), deleted documents included.
+
+    Reads Whoosh 2.7's W3 posting list with one file read and takes its
+    blocks apart in memory (each: length, pickled block info, the pickled and
+    maybe zlib-compressed gaps, weights and values); anything else (a term
+    whose one posting is inlined in the term index, another codec) through
+    Whoosh's matcher, posting by posting.
+    """
+    try:
+        terms = reader._terms
+        info = terms.term_info(field, reader.schema[field].to_bytes(term))
+    except (KeyError, whoosh.reading.TermNotFound):
+        return _NO_POSTINGS
+    except AttributeError:  # not a Whoosh 2.7 segment reader
+        info = None
+    if info is None or info.is_inlined() or not isinstance(terms, whoosh.codec.whoosh3.W3TermsReader):
+        return _matcher_postings(reader, field, term)
+    offset, length = info.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves struct.unpack's tuple
+        (length,) = length
+    data = terms._postfile.get(offset, length)
+    if data[:4] != whoosh.codec.whoosh3.WHOOSH3_HEADER_MAGIC:
+        raise IndexUnavailable(f"the postings of {field}:{term!r} are damaged: ingest --rebuild")
+    stream = io.BytesIO(data)
+    id_parts: list[np.ndarray] = []
+    weight_parts: list[np.ndarray] = []
+    position = 4
+    while position < length:
+        (size,) = _BLOCK_SIZE.unpack_from(data, position)
+        stream.seek(position + 4)
+        count, _, _, compressed, _, _ = pickle.load(stream)  # the block's info
+        position += 4 + abs(size)
+        block = data[stream.tell() : position]
+        gaps, weights = pickle.loads(zlib.decompress(block) if compressed else block)[:2]
+        ids = np.array(gaps, dtype=np.int32)
+        np.cumsum(ids, out=ids)
+        id_parts.append(ids)
+        if weights is None:
+            weight_parts.append(np.ones(count, np.float32))
+        elif isinstance(weights, float):
+            weight_parts.append(np.full(count, weights, np.float32))
+        else:
+            weight_parts.append(np.array(weights, dtype=np.float32))
+        if size < 0:  # the last block
+            break
+    return _frozen(id_parts, weight_parts)
+
+
+#: The length before each W3 posting block (negative for the last one).
+_BLOCK_SIZE = struct.Struct("!i")
+
+
+def _matcher_postings(reader: Any, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        matcher = reader.postings(field, term)
+    except (KeyError, whoosh.reading.TermNotFound):
+        return _NO_POSTINGS
+    if isinstance(matcher, whoosh.matching.FilterMatcher):  # the segment has deletions: keep them
+        matcher = matcher.child
+    docs, weights = [], []
+    while matcher.is_active():
+        docs.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return _frozen([np.array(docs, dtype=np.int32)], [np.array(weights, dtype=np.float32)])
+
+
+def _frozen(id_parts: list[np.ndarray], weight_parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One array of each, read-only: they are shared between threads."""
+    if not id_parts:
+        return _NO_POSTINGS
+    ids = np.concatenate(id_parts) if len(id_parts) > 1 else id_parts[0]
+    weights = np.concatenate(weight_parts) if len(weight_parts) > 1 else weight_parts[0]
+    ids.flags.writeable = weights.flags.writeable = False
+    return ids, weights
+
+
 class _DocSets:
-    """Document sets of one searcher (so of one thread and index generation), as bitsets.
+    """What the searches of one searcher (one thread, one index generation) keep.
 
     Whoosh's top-N collector skips posting blocks that cannot reach the top
     N, so it does not know how many documents matched and runs the whole
     query a second time to count them; facets make it score every match.
-    Here a term's documents are read once into a Python ``int`` used as a
-    bitset (bit n = document n; 7 KB at 55,000 documents), kept while the
-    generation lives (least recently used dropped past ``budget`` bytes), so
-    a total or facet count is a few ``|``/``&`` and one ``bit_count``.
-    Deleted documents are never in a set: postings skip them. The scorers'
-    BM25F scores of a term's postings (:meth:`scored`) are kept the same
-    way, under a budget of their own: at most 2 x ``budget`` per thread.
+    Here a term's documents are kept as a Python ``int`` used as a bitset
+    (bit n = document n; 7 KB at 55,000 documents), so a total is a few
+    ``|``/``&`` and one ``bit_count``, and a term's BM25F scores as arrays
+    (:meth:`scored`), so a query is scored with a few array operations per
+    term instead of Python calls per posting. Both are kept while the
+    generation lives, least recently used dropped past ``budget`` bytes each.
+    Deleted documents are never in them.
     """
 
-    def __init__(self, searcher: Searcher, budget: int = 16 << 20) -> None:
+    def __init__(self, searcher: Searcher, segments: _SegmentPostings, budget: int = 12 << 20) -> None:
         self.searcher = searcher
+        self.segments = segments
+        self.size = searcher.doc_count_all()
         self.budget = budget
-        self.size = 0
         self.terms: dict[tuple[str, str], int] = {}
+        self.terms_size = 0
         self.filters: dict[FilterNode, tuple[set[int], int]] = {}
-        self.values: dict[str, dict[str, int]] = {}
-        self.columns: dict[str, list[str]] = {}
-        self.lengths: dict[str, list[float]] = {}
-        self.scores: dict[tuple[str, str], tuple[Sequence[int], Sequence[float]]] = {}
+        self.columns: dict[str, tuple[list[str], np.ndarray]] = {}
+        self.lengths: dict[str, np.ndarray] = {}
+        self.scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self.scores_size = 0
-        self.orders: dict[int, Sequence[int]] = {}  # id() of a cached raws array -> its order
+        self.frequencies: dict[tuple[str, str], int] = {}
+        self._deleted: np.ndarray | None = None
+        self._live: int | None = None
 
     def matching(self, node: Node | None, compiler: "_Compiler") -> int | None:
         """The documents ``node`` matches; None when it has a phrase (positions needed)."""
@@ -1560,95 +1712,103 @@ class _DocSets:
         return result
 
     def term(self, key: tuple[str, str]) -> int:
-        """Every live document with term ``key[1]`` in field ``key[0]``."""
+        """Every live document with term ``key[1]`` in field ``key[0]``, as a bitset."""
         cached = self.terms.pop(key, None)
         if cached is None:
-            if self.searcher.schema[key[0]].scorable:  # the scorers read these postings anyway
-                docs: Iterable[int] = self.scored(*key)[0]
-            else:
-                docs = self._postings(*key)
-            cached = _bitset(docs, self.searcher.doc_count_all())
+            cached = _bitset(self.postings(*key)[0], self.size)
             size = cached.bit_length() // 8
-            while self.terms and self.size + size > self.budget:
-                self.size -= next(iter(self.terms.values())).bit_length() // 8
-                del self.terms[next(iter(self.terms))]
-            self.size += size
+            while self.terms and self.terms_size + size > self.budget:
+                self.terms_size -= self.terms.pop(next(iter(self.terms))).bit_length() // 8
+            self.terms_size += size
         self.terms[key] = cached  # most recently used last
         return cached
 
-    def _postings(self, field: str, term: str) -> list[int]:
-        docs: list[int] = []
+    def postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(document numbers, weights)`` of every live document with the term, in order."""
+        ids_parts, weight_parts = [], []
         for sub, offset in self.searcher.leaf_searchers():
-            for ids, _ in _posting_blocks(sub.reader(), field, term):
-                docs.extend(d + offset for d in ids)
-        return docs
+            ids, weights = self.segments.get(sub.reader(), field, term)
+            if len(ids):
+                ids_parts.append(ids + offset if offset else ids)
+                weight_parts.append(weights)
+        # Whoosh's document frequency counts deleted documents' postings too
+        self.frequencies[(field, term)] = sum(map(len, ids_parts))
+        if not ids_parts:
+            return _NO_POSTINGS
+        ids = np.concatenate(ids_parts) if len(ids_parts) > 1 else ids_parts[0]
+        weights = np.concatenate(weight_parts) if len(weight_parts) > 1 else weight_parts[0]
+        deleted = self.deleted()
+        if deleted is not None:
+            keep = ~deleted[ids]
+            ids, weights = ids[keep], weights[keep]
+        return ids, weights
 
-    def norms(self, field: str) -> list[float]:
+    def deleted(self) -> np.ndarray | None:
+        """Which documents are deleted (a boolean per document); None when none is."""
+        if self._deleted is None:
+            mask = np.zeros(self.size, dtype=bool)
+            for sub, offset in self.searcher.leaf_searchers():
+                reader = sub.reader()
+                if reader.has_deletions():
+                    try:
+                        gone = list(reader.segment().deleted_docs())
+                    except (AttributeError, NotImplementedError):
+                        gone = [d for d in range(reader.doc_count_all()) if reader.is_deleted(d)]
+                    mask[np.array(gone, dtype=np.int64) + offset] = True
+            self._deleted = mask
+        return self._deleted if self._deleted.any() else None
+
+    def norms(self, field: str) -> np.ndarray:
         """BM25's length part ``K1 * ((1 - B) + B * length / average)`` of every document's field."""
         cached = self.lengths.get(field)
         if cached is None:
             B, K1 = self.searcher.weighting.B, self.searcher.weighting.K1
             avgfl = self.searcher.avg_field_length(field) or 1
             # Whoosh keeps each length as one byte: one norm per byte value.
-            table = [K1 * ((1 - B) + B * byte_to_length(b) / avgfl) for b in range(256)]
-            cached = []
-            for sub, _ in self.searcher.leaf_searchers():
-                cached.extend(table[b] for b in _length_bytes(sub.reader(), field))
-            self.lengths[field] = cached
+            table = np.array([K1 * ((1 - B) + B * byte_to_length(b) / avgfl) for b in range(256)])
+            lengths = b"".join(_length_bytes(sub.reader(), field) for sub, _ in self.searcher.leaf_searchers())
+            cached = self.lengths[field] = table[np.frombuffer(lengths, dtype=np.uint8)]
         return cached
 
-    def scored(self, field: str, term: str) -> tuple[Sequence[int], Sequence[float]]:
+    def scored(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Every live document with the term, and its BM25F score there, computed as
-        ``whoosh.scoring.bm25`` does (so to the last bit). Kept, least recently used
-        dropped past ``budget`` bytes: the common words of long queries recur."""
+        ``whoosh.scoring.bm25`` does (the same operations in the same order, so to
+        the last bit). Kept, least recently used dropped past ``budget`` bytes:
+        the common words of long queries recur."""
         key = (field, term)
         cached = self.scores.pop(key, None)
         if cached is None:
-            searcher = self.searcher
-            idf = searcher.idf(field, term)
-            k1p1 = searcher.weighting.K1 + 1
-            norms = self.norms(field)
-            ids, raws = array("i"), array("d")
-            for sub, offset in searcher.leaf_searchers():
-                for block, weights in _posting_blocks(sub.reader(), field, term):
-                    docs = [d + offset for d in block]
-                    ids.extend(docs)
-                    raws.extend([idf * ((w * k1p1) / (w + norms[d])) for d, w in zip(docs, weights)])
+            ids, weights = self.postings(field, term)
+            if len(ids):
+                # WeightingModel.idf, from the postings just read instead of the term index
+                idf = math.log(self.size / (self.frequencies[(field, term)] + 1)) + 1
+                tf = weights.astype(np.float64)
+                raws = idf * ((tf * (self.searcher.weighting.K1 + 1)) / (tf + self.norms(field)[ids]))
+            else:
+                raws = np.zeros(0)
             cached = (ids, raws)
-            size = 12 * len(ids) + 200
+            size = ids.nbytes + raws.nbytes + 200
             while self.scores and self.scores_size + size > self.budget:
-                _, dropped = self.scores.pop(next(iter(self.scores)))
-                order = self.orders.pop(id(dropped), None)
-                self.scores_size -= 12 * len(dropped) + 200 + (4 * len(order) if order is not None else 0)
+                dropped_ids, dropped = self.scores.pop(next(iter(self.scores)))
+                self.scores_size -= dropped_ids.nbytes + dropped.nbytes + 200
             self.scores_size += size
         self.scores[key] = cached  # most recently used last
         return cached
 
-    def ranked(self, field: str, term: str) -> tuple[Sequence[int], Sequence[float], Sequence[int]]:
-        """:meth:`scored`, and the indexes of its postings from the best score down
-        (kept with them: the same term is asked for in order again and again)."""
-        ids, raws = self.scored(field, term)
-        order = self.orders.get(id(raws))
-        if order is None:
-            order = array("i", sorted(range(len(raws)), key=raws.__getitem__, reverse=True))
-            self.orders[id(raws)] = order
-            self.scores_size += 4 * len(order)
-        return ids, raws, order
-
     def live(self) -> int:
         """Every live document."""
-        cached = self.terms.get(("", ""))
-        if cached is None:
-            reader = self.searcher.reader()
-            cached = self.terms[("", "")] = _bitset(reader.all_doc_ids(), reader.doc_count_all())
-        return cached
+        if self._live is None:
+            deleted = self.deleted()
+            everything = (1 << self.size) - 1
+            self._live = everything if deleted is None else everything & ~_bitset(np.flatnonzero(deleted), self.size)
+        return self._live
 
     def filter(self, node: FilterNode) -> tuple[set[int], int]:
         """The documents a filter keeps, as a set (for the collector) and a bitset."""
         cached = self.filters.pop(node, None)
         if cached is None:
             docs = set(self.searcher.docs_for_query(_compile_filter(node)))
-            cached = (docs, _bitset(docs, self.searcher.doc_count_all()))
+            cached = (docs, _bitset(docs, self.size))
             if len(self.filters) >= 8:
                 del self.filters[next(iter(self.filters))]
         self.filters[node] = cached
@@ -1656,39 +1816,23 @@ class _DocSets:
 
     def facet(self, name: str, docs: int) -> dict[str, int]:
         """How many of ``docs`` have each value of the sortable field ``name`` ("" left out)."""
-        values = self._values(name)
-        matched = docs.bit_count()
-        if matched == 0:
+        if not docs:
             return {}
-        if matched < 4 * len(values):  # few documents: look their values up one by one
-            column = self.columns[name]
-            counts: dict[str, int] = defaultdict(int)
-            for docnum in _members(docs):
-                counts[column[docnum]] += 1
-            counts.pop("", None)
-            return dict(counts)
-        counts = {}
-        for value, bits in values.items():
-            n = (bits & docs).bit_count()
-            if n:
-                counts[value] = n
-        return counts
+        labels, codes = self._column(name)
+        counts = np.bincount(codes[_members(docs, self.size)], minlength=len(labels))
+        return {labels[i]: int(counts[i]) for i in np.flatnonzero(counts) if labels[i]}
 
-    def _values(self, name: str) -> dict[str, int]:
-        """Value -> documents, and the value of every document (``columns``), of field ``name``."""
-        cached = self.values.get(name)
+    def _column(self, name: str) -> tuple[list[str], np.ndarray]:
+        """The values of field ``name`` and, per document, the index of its value."""
+        cached = self.columns.get(name)
         if cached is None:
-            column: list[str] = []
+            labels: dict[str, int] = {"": 0}
+            codes: list[int] = []
             for sub, _ in self.searcher.leaf_searchers():
                 reader = sub.reader()
                 values = reader.column_reader(name, translate=True)
-                column.extend(values[n] or "" for n in range(reader.doc_count_all()))
-            groups: dict[str, list[int]] = defaultdict(list)
-            for docnum, value in enumerate(column):
-                if value:
-                    groups[value].append(docnum)
-            cached = self.values[name] = {v: _bitset(ids, len(column)) for v, ids in groups.items()}
-            self.columns[name] = column
+                codes.extend(labels.setdefault(values[n] or "", len(labels)) for n in range(reader.doc_count_all()))
+            cached = self.columns[name] = (list(labels), np.array(codes, dtype=np.int32))
         return cached
 
 
@@ -1705,25 +1849,35 @@ def _length_bytes(reader: Any, field: str) -> bytes:
     return bytes(data) + bytes(count - len(data))
 
 
-def _bitset(ids: Iterable[int], size: int) -> int:
+def _bitset(ids: Iterable[int] | np.ndarray, size: int) -> int:
     """Document numbers -> an ``int`` with those bits set."""
-    bits = bytearray((size >> 3) + 1)
-    for i in ids:
-        bits[i >> 3] |= 1 << (i & 7)
-    return int.from_bytes(bits, "little")
+    if not isinstance(ids, np.ndarray):
+        ids = np.fromiter(ids, dtype=np.int64)
+    mask = np.zeros(size, dtype=bool)
+    mask[ids] = True
+    return int.from_bytes(np.packbits(mask, bitorder="little").tobytes(), "little")
 
 
-#: The bit positions set in each byte value.
-_BYTE_BITS = [tuple(b for b in range(8) if v >> b & 1) for v in range(256)]
+def _mask(bits: int, size: int) -> np.ndarray:
+    """A bitset -> one boolean per document."""
+    data = bits.to_bytes((size + 7) >> 3, "little")
+    return np.unpackbits(np.frombuffer(data, dtype=np.uint8), count=size, bitorder="little").view(bool)
 
 
-def _members(bits: int) -> Iterator[int]:
+def _members(bits: int, size: int) -> np.ndarray:
     """The document numbers of a bitset, in order."""
-    data = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
-    for match in re.finditer(rb"[^\x00]", data):
-        base = match.start() << 3
-        for b in _BYTE_BITS[data[match.start()]]:
-            yield base + b
+    return np.flatnonzero(_mask(bits, size))
+
+
+def _best(scores: np.ndarray, docs: np.ndarray, limit: int) -> list[tuple[float, int]]:
+    """``[(score, docnum)]`` of the ``limit`` highest ``scores``, best first; on a tie
+    the lower document number first, as Whoosh's collector orders them."""
+    if len(scores) > limit:
+        kth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        keep = scores >= kth  # the top ``limit`` and whatever ties with the last of them
+        scores, docs = scores[keep], docs[keep]
+    order = np.lexsort((docs, -scores))[:limit]
+    return [(float(scores[i]), int(docs[i])) for i in order]
 
 
 class _AnyWordsScorer:
@@ -1732,15 +1886,15 @@ class _AnyWordsScorer:
     Whoosh scores such a query document at a time through a tree of union
     matchers, several Python calls per posting, and its block skipping
     rarely helps a union of common words; the proximity pairs make it check
-    positions in every document that has both words. Here each word's
-    postings are read a block at a time and their BM25F scores (Whoosh's own
-    formula and statistics, so the same numbers) added up per document; other
-    clauses (a hyphenated word's phrase, a prefix) are Whoosh matchers. The
-    pair bonus is then computed only for the best documents, and for every
-    other document that could still reach the top with all its pairs near
-    (a pair adds at most ``ratio`` times a document's word score). The top
-    hits and their order are the ones Whoosh's query finds; scores may
-    differ in the last bits, being summed in another order.
+    positions in every document that has both words. Here each word's BM25F
+    scores (Whoosh's own formula and statistics, so the same numbers, see
+    :meth:`_DocSets.scored`) are added into one array per query, a term at a
+    time; other clauses (a hyphenated word's phrase, a prefix) are Whoosh
+    matchers. The pair bonus is then computed only for the best documents,
+    and for every other document that could still reach the top with all its
+    pairs near (a pair adds at most ``ratio`` times a document's word score).
+    The top hits and their order are the ones Whoosh's query finds; scores
+    may differ in the last bits, being summed in another order.
     """
 
     def __init__(self, searcher: Searcher, docsets: "_DocSets", compiler: "_Compiler") -> None:
@@ -1754,10 +1908,10 @@ class _AnyWordsScorer:
         return isinstance(node, AnyWords)
 
     def run(
-        self, node: AnyWords, limit: int, allowed: set[int] | None, deadline: float
-    ) -> tuple[dict[int, float], list[tuple[float, int]]]:
-        """Every matching document with its word score, and ``[(score, docnum)]`` of the
-        ``limit`` best documents, best first."""
+        self, node: AnyWords, limit: int, allowed: int | None, deadline: float
+    ) -> tuple[np.ndarray, list[tuple[float, int]]]:
+        """Every matching document (among the bitset ``allowed``, when given), and
+        ``[(score, docnum)]`` of the ``limit`` best of them, best first."""
         ranking = self.compiler.ranking
         # (field, term, boost) of every word's clauses, as _Compiler.compile(Word) has them
         clauses: list[tuple[str, str, float]] = []
@@ -1776,49 +1930,42 @@ class _AnyWordsScorer:
                 if isinstance(left, Word) and isinstance(right, Word) and not (left.field or right.field):
                     for f, weight in self.compiler.fields(None):
                         pairs.append((f, left.terms[0], right.terms[0], weight * ranking.proximity_boost))
-        acc: dict[int, float] = {}
+        acc = np.zeros(self.docsets.size)
+        found = np.zeros(self.docsets.size, dtype=bool)
         for f, term, boost in clauses:
             if time.perf_counter() > deadline:
                 raise TimeLimit
-            self._add(acc, f, term, boost)
+            ids, raws = self.docsets.scored(f, term)  # empty for a term the index lacks
+            acc[ids] += raws if boost == 1.0 else raws * boost
+            found[ids] = True
         for child in others:
-            self._add_matches(acc, self.compiler.compile(child), deadline)
+            self._add_matches(acc, found, self.compiler.compile(child), deadline)
         if allowed is not None:
-            acc = {d: s for d, s in acc.items() if d in allowed}
-        if not pairs or not acc:
-            return acc, heapq.nlargest(limit, ((s, d) for d, s in acc.items()), key=_rank_key)
-        return acc, self._with_pairs(acc, clauses, pairs, limit, deadline)
+            found &= _mask(allowed, self.docsets.size)
+        matched = np.flatnonzero(found)
+        if not pairs or not len(matched):
+            return matched, _best(acc[matched], matched, limit)
+        return matched, self._with_pairs(acc, matched, clauses, pairs, limit, deadline)
 
-    def _add(self, acc: dict[int, float], field: str, term: str, boost: float) -> None:
-        """Add the clause's BM25F score (as ``whoosh.scoring.bm25``) to each document that has the term."""
-        if (field, term) not in self.searcher.reader():
-            return
-        ids, raws = self.docsets.scored(field, term)
-        get = acc.get
-        if boost == 1.0:
-            for d, r in zip(ids, raws):
-                acc[d] = get(d, 0.0) + r
-        else:
-            for d, r in zip(ids, raws):
-                acc[d] = get(d, 0.0) + r * boost
-
-    def _add_matches(self, acc: dict[int, float], query: whoosh.query.Query, deadline: float) -> None:
+    def _add_matches(self, acc: np.ndarray, found: np.ndarray, query: whoosh.query.Query, deadline: float) -> None:
         """Add the score of a Whoosh query to each document it matches."""
         context = self.searcher.context()
         for sub, offset in self.searcher.leaf_searchers():
             matcher = query.matcher(sub, context)
             while matcher.is_active():
                 d = matcher.id() + offset
-                acc[d] = acc.get(d, 0.0) + matcher.score()
+                acc[d] += matcher.score()
+                found[d] = True
                 matcher.next()
             if time.perf_counter() > deadline:
                 raise TimeLimit
 
     def _raw(self, field: str, term: str, docnum: int, tf: float) -> float:
-        return self.searcher.idf(field, term) * ((tf * (self.K1 + 1)) / (tf + self.docsets.norms(field)[docnum]))
+        norm = float(self.docsets.norms(field)[docnum])
+        return self.searcher.idf(field, term) * ((tf * (self.K1 + 1)) / (tf + norm))
 
     def _with_pairs(
-        self, acc: dict[int, float], clauses: list[tuple[str, str, float]],
+        self, acc: np.ndarray, matched: np.ndarray, clauses: list[tuple[str, str, float]],
         pairs: list[tuple[str, str, str, float]], limit: int, deadline: float,
     ) -> list[tuple[float, int]]:
         # A pair (a, b) in field f adds boost * (bm25(a) + bm25(b)) there (Whoosh
@@ -1833,19 +1980,21 @@ class _AnyWordsScorer:
         )
         # First the best documents by word score, then every other one that
         # could beat the limit-th final score found among them.
-        first = heapq.nlargest(max(4 * limit, 40), acc.items(), key=lambda ds: (ds[1], -ds[0]))
-        bonus = self._pair_bonus([d for d, _ in first], pairs)
-        finals = {d: s + bonus.get(d, 0.0) for d, s in first}
+        scores = acc[matched]
+        first = _best(scores, matched, max(4 * limit, 40))
+        bonus = self._pair_bonus(np.array([d for _, d in first], dtype=np.int64), pairs)
+        finals = {d: s + bonus.get(d, 0.0) for s, d in first}
         if len(finals) >= limit:
             bar = heapq.nlargest(limit, finals.values())[-1]
             if time.perf_counter() > deadline:
                 raise TimeLimit
-            rest = [d for d, s in acc.items() if s * (1 + ratio) >= bar and d not in finals]
+            hopeful = matched[scores * (1 + ratio) >= bar]
+            rest = hopeful[~np.isin(hopeful, np.array(list(finals), dtype=np.int64))]
             bonus = self._pair_bonus(rest, pairs)
-            finals.update((d, acc[d] + bonus.get(d, 0.0)) for d in rest)
+            finals.update((d, float(acc[d]) + bonus.get(d, 0.0)) for d in rest.tolist())
         return heapq.nlargest(limit, ((s, d) for d, s in finals.items()), key=_rank_key)
 
-    def _pair_bonus(self, docs: list[int], pairs: list[tuple[str, str, str, float]]) -> dict[int, float]:
+    def _pair_bonus(self, docs: np.ndarray, pairs: list[tuple[str, str, str, float]]) -> dict[int, float]:
         """The proximity bonus of each of ``docs``: Whoosh's ``Phrase([a, b], slop)``
         matches where ``b`` stands 1 to ``slop`` positions after ``a``."""
         slop = self.compiler.ranking.proximity_slop
@@ -1857,7 +2006,7 @@ class _AnyWordsScorer:
         for f, a, b, _ in pairs:
             if (f, a) in reader and (f, b) in reader:
                 ids_a, ids_b = self.docsets.scored(f, a)[0], self.docsets.scored(f, b)[0]
-                docs_ab = [d for d in docs if _contains(ids_a, d) and _contains(ids_b, d)]
+                docs_ab = docs[np.isin(docs, ids_a) & np.isin(docs, ids_b)].tolist()
             else:
                 docs_ab = []
             both.append(docs_ab)
@@ -1898,18 +2047,14 @@ class _AnyWordsScorer:
 
 
 class _TopDocs:
-    """The best documents of a keyword query (words, all required or any), by threshold.
+    """The best documents of a keyword query (words, all required or any).
 
-    Whoosh walks every posting of the query's words in document order to
-    find the top N (its block skipping saves little when the words are
-    common). Here each word's postings are also kept sorted by score
-    (per generation, see :meth:`_DocSets.scored`), and read best first, all
-    lists in turn (Fagin's threshold algorithm): each new document gets its
-    full score from every list (a binary search), and reading stops once the
-    N-th best score found beats the most any unseen document could score
-    (the sum of the lists' current scores). Same scores as Whoosh's query
-    (BM25F summed over the words' clauses), same top N and order; the total
-    and facets come from document sets.
+    Whoosh walks every posting of the query's words in document order, a few
+    Python calls each, to find the top N. Here the words' BM25F scores (as
+    Whoosh computes them, see :meth:`_DocSets.scored`) are summed into one
+    array in the order Whoosh sums its clauses, and the matching documents
+    (the query's bitset, from which the total and facets come too) are
+    ranked in it: the same scores, the same top N and order.
     """
 
     def __init__(self, docsets: "_DocSets", compiler: "_Compiler") -> None:
@@ -1931,99 +2076,22 @@ class _TopDocs:
             )
         return False
 
-    #: At most this many matching documents: score each of them rather than
-    #: read the lists best first (a few matches among common words would make
-    #: the threshold walk read most of the lists).
-    DIRECT = 1000
-
-    def run(
-        self, node: Node, limit: int, allowed: set[int] | None, matched: int, deadline: float
-    ) -> list[tuple[float, int]]:
+    def run(self, node: Node, limit: int, matched: int, deadline: float) -> list[tuple[float, int]]:
         """``[(score, docnum)]`` of the ``limit`` best of the ``matched`` documents
-        (a bitset: every document ``node`` matches), best first."""
-        required = [c for c in node.children if not isinstance(c, Not)] if isinstance(node, And) else [node]
-        words = required if not isinstance(node, Or) else list(node.children)
-        excluded: set[int] = set()
-        if isinstance(node, And):
-            for child in node.children:
-                if isinstance(child, Not):
-                    bits = self.docsets.matching(child.child, self.compiler)
-                    assert bits is not None
-                    excluded.update(_members(bits))
-        # One list per clause: (word index, boost, ids, raws, order)
-        lists = []
-        for i, word in enumerate(words):
+        (a bitset: every document ``node`` matches, under the filter), best first."""
+        words = [c for c in node.children if not isinstance(c, Not)] if isinstance(node, (And, Or)) else [node]
+        acc = np.zeros(self.docsets.size)
+        for word in words:
             assert isinstance(word, Word)
+            if time.perf_counter() > deadline:
+                raise TimeLimit
             weights = word.weights or (1.0,) * len(word.terms)
             for f, boost in self.compiler.word_fields(word):
                 for t, w in zip(word.terms, weights):
-                    if (f, t) in self.compiler.reader:
-                        ids, raws = self.docsets.scored(f, t)
-                        if ids:
-                            lists.append((i, boost * w, ids, raws, (f, t)))
-        need_all = isinstance(node, And) and len(words) > 1
-        if time.perf_counter() > deadline:
-            raise TimeLimit
-        if matched.bit_count() <= self.DIRECT:
-            scored = ((self._score(d, lists, 0), d) for d in _members(matched))
-            return heapq.nlargest(limit, ((s, d) for s, d in scored if s is not None), key=_rank_key)
-        lists = [(i, boost, ids, raws, self.docsets.ranked(*key)[2]) for i, boost, ids, raws, key in lists]
-        top: list[tuple[float, int]] = []  # heap of (score, -docnum): the worst kept first
-        seen: set[int] = set()
-        cursors = [0] * len(lists)
-        steps = 0
-        while True:
-            threshold = 0.0
-            active = False
-            for n, (_, boost, ids, raws, order) in enumerate(lists):
-                k = cursors[n]
-                if k >= len(order):
-                    continue
-                active = True
-                j = order[k]
-                cursors[n] = k + 1
-                if k + 1 < len(order):
-                    threshold += raws[order[k + 1]] * boost
-                d = ids[j]
-                if d in seen:
-                    continue
-                seen.add(d)
-                if d in excluded or (allowed is not None and d not in allowed):
-                    continue
-                score = self._score(d, lists, len(words) if need_all else 0)
-                if score is None:
-                    continue
-                item = (score, -d)
-                if len(top) < limit:
-                    heapq.heappush(top, item)
-                elif item > top[0]:
-                    heapq.heapreplace(top, item)
-            if not active or (len(top) >= limit and top[0][0] > threshold * (1 + 1e-9)):
-                break
-            steps += 1
-            if steps % 256 == 0 and time.perf_counter() > deadline:
-                raise TimeLimit
-        return [(s, -nd) for s, nd in sorted(top, reverse=True)]
-
-    @staticmethod
-    def _score(d: int, lists: list, words_required: int) -> float | None:
-        """The document's score (Whoosh's sum over matching clauses); None when a required word is missing."""
-        score = 0.0
-        matched: set[int] = set()
-        for i, boost, ids, raws, _ in lists:
-            j = bisect.bisect_left(ids, d)
-            if j < len(ids) and ids[j] == d:
-                score += raws[j] * boost
-                matched.add(i)
-        if words_required and len(matched) < words_required:
-            return None
-        return score
-
-
-def _contains(ids: Sequence[int], docnum: int) -> bool:
-    """Whether the sorted ``ids`` hold ``docnum``."""
-    i = bisect.bisect_left(ids, docnum)
-    return i < len(ids) and ids[i] == docnum
+                    ids, raws = self.docsets.scored(f, t)  # empty for a term the index lacks
+                    acc[ids] += raws * (boost * w)
+        docs = _members(matched, self.docsets.size)
+        return _best(acc[docs], docs, limit)
 
 
 def _near(first: list[int], second: list[int], slop: int) -> bool:
@@ -2040,39 +2108,6 @@ def _near(first: list[int], second: list[int], slop: int) -> bool:
 def _rank_key(item: tuple[float, int]) -> tuple[float, int]:
     """Higher score first; on a tie the lower document number, as Whoosh's collector."""
     return (item[0], -item[1])
-
-
-def _posting_blocks(reader: Any, field: str, term: str) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
-    """A term's postings in ``reader`` (a segment) as blocks of (document numbers, weights),
-    deleted documents left out (as ``SegmentReader.postings`` does)."""
-    try:
-        matcher = reader.postings(field, term)
-    except (KeyError, whoosh.reading.TermNotFound):
-        return
-    deleted: Any = None
-    if isinstance(matcher, whoosh.matching.FilterMatcher):
-        deleted, matcher = matcher._ids, matcher.child
-    if not isinstance(matcher, W3LeafMatcher):  # not Whoosh 2.7's block reader: a posting at a time
-        matcher = reader.postings(field, term)
-        ids, weights = [], []
-        while matcher.is_active():
-            ids.append(matcher.id())
-            weights.append(matcher.weight())
-            matcher.next()
-        yield ids, weights
-        return
-    while matcher.is_active():
-        if matcher._ids is None:
-            matcher._read_ids()
-        if matcher._weights is None:
-            matcher._read_weights()
-        i = matcher._i
-        ids, weights = matcher._ids[i:], matcher._weights[i:]
-        if deleted:
-            kept = [(d, w) for d, w in zip(ids, weights) if d not in deleted]
-            ids, weights = [d for d, _ in kept], [w for _, w in kept]
-        yield ids, weights
-        matcher._next_block()
 
 
 def _has_phrase(node: Node | None) -> bool:

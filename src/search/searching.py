@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
-from .analysis import Analyzer, Token
+from .analysis import Analyzer
 from .config import Settings
 from .engine import IndexUnavailable, Ranking, ResultSet, SearchIndex, SearchTimeout
 from .filtering import FilterError, FilterNode, describe_filter, parse_filter
@@ -93,6 +93,11 @@ class SearchResponse:
         return out
 
 
+#: How many of the most common written words a server analyses as it starts
+#: (about 3 MB of the analyzer's memory; the words of nearly every text).
+WARM_WORDS = 30_000
+
+
 class SearchService:
     """Answers searches from one index directory; opens it lazily, sees new commits."""
 
@@ -111,7 +116,8 @@ class SearchService:
             with self._lock:
                 if self._index is None:
                     self._index = SearchIndex.open(
-                        self.settings.index, self.settings.refresh_seconds, ranking=_ranking(self.settings)
+                        self.settings.index, self.settings.refresh_seconds, ranking=_ranking(self.settings),
+                        cache_bytes=self.settings.cache_mb << 20,
                     )
         return self._index
 
@@ -288,17 +294,25 @@ class SearchService:
         finally:
             self._vocabulary_loading = False
 
-    def warm_up(self) -> None:
-        """Open the index and load the vocabulary in the background, so the first
-        did-you-mean after a server starts does not pay for it."""
+    def warm_up(self, *, background: bool = True) -> None:
+        """Open the index, file its words under their phonetic keys, load the
+        vocabulary and analyse its most common words (in a thread unless
+        ``background`` is False): the first romanized query, did-you-mean and
+        snippets after a server starts then do not wait for them."""
 
         def load() -> None:
             try:
-                self.vocabulary()
+                index = self.index()
+                index.warm_up()
+                for word in self.vocabulary().common_words(WARM_WORDS):
+                    index.analyzer.word(word)  # remembered: snippets analyse hits' text word by word
             except Exception:  # noqa: BLE001 - a missing or damaged index is reported by the searches themselves
                 pass
 
-        threading.Thread(target=load, daemon=True).start()
+        if background:
+            threading.Thread(target=load, daemon=True).start()
+        else:
+            load()
 
     def did_you_mean(self, q: str, node: Node, total: int, flt: FilterNode | None = None) -> str | None:
         """``q`` with unknown or rare words replaced by close, common index words.
@@ -464,18 +478,21 @@ def _by_count(counts: dict[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _matched_tokens(tokens: list[Token], leaves: Sequence[Any]) -> list[bool]:
-    """Which tokens a query's words, phrases and prefixes match."""
+def _matched_tokens(terms: list[str], leaves: Sequence[Any]) -> list[bool]:
+    """Which of a text's ``terms`` a query's words, phrases and prefixes match."""
     words = {t for leaf in leaves if isinstance(leaf, Word) for t in leaf.terms}
     prefixes = tuple(leaf.prefix for leaf in leaves if isinstance(leaf, Prefix))
     phrases = [
         leaf.alternatives or tuple((t,) for t in leaf.terms) for leaf in leaves if isinstance(leaf, Phrase)
     ]
-    marked = [t.term in words or (bool(prefixes) and t.term.startswith(prefixes)) for t in tokens]
-    for terms in phrases:
-        n = len(terms)
-        for i in range(len(tokens) - n + 1):
-            if all(tokens[i + k].term in terms[k] for k in range(n)):
+    if prefixes:
+        marked = [t in words or t.startswith(prefixes) for t in terms]
+    else:
+        marked = [t in words for t in terms]
+    for phrase in phrases:
+        n = len(phrase)
+        for i in range(len(terms) - n + 1):
+            if terms[i] in phrase[0] and all(terms[i + k] in phrase[k] for k in range(1, n)):
                 for k in range(n):
                     marked[i + k] = True
     return marked
@@ -522,15 +539,15 @@ def make_fragments(
     >>> make_fragments(text, Analyzer(), [Word("किसान", ("किसान",))], 20, 2)[0]
     '<mark>किसान</mark> आए। बात हुई। … <mark>किसान</mark> गए।'
     """
-    tokens = list(analyzer.tokens(text))
-    if not tokens:
+    terms, starts, ends = analyzer.term_spans(text)
+    if not terms:
         return html.escape(text[:chars]), False
-    marked = _matched_tokens(tokens, leaves)
+    marked = _matched_tokens(terms, leaves)
     hits = [i for i, m in enumerate(marked) if m]
     windows: list[tuple[int, int]] = []
     remaining = hits
     while len(windows) < max(count, 1):
-        first, last = _window(text, tokens, remaining, chars)
+        first, last = _window(text, terms, starts, ends, remaining, chars)
         windows.append((first, last))
         remaining = [i for i in remaining if not any(a <= i <= b for a, b in windows)]
         if not remaining:
@@ -544,7 +561,7 @@ def make_fragments(
             merged.append((first, last))
     joined = ""
     for first, last in merged:
-        fragment = _render(text, tokens, marked, first, last, pre, post)
+        fragment = _render(text, starts, ends, marked, first, last, pre, post)
         if joined:  # one ellipsis, spaced, between two fragments
             joined = joined.removesuffix("…").rstrip() + " … " + fragment.removeprefix("…").lstrip()
         else:
@@ -558,38 +575,45 @@ def highlight(text: str, analyzer: Analyzer, leaves: Sequence[Any], pre: str = "
     >>> highlight("भारत-रूस <संबंध>", Analyzer(), [Word("रूस", ("रुस",))])
     'भारत-<mark>रूस</mark> &lt;संबंध&gt;'
     """
-    tokens = list(analyzer.tokens(text))
-    if not tokens:
+    terms, starts, ends = analyzer.term_spans(text)
+    if not terms:
         return html.escape(text)
-    marked = _matched_tokens(tokens, leaves)
-    return _render(text, tokens, marked, 0, len(tokens) - 1, pre, post, whole=True)
+    marked = _matched_tokens(terms, leaves)
+    return _render(text, starts, ends, marked, 0, len(terms) - 1, pre, post, whole=True)
 
 
-def _window(text: str, tokens: list[Token], hits: Sequence[int], chars: int) -> tuple[int, int]:
+def _window(
+    text: str, terms: list[str], starts: list[int], ends: list[int], hits: Sequence[int], chars: int
+) -> tuple[int, int]:
     """First and last token of the ``chars``-long window covering the most distinct matched terms."""
     best_first, best_score = 0, -1
-    for i in hits:
-        limit = tokens[i].start + chars
-        seen = {tokens[j].term for j in hits if i <= j and tokens[j].end <= limit}
-        if len(seen) > best_score:
-            best_first, best_score = i, len(seen)
+    end = 0  # hits[i:end] fit in the window starting at hits[i]
+    for n, i in enumerate(hits):
+        limit = starts[i] + chars
+        end = max(end, n)
+        while end < len(hits) and ends[hits[end]] <= limit:
+            end += 1
+        distinct = len({terms[j] for j in hits[n:end]}) if end - n > 1 else end - n
+        if distinct > best_score:
+            best_first, best_score = i, distinct
     first = best_first
     # Step back to the start of the sentence if it is close, for context.
-    while first > 0 and tokens[best_first].start - tokens[first - 1].start < chars // 3:
-        between = text[tokens[first - 1].end : tokens[first].start]
+    while first > 0 and starts[best_first] - starts[first - 1] < chars // 3:
+        between = text[ends[first - 1] : starts[first]]
         if any(c in _SENTENCE_END for c in between):
             break
         first -= 1
-    start = tokens[first].start
+    start = starts[first]
     last = first
-    while last + 1 < len(tokens) and tokens[last + 1].end - start <= chars:
+    while last + 1 < len(ends) and ends[last + 1] - start <= chars:
         last += 1
     return first, last
 
 
 def _render(
     text: str,
-    tokens: list[Token],
+    starts: list[int],
+    ends: list[int],
     marked: list[bool],
     first: int,
     last: int,
@@ -600,7 +624,7 @@ def _render(
     """Tokens ``first..last`` as escaped HTML with marks, and ``…`` where text is left out.
 
     ``whole``: render all of ``text`` (tokens 0..last), no ellipses."""
-    start, end = (0, len(text)) if whole else (tokens[first].start, tokens[last].end)
+    start, end = (0, len(text)) if whole else (starts[first], ends[last])
     # Keep the sentence's closing danda/full stop when it follows directly.
     if end < len(text) and text[end] in "।॥.!?":
         end += 1
@@ -608,10 +632,10 @@ def _render(
     cursor = start
     for i in range(first, last + 1):
         if marked[i]:
-            token = tokens[i]
-            pieces.append(html.escape(text[cursor : token.start]))
-            pieces.append(pre + html.escape(text[token.start : token.end]) + post)
-            cursor = token.end
+            a, b = starts[i], ends[i]
+            pieces.append(html.escape(text[cursor:a]))
+            pieces.append(pre + html.escape(text[a:b]) + post)
+            cursor = b
     pieces.append(html.escape(text[cursor:end]))
     if end < len(text.rstrip()):
         pieces.append("…")

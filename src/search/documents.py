@@ -69,10 +69,12 @@ class Record:
     @property
     def content_hash(self) -> str:
         """Fingerprint of everything stored, so an unchanged re-ingest writes nothing."""
-        data = json.dumps({name: getattr(self, name) for name in _RECORD_FIELDS}, ensure_ascii=False, sort_keys=True)
+        data = _HASH_ENCODER.encode({name: getattr(self, name) for name in _RECORD_FIELDS})
         return hashlib.blake2b(data.encode("utf-8"), digest_size=16).hexdigest()
 
 
+#: ``json.dumps(..., ensure_ascii=False, sort_keys=True)``, built once (every record is hashed).
+_HASH_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 #: The fields of a :class:`Record`, in order (``asdict`` without its deep copy, for hashing).
 _RECORD_FIELDS = tuple(f.name for f in dataclass_fields(Record))
 

@@ -118,3 +118,23 @@ def test_a_run_leaving_many_segments_merges_them(tmp_path, sample_records):
     before = sorted(p.name for p in (tmp_path / "unmerged").iterdir())
     ingest(read_inputs([str(source)]), unmerged, max_segments=1)
     assert sorted(p.name for p in (tmp_path / "unmerged").iterdir()) == before
+
+
+def test_an_input_error_read_ahead_during_a_commit_fails_only_the_batch_it_is_in(tmp_path):
+    """With worker processes, the ingest reads the next records while a commit waits for
+    them; an error met there is raised where the loop reaches it, so the batches before
+    it are committed, as without reading ahead, and the batch it is in is not."""
+    from conftest import hindi_docs, index_ids
+
+    from search import ingest
+    from search.documents import parse_record
+
+    def items():
+        for doc in hindi_docs(2500):
+            yield parse_record(doc)
+        raise RuntimeError("the input went away")
+
+    index = str(tmp_path / "ix")
+    with pytest.raises(RuntimeError, match="went away"):
+        ingest(items(), index, procs=2, batch_size=1200)
+    assert index_ids(index) == sorted(f"syn-{n}" for n in range(2400))

@@ -16,6 +16,7 @@ from conftest import hindi_docs, index_ids
 
 from search import ingest, read_inputs
 from search.analysis import Analyzer, normalise, tokenize
+from search.documents import clean_text
 from search.querying import QueryError, parse
 
 # Text that looks like what arrives: Devanagari (letters, signs, digits, danda),
@@ -61,6 +62,17 @@ def test_normalise_is_idempotent(word):
     assert normalise(once) == once
     if "\ud800" not in once:
         assert unicodedata.is_normalized("NFC", once)
+
+
+@SETTINGS
+@given(st.lists(TEXT, max_size=4).map(" ".join))
+def test_clean_text_is_nfc_and_idempotent(text):
+    """Stored text is NFC (normalised a space-separated chunk at a time, remembered)."""
+    once = clean_text(text)
+    assert clean_text(once) == once
+    if "\ud800" not in once:
+        assert unicodedata.is_normalized("NFC", once)
+        assert once == clean_text(unicodedata.normalize("NFC", text))
 
 
 @SETTINGS

@@ -338,12 +338,28 @@ class Analyzer:
             frozenset(fold_vowel_length(w) for w in self._stops) if self.options.fold_vowels else None
         )
         self._cache: dict[str, tuple[str, bool]] = {}
+        self._norms: dict[str, str] = {}  # surface word -> normalise_word(word), filled by word()
 
     def normalise_word(self, word: str) -> str:
         """The normalised (unstemmed) form of one word, as prefix queries need it."""
         for step in self._normalisers:
             word = step(word)
         return word
+
+    def normalised(self, word: str) -> str:
+        """:meth:`normalise_word`, remembered: :meth:`word` normalises each new word
+        anyway, and the vocabulary asks again for every word an ingest counts.
+
+        >>> Analyzer().normalised("हिन्दी")
+        'हिंदी'
+        """
+        norm = self._norms.get(word)
+        if norm is None:
+            norm = self.normalise_word(word)
+            if len(self._norms) >= self.cache_size:
+                self._norms.clear()
+            self._norms[word] = norm
+        return norm
 
     def prefix_term(self, word: str) -> str:
         """The form a prefix typed by a user is matched against index terms in.
@@ -368,7 +384,10 @@ class Analyzer:
             term = fold_vowel_length(term)
         if len(self._cache) >= self.cache_size:
             self._cache.clear()
+        if len(self._norms) >= self.cache_size:
+            self._norms.clear()
         self._cache[word] = result = (term, is_stop)
+        self._norms[word] = word if norm == word else norm  # mostly the same text: keep one string
         return result
 
     def tokens(self, text: str) -> Iterator[Token]:
@@ -431,24 +450,26 @@ class Analyzer:
         """
         return list(islice(self._terms(text), max(count, 0)))
 
-    def term_positions(self, text: str) -> dict[str, list[int]]:
+    def term_positions(self, text: str, found: list[str] | None = None) -> dict[str, list[int]]:
         """Each term of ``text`` with its positions, in order of first occurrence: what
         :meth:`index_terms` gives, grouped in the same single pass (the ingest's postings).
+        ``found``: the :func:`words` of ``text``, when the caller has them already.
 
         >>> Analyzer().term_positions("भारत और रूस ने भारत में")
         {'भारत': [0, 4], 'और': [1], 'रुस': [2], 'ने': [3], 'में': [5]}
         """
-        cache = self._cache
+        cached = self._cache.get
         positions: dict[str, list[int]] = {}
+        seen = positions.get
         pos = 0
-        for surface in words(text):
-            term = (cache.get(surface) or self.word(surface))[0]
+        for surface in words(text) if found is None else found:
+            term = (cached(surface) or self.word(surface))[0]
             if term:
-                found = positions.get(term)
-                if found is None:
+                where = seen(term)
+                if where is None:
                     positions[term] = [pos]
                 else:
-                    found.append(pos)
+                    where.append(pos)
                 pos += 1
         return positions
 

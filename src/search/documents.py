@@ -69,10 +69,12 @@ class Record:
     @property
     def content_hash(self) -> str:
         """Fingerprint of everything stored, so an unchanged re-ingest writes nothing."""
-        data = json.dumps({name: getattr(self, name) for name in _RECORD_FIELDS}, ensure_ascii=False, sort_keys=True)
+        data = _HASH_ENCODER.encode({name: getattr(self, name) for name in _RECORD_FIELDS})
         return hashlib.blake2b(data.encode("utf-8"), digest_size=16).hexdigest()
 
 
+#: ``json.dumps(..., ensure_ascii=False, sort_keys=True)``, built once (every record is hashed).
+_HASH_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 #: The fields of a :class:`Record`, in order (``asdict`` without its deep copy, for hashing).
 _RECORD_FIELDS = tuple(f.name for f in dataclass_fields(Record))
 
@@ -101,7 +103,6 @@ Item = Union[Record, Delete, Reject]
 
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SPACES_RE = re.compile(r"[^\S\n]+")
 _BLANK_LINES_RE = re.compile(r"\n\s*\n\s*(?:\n\s*)*")
 
 
@@ -117,12 +118,37 @@ def clean_text(text: str) -> str:
     """
     if text.isascii() and text.isprintable() and "  " not in text and text == text.strip():
         return text  # ids, URLs, sources, dates: nothing to clean
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _nfc(text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROL_RE.sub(" ", text)
-    text = _SPACES_RE.sub(" ", text)
-    # Now the only spaces are single " " and "\n": strip each line of its own.
-    text = text.replace(" \n", "\n").replace("\n ", "\n")
+    # Each line: runs of other whitespace become one space, none at either end.
+    text = "\n".join([" ".join(line.split()) for line in text.split("\n")])
     return _BLANK_LINES_RE.sub("\n\n", text).strip()
+
+
+#: NFC of space-separated chunks of text, by chunk (see :func:`_nfc`).
+_NFC_CHUNKS: dict[str, str] = {}
+_NFC_CHUNKS_LIMIT = 200_000
+
+
+def _nfc(text: str) -> str:
+    """``unicodedata.normalize("NFC", text)``, a chunk between spaces at a time, remembered.
+
+    Any Devanagari text with a nukta or virama takes NFC's slow path (about
+    45 ns a character, the bulk of reading a record); Hindi is Zipfian, so
+    nearly every chunk was seen before. A space never composes or reorders with
+    its neighbours, so normalising chunk by chunk gives the same text.
+    """
+    chunks = text.split(" ")
+    cache = _NFC_CHUNKS
+    try:
+        return " ".join(map(cache.__getitem__, chunks))
+    except KeyError:
+        if len(cache) + len(chunks) > _NFC_CHUNKS_LIMIT:
+            cache.clear()
+        for chunk in chunks:
+            if chunk not in cache:
+                cache[chunk] = unicodedata.normalize("NFC", chunk)
+        return " ".join(map(cache.__getitem__, chunks))
 
 
 def _published(value: str) -> str:
@@ -219,8 +245,8 @@ _TRUE = (True, 1, "true", "True", "TRUE", "1", "yes")
 
 #: Latin letters KrutiDev/Chanakya fonts draw as Devanagari: 'k' is the vowel
 #: sign ा (the commonest sign in Hindi), and ; + & ~ ] Z are letters or signs.
-_LATIN_LETTER_RE = re.compile(r"[A-Za-z]")
-_DEVANAGARI_LETTER_RE = re.compile(r"[\u0900-\u097f]")
+#: The bytes of A-Z and a-z: in UTF-8 no other character contains them.
+_LATIN_LETTER_BYTES = bytes(range(ord("A"), ord("Z") + 1)) + bytes(range(ord("a"), ord("z") + 1))
 _LEGACY_ODD_RE = re.compile(r"[a-z][A-Z]|(?:^|[^A-Za-z])[A-Z]k|[a-z][;~\]\[\\|>?/'][a-z]|[a-z]kA$")
 
 
@@ -247,8 +273,12 @@ def legacy_font_reason(text: str) -> str | None:
     >>> legacy_font_reason("main yeh kaam nahi kar sakta lekin tum kar sakte ho kya") is None
     True
     """
-    latin = len(_LATIN_LETTER_RE.findall(text))
-    if latin < 20 or len(_DEVANAGARI_LETTER_RE.findall(text)) > 0.05 * latin:
+    utf8 = text.encode("utf-8", "surrogatepass")
+    latin = len(utf8) - len(utf8.translate(None, _LATIN_LETTER_BYTES))  # [A-Za-z], counted in C
+    if latin < 20:  # most Hindi text: no need to count its Devanagari letters
+        return None
+    devanagari = utf8.count(b"\xe0\xa4") + utf8.count(b"\xe0\xa5")  # U+0900-097F in UTF-8
+    if devanagari > 0.05 * latin:
         return None
     k_share = (text.count("k") + text.count("K")) / latin
     words = text.split()

@@ -52,6 +52,7 @@ import heapq
 import io
 import math
 import multiprocessing
+import operator
 import os
 import pickle
 import re
@@ -74,6 +75,7 @@ import whoosh.codec.whoosh3
 import whoosh.collectors
 import whoosh.fields
 import whoosh.filedb.filestore
+import whoosh.formats
 import whoosh.index
 import whoosh.matching
 import whoosh.query
@@ -86,13 +88,13 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.searching import Searcher, TimeLimit
 from whoosh.system import pack_uint
 
-from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer
+from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer, words
 from .config import Settings
 from .documents import Record
 from .filtering import AllOf, AnyOf, Condition, FilterNode, Negate
 from .querying import And, AnyWords, Node, Not, Or, Phrase, Prefix, Word
 from .romanized import best_matches, candidate_keys, key
-from .vocabulary import Vocabulary, document_texts
+from .vocabulary import Vocabulary
 
 __all__ = [
     "SearchIndex",
@@ -231,33 +233,34 @@ class HindiText(whoosh.fields.TEXT):
         boost, encode = self.format.field_boost, self.format.encode
         return iter([(t.encode("utf-8"), len(p), len(p) * boost, encode(p)) for t, p in positions.items()])
 
-    def add_postings(self, value: str, docnum: int, terms: dict[bytes, list[Any]]) -> int:
-        """Add the postings of ``value`` in document ``docnum`` to ``terms`` (term bytes ->
-        [docnum, weight, encoded positions, ...]); returns the field length (terms counted).
+    def add_postings(self, positions: dict[str, list[int]], docnum: int, terms: dict[str, list[Any]]) -> int:
+        """Add the postings of a text analysed into ``positions`` (:meth:`Analyzer.term_positions`)
+        in document ``docnum`` to ``terms`` (term -> [docnum, weight, encoded positions, ...]);
+        returns the field length (terms counted).
 
         The ingest's inner loop: one pass over the document's distinct terms.
+        Terms stay ``str`` here; the flush encodes each once per segment.
         """
-        positions = shared_analyzer(self.analyzer.options).term_positions(value)
         boost = self.format.field_boost
         encode = self.format.encode
         single = _SINGLE_POSITION
+        encoded_single = single.get
+        posting_list = terms.get
         length = 0
         for term, poslist in positions.items():
             freq = len(poslist)
             length += freq
             if freq == 1:  # most postings: one occurrence, encoded once per position
-                pos = poslist[0]
-                encoded = single.get(pos)
+                encoded = encoded_single(poslist[0])
                 if encoded is None:
-                    encoded = single[pos] = encode(poslist)
+                    encoded = single[poslist[0]] = encode(poslist)
                 weight = boost
             else:
                 encoded = encode(poslist)
                 weight = freq * boost
-            tbytes = term.encode("utf-8")
-            entry = terms.get(tbytes)
+            entry = posting_list(term)
             if entry is None:
-                terms[tbytes] = [docnum, weight, encoded]
+                terms[term] = [docnum, weight, encoded]
             else:
                 entry += (docnum, weight, encoded)
         return length
@@ -301,6 +304,50 @@ class LeadText(whoosh.fields.TEXT):
         return iter(
             [(t.encode("utf-8"), freq, weight * boost, pack_uint(freq)) for t, (freq, weight) in self._weighted(value).items()]
         )
+
+    def add_postings(self, positions: dict[str, list[int]], docnum: int, terms: dict[str, list[Any]]) -> int:
+        """:meth:`index`'s postings, taken from the body's ``positions`` (already
+        analysed for the body field) instead of analysing the body again; returns
+        the field length. ``positions`` is in order of first occurrence, so the
+        lead's terms are a prefix of it. Weights are summed in position order,
+        as :meth:`_weighted` sums them, so they are the same floats.
+        """
+        count = self.analyzer.options.lead_words
+        boost = self.format.field_boost
+        values = _LEAD_VALUES
+        once = values[1]
+        length = 0
+        for term, poslist in positions.items():
+            first = poslist[0]
+            if first >= count:
+                break
+            weight = 1.0 - first / count
+            if len(poslist) == 1 or poslist[1] >= count:  # most terms: once in the lead
+                value = once
+                length += 1
+            else:
+                freq = 1
+                for pos in poslist[1:]:
+                    if pos >= count:
+                        break
+                    weight += 1.0 - pos / count
+                    freq += 1
+                length += freq
+                value = values.get(freq)
+                if value is None:
+                    value = values[freq] = pack_uint(freq)
+            if boost != 1.0:
+                weight *= boost
+            entry = terms.get(term)
+            if entry is None:
+                terms[term] = [docnum, weight, value]
+            else:
+                entry += (docnum, weight, value)
+        return length
+
+
+#: ``pack_uint(freq)``, the value of a lead posting, by ``freq``.
+_LEAD_VALUES: dict[int, bytes] = {1: pack_uint(1)}
 
 
 def _schema(options: AnalysisOptions) -> whoosh.fields.Schema:
@@ -757,15 +804,20 @@ class SearchIndex:
             w.cancel()
             raise
 
-    def writer(self, timeout: float = 0.0, builders: SegmentBuilders | None = None) -> "Writer":
+    def writer(
+        self, timeout: float = 0.0, builders: SegmentBuilders | None = None, vocabulary: Vocabulary | None = None
+    ) -> "Writer":
         """A writer holding the index lock; raises :class:`IndexLocked` after ``timeout`` s.
 
-        With ``builders``, worker processes index a share of the documents.
+        With ``builders``, worker processes index a share of the documents. The
+        words of the documents this process adds are counted in ``vocabulary``;
+        :meth:`Writer.commit` returns the counts of the workers' documents.
         """
         try:
             w = _SegmentWriter(self._ix, timeout=timeout, limitmb=256, codec=_codec())
         except whoosh.index.LockError as exc:
             raise IndexLocked(f"another ingest is writing to {self.path!r}") from exc
+        w.vocabulary = vocabulary
         return Writer(w, builders)
 
 
@@ -856,13 +908,24 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
     documents, so every list stays in document order.
     """
 
+    #: Where the words of each added document are counted (None: nowhere).
+    vocabulary: Vocabulary | None = None
+
     #: Called at commit once this writer's own segment is written: the segments
     #: that worker processes wrote meanwhile (so both are written at the same time).
     extra_segments: Callable[[], list[Any]] = staticmethod(list)  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._postings: dict[str, dict[bytes, list[Any]]] = {}
+        #: field -> term -> [docnum, weight, value, ...]
+        self._postings: dict[str, dict[str, list[Any]]] = {}
+        #: Plain ``ID`` fields: the whole value is the one term, weight the field boost, no value bytes.
+        self._plain_ids = frozenset(
+            name for name in self.schema.names()
+            if type(self.schema[name]) is whoosh.fields.ID
+            and type(self.schema[name].analyzer) is whoosh.analysis.IDTokenizer
+            and type(self.schema[name].format) is whoosh.formats.Existence
+        )
         # Stored fields: zlib level 1 with a small window instead of level 3
         # (half the cost per document, 4% larger; read back the same).
         stored = self.perdocwriter._colwriters["_stored"]._child
@@ -873,31 +936,50 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
         """``SegmentWriter.add_document`` for our schema, without its per-posting overhead.
 
         Our fields have no boosts, spelling words, term vectors or custom
-        stored values; text fields add their postings themselves
-        (:meth:`HindiText.add_postings`), any other indexed field goes through
-        Whoosh's ``index``.
+        stored values. Text fields add their postings themselves from one
+        analysis of each text (:meth:`HindiText.add_postings`; the lead reuses
+        the body's), a plain ``ID`` field adds its value as its one term, and
+        any other indexed field goes through Whoosh's ``index``. The words of the
+        text fields (title and body, see :func:`document_texts`) are counted in
+        :attr:`vocabulary`, from the same tokenizing pass.
         """
         self._check_state()
         perdocwriter = self.perdocwriter
         schema = self.schema
         docnum = self.docnum
+        postings = self._postings
+        analysed: dict[str, dict[str, list[int]]] = {}  # text -> its term positions
+        counted: list[str] = []  # the words of the text fields, for the vocabulary
         perdocwriter.start_doc(docnum)
         for fieldname in sorted(fields):
             value = fields[fieldname]
             field = schema[fieldname]
             length = 0
             if field.indexed:
-                terms = self._postings.get(fieldname)
+                terms = postings.get(fieldname)
                 if terms is None:
-                    terms = self._postings[fieldname] = {}
-                if isinstance(field, HindiText):
-                    length = field.add_postings(value, docnum, terms)
+                    terms = postings[fieldname] = {}
+                if fieldname in self._plain_ids:
+                    entry = terms.get(value)
+                    if entry is None:
+                        terms[value] = [docnum, field.format.field_boost, b""]
+                    else:
+                        entry += (docnum, field.format.field_boost, b"")
+                elif isinstance(field, (HindiText, LeadText)):
+                    positions = analysed.get(value)
+                    if positions is None:
+                        found = words(value)
+                        if type(field) is HindiText:
+                            counted += found
+                        positions = analysed[value] = shared_analyzer(field.analyzer.options).term_positions(value, found)
+                    length = field.add_postings(positions, docnum, terms)
                 else:
                     for tbytes, freq, weight, vbytes in field.index(value):
                         length += freq
-                        entry = terms.get(tbytes)
+                        term = tbytes.decode("utf-8")
+                        entry = terms.get(term)
                         if entry is None:
-                            terms[tbytes] = [docnum, weight, vbytes]
+                            terms[term] = [docnum, weight, vbytes]
                         else:
                             entry += (docnum, weight, vbytes)
                 if not field.scorable:
@@ -906,19 +988,25 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
             if field.column_type:
                 perdocwriter.add_column_value(fieldname, field.column_type, field.to_column_value(value))
         perdocwriter.finish_doc()
+        if self.vocabulary is not None:
+            self.vocabulary.count_words(counted)
         self._added = True
         self.docnum += 1
 
     def add_postings_to_pool(self, reader: Any, startdoc: int, docmap: Any) -> None:
         """A segment merged in at commit: its postings join this writer's, after them."""
         postings = self._postings
+        decoded: dict[bytes, str] = {}
         for fieldname, tbytes, docnum, weight, vbytes in self._process_posts(reader.iter_postings(), startdoc, docmap):
             terms = postings.get(fieldname)
             if terms is None:
                 terms = postings[fieldname] = {}
-            entry = terms.get(tbytes)
+            term = decoded.get(tbytes)
+            if term is None:
+                term = decoded[tbytes] = tbytes.decode("utf-8")
+            entry = terms.get(term)
             if entry is None:
-                terms[tbytes] = [docnum, weight, vbytes]
+                terms[term] = [docnum, weight, vbytes]
             else:
                 entry += (docnum, weight, vbytes)
         self._added = True
@@ -939,6 +1027,7 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
         reader = self.per_document_reader() if self.codec.length_stats else None
         lengths = _FieldLengths(reader, self.schema, self.docnum) if reader else None
         fieldwriter = self.fieldwriter
+        out = _PostingsOut(fieldwriter)
         postings, self._postings = self._postings, {}
         for fieldname in sorted(postings):
             terms = postings.pop(fieldname)
@@ -948,8 +1037,8 @@ class _SegmentWriter(whoosh.writing.SegmentWriter):
             fieldwriter.start_field(fieldname, fieldobj)
             doc_lengths = lengths.of(fieldname) if lengths is not None else None
             fixed_size = fieldobj.format.fixed_value_size()
-            for tbytes in sorted(terms):
-                _write_posting_list(fieldwriter, tbytes, terms.pop(tbytes), doc_lengths, fixed_size)
+            for term in sorted(terms):  # code point order is UTF-8 byte order
+                _write_posting_list(out, term.encode("utf-8"), terms.pop(term), doc_lengths, fixed_size)
             fieldwriter.finish_field()
         fieldwriter.close()
         if reader:
@@ -970,31 +1059,81 @@ def _compress_small_window(data: bytes, level: int) -> bytes:
     return zlib.compress(data, level, _ZLIB_WBITS)
 
 
+#: Pickle protocol of posting block data. Whoosh writes protocol 2, which has no
+#: opcode for bytes: each position value (a ``bytes``) becomes a call to
+#: ``_codecs.encode`` of a latin-1 string, 3x slower to write and twice the size
+#: after zlib. Protocol 4 writes bytes as bytes; ``pickle.loads`` (what Whoosh's
+#: reader calls) reads any protocol to the same tuple. Block headers stay protocol 2.
+_BLOCK_PICKLE_PROTOCOL = 4
+#: ``W3TermInfo.to_bytes`` of a posting list that is not inlined.
+_TERMINFO = struct.Struct("!BfIBBfIIqi")
+
+
+class _PostingsOut:
+    """Where :func:`_write_posting_list` writes: a ``W3FieldWriter``'s postings file and
+    term index, with both file positions kept here. ``BufferedWriter.tell()`` is an
+    ``lseek`` system call, and Whoosh asks it three times per term."""
+
+    def __init__(self, fieldwriter: Any) -> None:
+        self.fieldwriter = fieldwriter
+        self.codec = fieldwriter._codec
+        self.postfile = fieldwriter._postfile
+        self.post_pos: int = self.postfile.tell()
+        self.tindex = fieldwriter._tindex
+        self.tfile = self.tindex.dbfile
+        self.term_pos: int = self.tfile.tell()
+
+    def add_term(self, keybytes: bytes, valbytes: bytes) -> None:
+        """``OrderedHashWriter.add`` (Whoosh 2.7.4), with the position kept instead of asked."""
+        tindex = self.tindex
+        if keybytes <= tindex.lastkey:
+            raise ValueError(f"Keys must increase: {tindex.lastkey!r}..{keybytes!r}")
+        pos = self.term_pos
+        tindex.index.append(pos)
+        record = _HASH_LENGTHS.pack(len(keybytes), len(valbytes)) + keybytes + valbytes
+        self.tfile.write(record)
+        h = tindex.hashfn(keybytes)
+        tindex.buckets[h & 255].append((h, pos))
+        tindex.lastkey = keybytes
+        self.term_pos = pos + len(record)
+
+
+#: ``filetables._lengths``: the key and value lengths before each hash file record.
+_HASH_LENGTHS = struct.Struct("!ii")
+
+
 def _write_posting_list(
-    fieldwriter: Any, tbytes: bytes, flat: list[Any], doc_lengths: list[int] | None, fixed_size: int | None
+    out: _PostingsOut, tbytes: bytes, flat: list[Any], doc_lengths: list[int] | None, fixed_size: int | None
 ) -> None:
     """Write one term's postings (``flat``: docnum, weight, value, ...) as Whoosh 2.7.4's
     ``W3FieldWriter`` would from one ``add`` per posting: the same blocks of
-    ``blocklimit`` postings, block statistics, term info and bytes, except that
-    small blocks are not compressed (:data:`_MIN_COMPRESSED_BLOCK`).
+    ``blocklimit`` postings, block statistics, term info and decoded data,
+    except that small blocks are not compressed (:data:`_MIN_COMPRESSED_BLOCK`)
+    and block data is pickled with :data:`_BLOCK_PICKLE_PROTOCOL`.
 
     Runs once per term of every new segment, so it is written for speed: the
-    term statistics are kept as ``W3TermInfo.add_block`` keeps them, without
-    a block object.
+    term statistics are kept as ``W3TermInfo.add_block`` keeps them and packed
+    as ``W3TermInfo.to_bytes`` packs them, without a block or term info object.
     """
     w3 = whoosh.codec.whoosh3
-    codec = fieldwriter._codec
+    codec = out.codec
     blocklimit = codec._blocklimit
     level = codec._compression
     dumps = w3.dumps
     length_to_byte = w3.length_to_byte
     pack_int = w3.pack_int
-    terminfo = w3.W3TermInfo()
-    out = [w3.WHOOSH3_HEADER_MAGIC]
+    pickle_dumps = pickle.dumps
+    sub = operator.sub
+    parts = [w3.WHOOSH3_HEADER_MAGIC]
     docnums = flat[0::3]
     weights = flat[1::3]
     values = flat[2::3]
     total = len(docnums)
+    # the term's statistics, as W3TermInfo keeps them
+    total_weight: float = 0
+    term_min_length: int | None = None
+    term_max_length = 0
+    term_max_weight: float = 0
     for start in range(0, total, blocklimit):
         end = min(start + blocklimit, total)
         if total <= blocklimit:
@@ -1002,51 +1141,59 @@ def _write_posting_list(
         else:
             ids, ws, vs = docnums[start:end], weights[start:end], values[start:end]
         n = end - start
-        block_weights = array("f", ws)
         max_weight = max(0, max(ws))
+        if ws.count(1.0) == n:  # most blocks: what the float32 array below would find too
+            mini_weights: Any = None
+            total_weight += float(n)
+        else:
+            block_weights = array("f", ws)
+            total_weight += sum(block_weights)
+            if block_weights.count(1.0) == n:
+                mini_weights = None
+            elif block_weights.count(block_weights[0]) == n:
+                mini_weights = block_weights[0]
+            else:
+                mini_weights = tuple(block_weights)
         min_length: int | None = None
         max_length = 0
         if doc_lengths is not None:
-            lengths = [length for length in map(doc_lengths.__getitem__, ids) if length]
-            if lengths:
-                min_length, max_length = min(lengths), max(lengths)
+            lengths = list(map(doc_lengths.__getitem__, ids))
+            min_length = min(lengths)
+            if min_length:
+                max_length = max(lengths)
+            else:  # only lengths that are not 0 count, as W3PostingsWriter counts them
+                lengths = [length for length in lengths if length]
+                min_length, max_length = (min(lengths), max(lengths)) if lengths else (None, 0)
         # W3TermInfo.add_block
-        terminfo._weight += sum(block_weights)
-        terminfo._df += n
-        terminfo._minlength = min_length if terminfo._minlength is None else min(terminfo._minlength, min_length)
-        terminfo._maxlength = max(terminfo._maxlength, max_length)
-        terminfo._maxweight = max(terminfo._maxweight, max_weight)
-        if terminfo._minid is None:
-            terminfo._minid = ids[0]
-        terminfo._maxid = ids[-1]
+        term_min_length = min_length if term_min_length is None else min(term_min_length, min_length)  # type: ignore[type-var]
+        term_max_length = max(term_max_length, max_length)
+        term_max_weight = max(term_max_weight, max_weight)
         # W3PostingsWriter._write_block
-        deltas = (ids[0], *[b - a for a, b in zip(ids, ids[1:])]) if n > 1 else (ids[0],)
-        if block_weights.count(1.0) == n:
-            mini_weights: Any = None
-        elif block_weights.count(block_weights[0]) == n:
-            mini_weights = block_weights[0]
-        else:
-            mini_weights = tuple(block_weights)
-        if not all(vs):  # only values that are not empty are kept, as Whoosh does
-            vs = [v for v in vs if v]
+        deltas = (ids[0], *map(sub, ids[1:], ids)) if n > 1 else (ids[0],)
         if fixed_size is None or fixed_size < 0:
+            if not all(vs):  # only values that are not empty are kept, as Whoosh does
+                vs = [v for v in vs if v]
             mini_values: Any = tuple(vs)
         elif fixed_size == 0:
             mini_values = None
         else:
             mini_values = b"".join(vs)
-        databytes = dumps((deltas, mini_weights, mini_values), 2)
+        databytes = pickle_dumps((deltas, mini_weights, mini_values), _BLOCK_PICKLE_PROTOCOL)
         comp = level if len(databytes) >= _MIN_COMPRESSED_BLOCK else 0
         if comp:
             databytes = zlib.compress(databytes, comp, _ZLIB_WBITS)
         infobytes = dumps((n, ids[-1], max_weight, comp, length_to_byte(min_length), length_to_byte(max_length)), 2)
         blocklength = len(infobytes) + len(databytes)
-        out += (pack_int(-blocklength if end == total else blocklength), infobytes, databytes)
-    data = b"".join(out)
-    postfile = fieldwriter._postfile
-    terminfo.set_extent(postfile.tell(), len(data))
-    postfile.write(data)
-    fieldwriter._tindex.add(w3.pack_ushort(fieldwriter._fieldid) + tbytes, terminfo.to_bytes())
+        parts += (pack_int(-blocklength if end == total else blocklength), infobytes, databytes)
+    data = b"".join(parts)
+    offset = out.post_pos
+    out.postfile.write(data)
+    out.post_pos = offset + len(data)
+    terminfo = _TERMINFO.pack(
+        False, total_weight, total, 0 if term_min_length is None else length_to_byte(term_min_length),
+        length_to_byte(term_max_length), term_max_weight, docnums[0], docnums[-1], offset, len(data),
+    )
+    out.add_term(w3.pack_ushort(out.fieldwriter._fieldid) + tbytes, terminfo)
 
 
 def _watch_parent(parent: int) -> None:
@@ -1082,9 +1229,9 @@ def _worker_add(index_dir: str, docs: list[dict[str, str]], limitmb: int) -> Non
         _WORKER_WRITER = _SegmentWriter(ix, _lk=False, limitmb=limitmb, codec=_codec())
         if _WORKER_VOCABULARY is None:
             _WORKER_VOCABULARY = Vocabulary(shared_analyzer(_text_options(ix.schema)))
+        _WORKER_WRITER.vocabulary = _WORKER_VOCABULARY
     for fields in docs:
         _WORKER_WRITER.add_document(**fields)
-        _WORKER_VOCABULARY.add_document(document_texts(fields))
 
 
 def _worker_finish() -> tuple[Any, dict[str, Any]]:
@@ -1180,12 +1327,14 @@ class SegmentBuilders:
         self._futures.append(future)
         self._queued[worker].append(future)
 
-    def finish(self) -> Callable[[], tuple[list[Any], list[dict[str, Any]]]]:
+    def finish(self, while_waiting: Callable[[], bool] | None = None) -> Callable[[], tuple[list[Any], list[dict[str, Any]]]]:
         """Tell the workers to write this batch's segments; returns the call that waits for
         them and gives their segments and vocabulary counts, or raises
         :class:`IndexWriteFailed` if any worker failed.
 
         The ingest process writes its own segment between the two, while the workers write theirs.
+        While it waits for them, it calls ``while_waiting`` (e.g. to read the next
+        records ahead) until that returns False or the workers are done.
         """
         for worker, chunk in enumerate(self._chunks):
             if chunk:
@@ -1200,6 +1349,9 @@ class SegmentBuilders:
             raise IndexWriteFailed(f"an indexing worker process died ({exc})") from exc
 
         def collect() -> tuple[list[Any], list[dict[str, Any]]]:
+            if while_waiting is not None:
+                while not all(f.done() for f in finishing) and while_waiting():
+                    pass
             try:
                 concurrent.futures.wait(futures + finishing)
                 for f in futures:
@@ -1260,19 +1412,17 @@ class Writer:
         """The committed stored fields of ``doc_id`` (e.g. to un-count its words), or None."""
         return self._searcher.document(id=doc_id)
 
-    def put(self, record: Record, content_hash: str, *, replace: bool) -> bool:
+    def put(self, record: Record, content_hash: str, *, replace: bool) -> None:
         """Add ``record`` (replacing the committed document of its id when ``replace``).
 
-        True when a worker process took it: the worker counts its words, and
-        :meth:`commit` returns the counts; the caller counts the others.
+        Its words are counted in the writer's vocabulary, or by the worker process
+        that takes it (:meth:`commit` returns those counts).
         """
         if replace:
             self._w.delete_by_term("id", record.id)
         fields = _doc_fields(record, content_hash)
-        if self._builders is not None and self._builders.route(fields):
-            return True
-        self._w.add_document(**fields)
-        return False
+        if self._builders is None or not self._builders.route(fields):
+            self._w.add_document(**fields)
 
     def delete(self, doc_id: str) -> int:
         return self._w.delete_by_term("id", doc_id)
@@ -1284,15 +1434,16 @@ class Writer:
             return [searcher.stored_fields(n)["id"] for n in searcher.document_numbers(source=source)]
         return [f["id"] for f in searcher.reader().all_stored_fields() if not f.get("source")]
 
-    def commit(self) -> list[dict[str, Any]]:
+    def commit(self, while_waiting: Callable[[], bool] | None = None) -> list[dict[str, Any]]:
         """Make every change visible at once; :class:`IndexWriteFailed` if a worker failed.
 
         Returns the vocabulary counts (:meth:`Vocabulary.take_counts`) of the
-        documents worker processes took (see :meth:`put`).
+        documents worker processes took (see :meth:`put`). ``while_waiting``:
+        see :meth:`SegmentBuilders.finish`.
         """
         counts: list[dict[str, Any]] = []
         if self._builders is not None:
-            collect = self._builders.finish()
+            collect = self._builders.finish(while_waiting)
 
             def worker_segments() -> list[Any]:
                 segments, worker_counts = collect()

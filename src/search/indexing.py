@@ -16,7 +16,7 @@ import contextlib
 import fcntl
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -146,12 +146,16 @@ VOCABULARY_DIRTY = "vocabulary.dirty"
 class _Batch:
     """The open writer, the changes not yet committed, and the vocabulary kept in step."""
 
-    def __init__(self, index: SearchIndex, batch_size: int, builders: SegmentBuilders | None) -> None:
+    def __init__(
+        self, index: SearchIndex, batch_size: int, builders: SegmentBuilders | None,
+        read_ahead: Callable[[], bool] | None = None,
+    ) -> None:
         self.index = index
+        self.read_ahead = read_ahead  # called while a commit waits for the worker processes
         self.batch_size = batch_size
         self.builders = builders
         self.vocabulary, self.vocabulary_rebuilt = _open_vocabulary(index)
-        self.writer = index.writer(timeout=30.0, builders=builders)
+        self.writer = index.writer(timeout=30.0, builders=builders, vocabulary=self.vocabulary)
         self.known = self.writer.indexed_hashes()  # id -> hash, as committed
         self.pending: dict[str, str | None] = {}  # id -> hash written (None: deleted) in this batch
 
@@ -184,7 +188,7 @@ class _Batch:
         """Commit, then save the vocabulary; a crash in between leaves a marker,
         and the next ingest rebuilds the vocabulary from the index."""
         open(os.path.join(self.index.path, VOCABULARY_DIRTY), "w").close()
-        for counts in self.writer.commit():  # the words of the documents worker processes indexed
+        for counts in self.writer.commit(self.read_ahead):  # the words of the documents worker processes indexed
             self.vocabulary.merge(counts)
         self.save_vocabulary()
         for doc_id, content_hash in self.pending.items():
@@ -194,7 +198,7 @@ class _Batch:
                 self.known[doc_id] = content_hash
         self.pending = {}
         if reopen:
-            self.writer = self.index.writer(timeout=30.0, builders=self.builders)
+            self.writer = self.index.writer(timeout=30.0, builders=self.builders, vocabulary=self.vocabulary)
 
 
 def ingest(
@@ -245,7 +249,8 @@ def ingest(
                     os.remove(os.path.join(index_dir, name))
         index.remove_leftovers()
         builders = SegmentBuilders(index_dir, procs - 1) if procs > 1 else None
-        batch = _Batch(index, batch_size, builders)
+        items = _Lookahead(items)
+        batch = _Batch(index, batch_size, builders, items.read_ahead)
         seen_ids: set[str] = set()
         seen_sources: set[str] = set()
         try:
@@ -301,6 +306,51 @@ def ingest(
     return report
 
 
+class _Lookahead:
+    """The input items, of which the next ones can be read ahead: while a commit
+    waits for the worker processes to write their segments, the ingest process
+    reads (and checks) the records that follow, instead of idling.
+
+    An error reading ahead is raised where the item it stopped at would have been
+    read, so the commit in progress is not affected by it.
+    """
+
+    #: Items read ahead at most (about 25 MB of records).
+    LIMIT = 10_000
+
+    def __init__(self, items: Iterable[Item]) -> None:
+        self._items = iter(items)
+        self._ahead: deque[Item] = deque()
+        self._error: Exception | None = None
+        self._done = False
+
+    def __iter__(self) -> "_Lookahead":
+        return self
+
+    def __next__(self) -> Item:
+        if self._ahead:
+            return self._ahead.popleft()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        return next(self._items)
+
+    def read_ahead(self) -> bool:
+        """Read one more item ahead; False once enough are waiting, the input is
+        exhausted, or reading failed."""
+        if self._done or self._error is not None or len(self._ahead) >= self.LIMIT:
+            return False
+        try:
+            self._ahead.append(next(self._items))
+        except StopIteration:
+            self._done = True
+            return False
+        except Exception as exc:
+            self._error = exc
+            return False
+        return True
+
+
 def _put(batch: _Batch, record: Record, report: IngestReport) -> None:
     report.read += 1
     content_hash = record.content_hash
@@ -311,8 +361,7 @@ def _put(batch: _Batch, record: Record, report: IngestReport) -> None:
     batch.touch(record.id)
     if previous is not None:
         batch.uncount(record.id)
-    if not batch.writer.put(record, content_hash, replace=previous is not None):
-        batch.vocabulary.add_document(document_texts(record.__dict__))
+    batch.writer.put(record, content_hash, replace=previous is not None)  # counts its words too
     batch.pending[record.id] = content_hash
     if previous is None:
         report.added += 1

@@ -40,6 +40,8 @@ _FORMAT = 2
 #: Words per line of the vocabulary file (a few milliseconds to parse).
 _CHUNK = 2000
 _UNSEEN = object()
+#: Surface words whose normalised form a vocabulary remembers (then it starts again).
+_SEEN_LIMIT = 500_000
 
 
 class Vocabulary:
@@ -47,7 +49,11 @@ class Vocabulary:
 
     def __init__(self, analyzer: Analyzer) -> None:
         self.analyzer = analyzer
-        self._words: dict[str, list] = {}  # norm -> [df, {surface: count}]
+        self._counted: dict[str, list] = {}  # norm -> [df, {surface: count}], see _words
+        # New documents' counts not yet folded into _counted: documents per normalised
+        # word, occurrences per surface word (both counted in C, see _count_document).
+        self._new_docs: Counter = Counter()
+        self._new_forms: Counter = Counter()
         self._sorted: list[str] | None = None
         self._lock = threading.Lock()
         self._seen: dict[str, str | None] = {}  # surface word -> normalised, None: not counted
@@ -61,8 +67,8 @@ class Vocabulary:
             return self._seen[surface]
         except KeyError:
             term, stop = self.analyzer.word(surface)
-            norm = None if stop or not term or surface.isdigit() else self.analyzer.normalise_word(surface)
-            if len(self._seen) >= 500_000:
+            norm = None if stop or not term or surface.isdigit() else self.analyzer.normalised(surface)
+            if len(self._seen) >= _SEEN_LIMIT:
                 self._seen.clear()
             self._seen[surface] = norm
             return norm
@@ -101,37 +107,73 @@ class Vocabulary:
         self._sorted = None
         self._short = {}
 
+    @property
+    def _words(self) -> dict[str, list]:
+        """norm -> [document frequency, {surface form: count}], the new documents' counts included."""
+        if self._new_forms:
+            self._fold()
+        return self._counted
+
+    @_words.setter
+    def _words(self, value: dict[str, list]) -> None:
+        self._new_docs.clear()
+        self._new_forms.clear()
+        self._counted = value
+
     def _count_document(self, texts: Iterable[str]) -> None:
-        """``add_document`` for a new document, in one pass over its distinct words
-        (every ingested document comes through here, so it is kept lean)."""
-        counts: Counter = Counter()
-        for text in texts:
-            counts.update(words(text))
+        self.count_words([surface for text in texts for surface in words(text)])
+
+    def count_words(self, found: list[str]) -> None:
+        """Count a new document whose texts have the words ``found`` (:func:`words`).
+
+        Every ingested document comes through here, so it is kept lean: its
+        words, its distinct words and their distinct normalised forms are
+        counted with C-level set and ``Counter`` operations, and folded into
+        the per-word entries only when they are read (:meth:`_fold`).
+        """
+        if not found:
+            return
+        distinct = set(found)
         seen = self._seen
-        vocabulary = self._words
-        counted: set[str] = set()  # normalised words whose document frequency this document raised
-        for surface, n in counts.items():
+        unseen = distinct.difference(seen)
+        if unseen:
+            if len(seen) + len(unseen) >= _SEEN_LIMIT:
+                seen.clear()  # here, not inside _normalised, so every word of this document stays
+                unseen = distinct
+            for surface in unseen:
+                self._normalised(surface)
+        norms = set(map(seen.__getitem__, distinct))
+        norms.discard(None)
+        self._new_docs.update(norms)
+        self._new_forms.update(found)
+        self._sorted = None
+        self._short = {}
+
+    def _fold(self) -> None:
+        """Add the counts of the documents :meth:`_count_document` took to the per-word entries."""
+        counted = self._counted
+        for norm, docs in self._new_docs.items():
+            entry = counted.get(norm)
+            if entry is None:
+                counted[norm] = [docs, {}]
+            else:
+                entry[0] += docs
+        seen = self._seen
+        for surface, n in self._new_forms.items():
             norm = seen.get(surface, _UNSEEN)
             if norm is _UNSEEN:
                 norm = self._normalised(surface)
-            if norm is None:
-                continue
-            entry = vocabulary.get(norm)
-            if entry is None:
-                entry = vocabulary[norm] = [0, {}]
-            if norm not in counted:
-                counted.add(norm)
-                entry[0] += 1
-            forms = entry[1]
-            forms[surface] = forms.get(surface, 0) + n
-        self._sorted = None
-        self._short = {}
+            if norm is not None:
+                forms = counted[norm][1]
+                forms[surface] = forms.get(surface, 0) + n
+        self._new_docs.clear()
+        self._new_forms.clear()
 
     def take_counts(self) -> dict[str, list]:
         """The raw counts (normalised word -> [document frequency, {surface form: count}]),
         to send to another process and :meth:`merge` there; this vocabulary starts
         again from none (it still remembers how each word normalises)."""
-        counts, self._words = self._words, {}
+        counts, self._words = self._words, {}  # the getter folds the new documents in first
         self._sorted = None
         self._short = {}
         return counts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -150,5 +151,9 @@ def test_words_of_a_new_commit_are_read_from_latin(tmp_path, sample_records):
     assert not any(t.startswith("झुमर") for t, _ in index.read_roman("jhumri"))
     story = {"id": "new-1", "title": "झुमरी तलैया में मेला", "body": "झुमरी तलैया के मेले में भीड़ उमड़ी।"}
     ingest(read_inputs([str(write_jsonl(tmp_path / "b.jsonl", [story]))]), index_dir)
-    assert "झुमर" in [t for t, _ in index.read_roman("jhumri")]  # the index term (stemmed)
+    # the new segment's keys are filed in the background: no search waits for them
+    deadline = time.monotonic() + 10
+    while "झुमर" not in [t for t, _ in index.read_roman("jhumri")]:  # the index term (stemmed)
+        assert time.monotonic() < deadline, "the new commit's words were never filed"
+        time.sleep(0.05)
     assert [t for t, _ in index.read_roman("bharat")][:1] == ["भारत"]

@@ -398,6 +398,7 @@ class SearchIndex:
         self._roman_keys: dict[str, dict[str, tuple[str, ...]]] = {}  # by segment id
         self._positions = _SegmentPositions(positions_bytes)
         self._roman_lock = threading.Lock()
+        self._roman_filing = False  # a thread files new segments' keys
 
     # -- opening -----------------------------------------------------------
 
@@ -497,16 +498,19 @@ class SearchIndex:
         """The stored fields of one document, or None."""
         return self.searcher().document(id=doc_id)
 
-    def roman_keys(self) -> list[dict[str, tuple[str, ...]]]:
+    def roman_keys(self, *, wait: bool = False) -> list[dict[str, tuple[str, ...]]]:
         """Phonetic key -> the Devanagari terms filed under it, one map per segment
         of this thread's searcher.
 
-        A segment's map is built from its term lexicon the first time a
-        romanized word is read, then shared by every thread and generation
-        (segments never change): after a commit only the new segments are
-        read. :meth:`warm_up` builds them in the background.
+        A segment's map is built from its term lexicon once, then shared by
+        every thread and generation (segments never change). :meth:`warm_up`
+        builds them all as a server starts; the segments a later commit adds
+        are filed in a background thread (a 5,000-document segment takes
+        about 0.2 s), and until then their new words are not read from Latin
+        script, so no search waits for them. ``wait`` (or nothing filed yet)
+        builds the missing maps at once.
         """
-        maps = []
+        maps, missing = [], []
         for sub, _ in self.searcher().leaf_searchers():
             reader = sub.reader()
             try:
@@ -515,11 +519,19 @@ class SearchIndex:
                 continue
             keys = self._roman_keys.get(segment_id)
             if keys is None:
-                with self._roman_lock:  # one thread builds, the others wait for it
+                missing.append((segment_id, reader))
+            else:
+                maps.append(keys)
+        if missing and (wait or not self._roman_keys):
+            with self._roman_lock:  # one thread builds, the others wait for it
+                for segment_id, reader in missing:
                     keys = self._roman_keys.get(segment_id)
                     if keys is None:
                         keys = self._roman_keys[segment_id] = _roman_keys(reader)
-            maps.append(keys)
+                    maps.append(keys)
+        elif missing and not self._roman_filing:
+            self._roman_filing = True
+            threading.Thread(target=self._file_roman_keys, daemon=True).start()
         if len(self._roman_keys) > 2 * len(maps) + 8:  # merged-away segments
             with self._roman_lock:
                 live = {id(m) for m in maps}
@@ -527,11 +539,25 @@ class SearchIndex:
                     del self._roman_keys[segment_id]
         return maps
 
+    def _file_roman_keys(self) -> None:
+        """File the phonetic keys of the segments of the last commit that have none yet,
+        with a searcher of this thread's own (Whoosh's readers are not shared)."""
+        try:
+            with self._ix.searcher() as searcher, self._roman_lock:
+                for reader, _ in searcher.reader().leaf_readers():
+                    segment_id = reader.segment().segment_id()
+                    if segment_id not in self._roman_keys:
+                        self._roman_keys[segment_id] = _roman_keys(reader)
+        except Exception:  # noqa: BLE001 - a closed or damaged index: the searches report it
+            pass
+        finally:
+            self._roman_filing = False
+
     def warm_up(self, phrase_share: float = Settings.phrase_warm_share) -> None:
         """Read what the first searches of a new server would otherwise wait for:
         phonetic keys, and the positions of the words in at least ``phrase_share``
         of a segment's documents (:meth:`warm_phrases`)."""
-        self.roman_keys()
+        self.roman_keys(wait=True)
         self.warm_phrases(phrase_share)
 
     def read_roman(

@@ -73,16 +73,16 @@ class Settings:
         1.0, "How often a server checks the index for newly committed documents."
     )
     cache_mb: int = _setting(
-        48, "Memory in MB a server process keeps index data in between searches: half for decoded "
+        32, "Memory in MB a server process keeps index data in between searches: half for decoded "
         "postings (shared by its threads), a quarter each for every thread's document sets and scores."
     )
     positions_cache_mb: int = _setting(
-        72, "Memory in MB a server process keeps word positions in between phrase searches "
+        64, "Memory in MB a server process keeps word positions in between phrase searches "
         "(shared by its threads, kept across commits; the phrase warm-up fills part of it)."
     )
     phrase_warm_share: float = _setting(
-        0.15, "When the server opens the index, read the positions of the words found in at least this share of "
-        "the documents, so the first phrases with them are fast (about 3 s and 65 MB at 55,737 documents); 0: none.",
+        0.2, "When the server opens the index, read the positions of the words found in at least this share of "
+        "the documents, so the first phrases with them are fast (about 2 s and 58 MB at 55,737 documents); 0: none.",
     )
 
     @classmethod

@@ -371,7 +371,7 @@ class SearchIndex:
 
     def __init__(
         self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None,
-        shortcuts: bool = True, cache_bytes: int = 48 << 20, positions_bytes: int = 72 << 20,
+        shortcuts: bool = True, cache_bytes: int = 32 << 20, positions_bytes: int = 64 << 20,
     ) -> None:
         self._ix = ix
         self.path = path
@@ -405,7 +405,7 @@ class SearchIndex:
     @classmethod
     def open(
         cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None, shortcuts: bool = True,
-        cache_bytes: int = 48 << 20, positions_bytes: int = 72 << 20,
+        cache_bytes: int = 32 << 20, positions_bytes: int = 64 << 20,
     ) -> "SearchIndex":
         """Open an existing index, or raise :class:`IndexUnavailable` saying why."""
         if not os.path.isdir(path):
@@ -1640,7 +1640,7 @@ class _SegmentPostings:
     Least recently used terms are dropped past ``budget`` bytes.
     """
 
-    def __init__(self, budget: int = 24 << 20) -> None:
+    def __init__(self, budget: int = 16 << 20) -> None:
         self.budget = budget
         self.size = 0
         self._items: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -1766,7 +1766,7 @@ class _DocSets:
     Deleted documents are never in them.
     """
 
-    def __init__(self, searcher: Searcher, segments: _SegmentPostings, budget: int = 12 << 20) -> None:
+    def __init__(self, searcher: Searcher, segments: _SegmentPostings, budget: int = 8 << 20) -> None:
         self.searcher = searcher
         self.segments = segments
         self.size = searcher.doc_count_all()
@@ -2376,7 +2376,7 @@ class _SegmentPositions:
     common words when the service opens the index.
     """
 
-    def __init__(self, budget: int = 72 << 20) -> None:
+    def __init__(self, budget: int = 64 << 20) -> None:
         self.budget = budget
         self.size = 0
         self.cache: dict[tuple[str, str, str], _Occurrences] = {}

@@ -97,6 +97,8 @@ class SearchResponse:
 #: How many of the most common written words a server analyses as it starts
 #: (about 3 MB of the analyzer's memory; the words of nearly every text).
 WARM_WORDS = 30_000
+#: Most written words a server's analyzer remembers (about 30 MB).
+SERVER_WORDS = 60_000
 
 
 class SearchService:
@@ -116,11 +118,15 @@ class SearchService:
         if self._index is None:
             with self._lock:
                 if self._index is None:
-                    self._index = SearchIndex.open(
+                    index = SearchIndex.open(
                         self.settings.index, self.settings.refresh_seconds, ranking=_ranking(self.settings),
                         cache_bytes=self.settings.cache_mb << 20,
                         positions_bytes=self.settings.positions_cache_mb << 20,
                     )
+                    # A server analyses the words of every hit's text: bound what it remembers
+                    # (an ingest remembers more, for speed; see Analyzer.cache_size).
+                    index.analyzer.cache_size = min(index.analyzer.cache_size, SERVER_WORDS)
+                    self._index = index
         return self._index
 
     def health(self) -> dict[str, Any]:

@@ -18,9 +18,10 @@ The baseline uses Whoosh directly: it is the reference, not product code.
 an ingest commits: the first ``--seed-docs`` documents are indexed first, a
 ``SearchService`` (the code behind /search) opens the index in this process,
 and one thread sends it ``--qps`` searches a second (1-2-word queries drawn
-from the seed titles) for ``--before-seconds``, then on while ``ingest.py`` (a subprocess, with
-``--ingest-args``, under ``nice -n --nice``) adds the rest in batches that
-commit. Prints query latency p50/p99/max before and during the ingest, the
+from the seed titles, or with ``--query-words body`` from their bodies'
+openings) for ``--before-seconds``, then on while ``ingest.py`` (a
+subprocess, with ``--ingest-args``, under ``nice -n --nice``) adds the rest
+in batches that commit. Prints query latency p50/p99/max before and during the ingest, the
 queries that were the first to see a new commit (they reopen the changed
 segments), the longest gap between two answers, errors, and whether the
 service sees every document afterwards.
@@ -163,7 +164,8 @@ def during(args: argparse.Namespace, data: str, work: str) -> None:
         for n, line in enumerate(src):
             if n < args.seed_docs:
                 seed.write(line)
-                titles.append(json.loads(line).get("title", ""))
+                record = json.loads(line)
+                titles.append(record.get(args.query_words, "")[:400])
             else:
                 rest.write(line)
     index = os.path.join(work, "served")
@@ -250,6 +252,9 @@ def main() -> None:
     parser.add_argument("--after-seconds", type=float, default=3.0, help="--during: queries after the ingest")
     parser.add_argument("--qps", type=float, default=20.0, help="--during: searches per second sent")
     parser.add_argument("--nice", type=int, default=0, help="--during: niceness of the ingest process")
+    parser.add_argument("--query-words", choices=("title", "body"), default="title",
+                        help="--during: draw the 1-2-word queries from the seed documents' titles (hindi-lit: "
+                        "romanized) or the opening of their bodies (Devanagari)")
     parser.add_argument("--baseline-worker", nargs=2, metavar=("DATA", "INDEX"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline_worker:

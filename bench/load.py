@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import os
 import random
 import socket
@@ -43,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from search import ingest, read_inputs  # noqa: E402
+from search.analysis import Analyzer  # noqa: E402
+from search.vocabulary import Vocabulary  # noqa: E402
 
 
 def get(base: str, params: dict, timeout: float = 120) -> tuple[int, float]:
@@ -127,9 +128,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         index = args.index or os.path.join(tmp, "index")
         build(index, args.docs, args.limit)
-        vocabulary = json.loads(Path(index, "vocabulary.json").read_text(encoding="utf-8"))
-        words = vocabulary["words"] if isinstance(vocabulary, dict) and "words" in vocabulary else vocabulary
-        ranked = sorted(((w, e) for w, e in words.items()), key=lambda we: -(we[1][0] if isinstance(we[1], list) else we[1]))
+        vocabulary = Vocabulary.load(index, Analyzer())
+        assert vocabulary is not None, "the ingest wrote no vocabulary"
+        ranked = sorted(vocabulary.documents().items(), key=lambda we: -we[1])
         frequent = [w for w, _ in ranked if len(w) > 2][:300]
         rare = next(w for w, e in reversed(ranked) if len(w) > 4)
         with socket.socket() as s:

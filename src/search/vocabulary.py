@@ -263,6 +263,16 @@ class Vocabulary:
         entry = self._words.get(norm)
         return entry[0] if entry else 0
 
+    def documents(self) -> dict[str, int]:
+        """Each normalised word and the number of documents it occurs in.
+
+        >>> v = Vocabulary(Analyzer())
+        >>> v.add_document(["ज़ोर जोर भारत"]); v.add_document(["जोर"])
+        >>> v.documents()
+        {'जोर': 2, 'भारत': 1}
+        """
+        return {norm: entry[0] for norm, entry in self._words.items()}
+
     def common_words(self, limit: int) -> list[str]:
         """Every written form of the ``limit`` words found in the most documents.
 

@@ -268,8 +268,8 @@ class Vocabulary:
 
         >>> v = Vocabulary(Analyzer())
         >>> v.add_document(["ज़ोर जोर भारत"]); v.add_document(["जोर"])
-        >>> v.documents()
-        {'जोर': 2, 'भारत': 1}
+        >>> sorted(v.documents().items())
+        [('जोर', 2), ('भारत', 1)]
         """
         return {norm: entry[0] for norm, entry in self._words.items()}
 

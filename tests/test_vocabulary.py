@@ -145,9 +145,9 @@ def test_a_new_vocabulary_is_loaded_in_the_background(tmp_path, monkeypatch):
     release = threading.Event()
     real_load = searching._load_vocabulary
 
-    def slow_load(*args):
+    def slow_load(*args, **kwargs):
         release.wait(10)
-        return real_load(*args)
+        return real_load(*args, **kwargs)
 
     monkeypatch.setattr(searching, "_load_vocabulary", slow_load)
     clock.sleep(0.02)

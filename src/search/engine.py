@@ -547,7 +547,7 @@ class SearchIndex:
                 for reader, _ in searcher.reader().leaf_readers():
                     segment_id = reader.segment().segment_id()
                     if segment_id not in self._roman_keys:
-                        self._roman_keys[segment_id] = _roman_keys(reader)
+                        self._roman_keys[segment_id] = _roman_keys(reader, pause=0.01)
         except Exception:  # noqa: BLE001 - a closed or damaged index: the searches report it
             pass
         finally:
@@ -1496,14 +1496,20 @@ class Writer:
                     pass
 
 
-def _roman_keys(reader: Any) -> dict[str, tuple[str, ...]]:
-    """Phonetic key -> the Devanagari title and body terms of one segment (``brt`` -> ``("भारत", ...)``)."""
+def _roman_keys(reader: Any, pause: float = 0.0) -> dict[str, tuple[str, ...]]:
+    """Phonetic key -> the Devanagari title and body terms of one segment (``brt`` -> ``("भारत", ...)``).
+
+    ``pause``: seconds to sleep after every 500 terms, so that a background
+    thread takes at most about half of the interpreter from the searches
+    running beside it in the same process."""
     buckets: dict[str, set[str]] = defaultdict(set)
     for field in TEXT_FIELDS:
-        for raw in reader.lexicon(field):
+        for n, raw in enumerate(reader.lexicon(field), 1):
             term = raw.decode("utf-8")
             if not term.isascii():
                 buckets[key(term)].add(term)
+            if pause and n % 500 == 0:
+                time.sleep(pause)
     return {k: tuple(sorted(v)) for k, v in buckets.items()}
 
 

@@ -296,7 +296,7 @@ class SearchService:
 
     def _reload_vocabulary(self, index: SearchIndex, stamp: int | None) -> None:
         try:
-            loaded = _load_vocabulary(index, stamp)
+            loaded = _load_vocabulary(index, stamp, pause=0.003)  # leave the searches room
             with self._lock:
                 self._vocabulary, self._vocabulary_stamp = loaded, stamp
         finally:
@@ -412,8 +412,8 @@ class SearchService:
         return [stored["id"] for _, stored in found.hits]
 
 
-def _load_vocabulary(index: SearchIndex, stamp: int | None) -> Vocabulary:
-    loaded = Vocabulary.load(index.path, index.analyzer) if stamp else None
+def _load_vocabulary(index: SearchIndex, stamp: int | None, pause: float = 0.0) -> Vocabulary:
+    loaded = Vocabulary.load(index.path, index.analyzer, pause=pause) if stamp else None
     if loaded is None:  # an index from before the side file: count its documents once
         loaded = Vocabulary.from_documents(index.analyzer, index.iter_stored())
     # Its hundreds of thousands of dicts and lists live as long as the index: out

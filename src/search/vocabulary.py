@@ -28,6 +28,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections import Counter
 from typing import Iterable
 
@@ -223,8 +224,11 @@ class Vocabulary:
         os.replace(tmp, os.path.join(directory, VOCABULARY_FILE))
 
     @classmethod
-    def load(cls, directory: str, analyzer: Analyzer) -> "Vocabulary | None":
-        """The saved vocabulary, or None when there is none (or it is unreadable)."""
+    def load(cls, directory: str, analyzer: Analyzer, pause: float = 0.0) -> "Vocabulary | None":
+        """The saved vocabulary, or None when there is none (or it is unreadable).
+
+        ``pause``: seconds to sleep after each line, when a background thread
+        reloads it beside searches."""
         path = os.path.join(directory, VOCABULARY_FILE)
         words: dict[str, list] = {}
         try:
@@ -237,6 +241,8 @@ class Vocabulary:
                 elif header.get("format") == _FORMAT:
                     for line in stream:
                         words.update(json.loads(line))
+                        if pause:
+                            time.sleep(pause)
                     if len(words) != header.get("words"):
                         return None  # cut short
                 else:

@@ -337,6 +337,10 @@ class TestLimits:
         assert "longer than 10" in get(client, "/search", q="भारत रूस चीन जापान")[1]["message"]
         status, body = get(client, "/search", q="भारत", filter="source = " + "x" * 30)
         assert status == 400 and "longer than 20" in body["message"]
+        # blank means no filter, but not past the limit (found by the schemathesis fuzz)
+        assert get(client, "/search", q="भारत", filter=" " * 20)[0] == 200
+        status, body = get(client, "/export.json", q="भारत", filter="\u0085" * 30)
+        assert status == 400 and "longer than 20" in body["message"]
 
     def test_terms_limit(self, sample_index):
         client = create_app({"index": sample_index, "max_query_terms": 3}).test_client()

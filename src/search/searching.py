@@ -180,8 +180,11 @@ class SearchService:
         return node, found, False
 
     def parse_filter(self, text: str) -> FilterNode | None:
-        """Parse the ``filter`` parameter; raises :class:`FilterError` saying where it fails."""
-        if not text.strip():
+        """Parse the ``filter`` parameter; raises :class:`FilterError` saying where it fails.
+
+        Empty or blank means no filter, but a blank one longer than
+        ``max_filter_chars`` is refused like any other too-long filter."""
+        if not text.strip() and len(text) <= self.settings.max_filter_chars:
             return None
         return parse_filter(text, max_chars=self.settings.max_filter_chars)
 

@@ -384,7 +384,7 @@ class SearchIndex:
         self._local = threading.local()
         #: Half the cache: decoded postings of the segments, shared by threads and
         #: generations; the other half: each thread's document sets and scores.
-        self._segments = _SegmentPostings(cache_bytes // 2)
+        self._segments = _SegmentCache(_decode_postings, _postings_size, cache_bytes // 2)
         self._thread_cache_bytes = cache_bytes // 4
         tokenizer: HindiTokenizer = ix.schema["body"].analyzer
         if tokenizer.version != ANALYSIS_VERSION:
@@ -396,7 +396,8 @@ class SearchIndex:
         self.options = tokenizer.options
         self.analyzer = shared_analyzer(self.options)
         self._roman_keys: dict[str, dict[str, tuple[str, ...]]] = {}  # by segment id
-        self._positions = _SegmentPositions(positions_bytes)
+        #: Word positions for phrases (:class:`_Occurrences`), kept the same way.
+        self._positions = _SegmentCache(_all_occurrences, _occurrences_size, positions_bytes)
         self._roman_lock = threading.Lock()
         self._roman_filing = False  # a thread files new segments' keys
 
@@ -588,6 +589,16 @@ class SearchIndex:
         documents and raises :class:`SearchTimeout`, so a pathological query
         cannot hold a worker.
         """
+        try:
+            return self._find(node, limit, max_prefix_terms, filter, facets, sort, time_limit)
+        except TimeLimit:  # from our scorers' deadline checks or the _DeadlineCollector
+            raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
+
+    def _find(
+        self, node: Node | None, limit: int, max_prefix_terms: int, filter: FilterNode | None,
+        facets: Sequence[str], sort: str, time_limit: float,
+    ) -> ResultSet:
+        deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
         searcher = self.searcher()
         compiler = _Compiler(searcher, self.ranking, max_prefix_terms)
         query = whoosh.query.Every() if node is None else compiler.compile(node)
@@ -601,59 +612,35 @@ class SearchIndex:
         # Facets from document sets (a phrase's documents from its words' positions).
         own_facets = bool(facets) and docsets is not None
         if docsets is not None and sort == "relevance" and node is not None and _TopDocs.handles(node, compiler):
-            deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
             matched = docsets.matching(node, compiler)
             assert matched is not None
             if filter is not None:
                 matched &= allowed
-            try:
-                top = _TopDocs(docsets, compiler).run(node, max(limit, 1), matched, deadline)
-            except TimeLimit:
-                raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
-            total = matched.bit_count()
-            hits = [(score, searcher.stored_fields(docnum)) for score, docnum in top][:limit]
-            return ResultSet(total=total, hits=hits, facets=self._facets(docsets, node, compiler, facets, filter))
+            top = _TopDocs(docsets, compiler).run(node, max(limit, 1), matched, deadline)
+            return ResultSet(
+                total=matched.bit_count(), hits=_stored_hits(searcher, top, limit),
+                facets=self._facets(docsets, node, compiler, facets, filter),
+            )
         if docsets is not None and sort == "relevance" and _AnyWordsScorer.handles(node):
             assert isinstance(node, AnyWords)
-            deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
-            try:
-                matched, top = _AnyWordsScorer(searcher, docsets, compiler).run(
-                    node, max(limit, 1), allowed if filter is not None else None, deadline
-                )
-            except TimeLimit:
-                raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
-            hits = [(score, searcher.stored_fields(docnum)) for score, docnum in top][:limit]
-            bits = _bitset(matched, searcher.doc_count_all()) if facets else 0
-            return ResultSet(
-                total=len(matched), hits=hits, facets={name: docsets.facet(name, bits) for name in facets}
+            matched, top = _AnyWordsScorer(searcher, docsets, compiler).run(
+                node, max(limit, 1), allowed if filter is not None else None, deadline
             )
+            return _scored_result(searcher, docsets, matched, top, limit, facets)
         phrase = _PhraseScorer.clauses(node, compiler) if docsets is not None and sort == "relevance" else None
         if phrase is not None:
             assert docsets is not None and node is not None
-            deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
-            size = searcher.doc_count_all()
-            try:
-                found, top = self._phrase_scorer(searcher, compiler).run(
-                    node, max(limit, 1), _mask(allowed, size) if filter is not None else None, deadline
-                )
-            except TimeLimit:
-                raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
-            hits = [(score, searcher.stored_fields(docnum)) for score, docnum in top][:limit]
-            bits = _bitset(found.tolist(), size) if facets else 0
-            return ResultSet(
-                total=len(found), hits=hits, facets={name: docsets.facet(name, bits) for name in facets}
+            found, top = self._phrase_scorer(searcher, compiler).run(
+                node, max(limit, 1), _mask(allowed, searcher.doc_count_all()) if filter is not None else None, deadline
             )
+            return _scored_result(searcher, docsets, found, top, limit, facets)
         # Block skipping leaves the total to count afterwards, from document sets;
         # the documents of a query with phrases (in AND/OR/NOT, or sorted by date)
         # come from the phrases' positions.
         phrase_docs: int | None = None
         if docsets is not None and _has_phrase(node):
             assert node is not None
-            deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
-            try:
-                phrase_docs = self._phrase_scorer(searcher, compiler).matching(node, deadline)
-            except TimeLimit:
-                raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
+            phrase_docs = self._phrase_scorer(searcher, compiler).matching(node, deadline)
             if phrase_docs is not None:
                 # Whoosh collects only these: its AndNot lets excluded documents
                 # through in a segment with deletions (test_excluded_words_are_excluded).
@@ -679,10 +666,7 @@ class SearchIndex:
             collector = _DeadlineCollector(collector, time_limit)
         if allow is not None:  # outermost: Whoosh filters in FilterCollector.collect_matches
             collector = whoosh.collectors.FilterCollector(collector, allow)
-        try:
-            searcher.search_with_collector(query, collector)
-        except TimeLimit:
-            raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
+        searcher.search_with_collector(query, collector)
         results = collector.results()
         # Sorted by date, Whoosh puts the sort key where the score goes: report 0.
         hits = [((hit.score or 0.0) if sortedby is None else 0.0, hit.fields()) for hit in results][:limit]
@@ -708,7 +692,7 @@ class SearchIndex:
     def warm_phrases(self, share: float) -> int:
         """Read now the positions of every word found in at least ``share`` of the documents
         of a segment (title or body), so that the first phrases with them are fast;
-        returns how many (segment, field, word) were read. See :class:`_SegmentPositions`."""
+        returns how many (segment, field, word) were read. See :class:`_SegmentCache`."""
         warmed = 0
         if share <= 0:
             return warmed
@@ -1633,43 +1617,51 @@ class _Compiler:
 # --------------------------------------------------------------------------
 
 
-class _SegmentPostings:
-    """Each term's postings in one segment, decoded into arrays once and shared by
-    every thread and index generation of a :class:`SearchIndex`.
+class _SegmentCache:
+    """What was read of a term in one segment (postings, or positions), shared by every
+    thread and index generation of a :class:`SearchIndex`.
 
     Segments never change (a commit adds segments and deletion marks), so after
-    a commit only the new segments' postings are read: the first searches of a
-    new generation do not read the whole index again. Whoosh decodes a posting
-    block into Python ints one at a time; here a block's document-number gaps
-    become numbers with one ``numpy.cumsum``. Deleted documents are kept (a
-    later generation may delete more); :class:`_DocSets` leaves them out.
-    Least recently used terms are dropped past ``budget`` bytes.
+    a commit only the new segments are read: the first searches of a new
+    generation do not read the whole index again. Deleted documents are kept
+    in what is read (a later generation may delete more); :class:`_DocSets`
+    leaves them out. Least recently used terms are dropped past ``budget``
+    bytes. ``read(reader, field, term)`` reads a term; ``sizeof`` says what
+    keeping it costs.
     """
 
-    def __init__(self, budget: int = 16 << 20) -> None:
+    def __init__(self, read: Callable[[Any, str, str], Any], sizeof: Callable[[Any], int], budget: int) -> None:
+        self.read = read
+        self.sizeof = sizeof
         self.budget = budget
         self.size = 0
-        self._items: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._items: dict[tuple[str, str, str], Any] = {}
         self._lock = threading.Lock()
 
-    def get(self, reader: Any, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(document numbers, weights)`` of ``term`` in the segment ``reader`` reads."""
-        try:
-            key = (reader.segment().segment_id(), field, term)
-        except AttributeError:  # not a segment reader (an empty index): nothing to keep
-            return _decode_postings(reader, field, term)
+    def cached(self, reader: Any, field: str, term: str) -> Any:
+        """What is kept of ``term`` in the segment ``reader`` reads, or None."""
+        key = (reader.segment().segment_id(), field, term)
         with self._lock:
             found = self._items.pop(key, None)
             if found is not None:
                 self._items[key] = found  # most recently used last
-                return found
-        found = _decode_postings(reader, field, term)  # outside the lock: threads decode in parallel
-        size = found[0].nbytes + found[1].nbytes + 200
+        return found
+
+    def get(self, reader: Any, field: str, term: str) -> Any:
+        """``term`` in the segment ``reader`` reads: kept, or read now (and kept)."""
+        try:
+            key = (reader.segment().segment_id(), field, term)
+        except AttributeError:  # not a segment reader (an empty index): nothing to keep
+            return self.read(reader, field, term)
+        found = self.cached(reader, field, term)
+        if found is not None:
+            return found
+        found = self.read(reader, field, term)  # outside the lock: threads read in parallel
+        size = self.sizeof(found)
         with self._lock:
             if key not in self._items:
                 while self._items and self.size + size > self.budget:
-                    ids, weights = self._items.pop(next(iter(self._items)))
-                    self.size -= ids.nbytes + weights.nbytes + 200
+                    self.size -= self.sizeof(self._items.pop(next(iter(self._items))))
                 self._items[key] = found
                 self.size += size
         return found
@@ -1700,36 +1692,46 @@ def _decode_postings(reader: Any, field: str, term: str) -> tuple[np.ndarray, np
     offset, length = info.extent()
     if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves struct.unpack's tuple
         (length,) = length
-    data = terms._postfile.get(offset, length)
-    if data[:4] != whoosh.codec.whoosh3.WHOOSH3_HEADER_MAGIC:
-        raise IndexUnavailable(f"the postings of {field}:{term!r} are damaged: ingest --rebuild")
-    stream = io.BytesIO(data)
     id_parts: list[np.ndarray] = []
     weight_parts: list[np.ndarray] = []
-    position = 4
-    while position < length:
-        (size,) = _BLOCK_SIZE.unpack_from(data, position)
-        stream.seek(position + 4)
-        count, _, _, compressed, _, _ = pickle.load(stream)  # the block's info
-        position += 4 + abs(size)
-        block = data[stream.tell() : position]
-        gaps, weights = pickle.loads(zlib.decompress(block) if compressed else block)[:2]
+    for count, _, data, compressed in _w3_blocks(terms._postfile.get(offset, length)):
+        gaps, weights = pickle.loads(zlib.decompress(data) if compressed else data)[:2]
         ids = np.array(gaps, dtype=np.int32)
         np.cumsum(ids, out=ids)
         id_parts.append(ids)
-        if weights is None:
-            weight_parts.append(np.ones(count, np.float32))
-        elif isinstance(weights, float):
-            weight_parts.append(np.full(count, weights, np.float32))
-        else:
-            weight_parts.append(np.array(weights, dtype=np.float32))
-        if size < 0:  # the last block
-            break
+        weight_parts.append(np.array(_block_weights(weights, count), dtype=np.float32))
     return _frozen(id_parts, weight_parts)
 
 
 #: The length before each W3 posting block (negative for the last one).
 _BLOCK_SIZE = struct.Struct("!i")
+
+
+def _w3_blocks(raw: bytes) -> Iterator[tuple[int, int, bytes, int]]:
+    """The blocks of a term's whole W3 posting list (one read of its extent):
+    ``(postings, last document number, data, compressed)`` each, where ``data``
+    pickles (gaps, weights, values), zlib-compressed when ``compressed``."""
+    if raw[:4] != whoosh.codec.whoosh3.WHOOSH3_HEADER_MAGIC:
+        raise IndexUnavailable("a posting list is damaged (no W3 block header): ingest --rebuild")
+    stream = io.BytesIO(raw)
+    position = 4
+    while position < len(raw):
+        (size,) = _BLOCK_SIZE.unpack_from(raw, position)
+        stream.seek(position + 4)
+        count, last_id, _, compressed, _, _ = pickle.load(stream)  # the block's info
+        position += 4 + abs(size)
+        yield count, last_id, raw[stream.tell() : position], compressed
+        if size < 0:  # the last block
+            return
+
+
+def _block_weights(weights: Any, count: int) -> Sequence[float]:
+    """A W3 block's weights as stored (None: all 1.0; one float: all that) -> one per posting."""
+    if weights is None:
+        return [1.0] * count
+    if isinstance(weights, float):
+        return [weights] * count
+    return weights
 
 
 def _matcher_postings(reader: Any, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
@@ -1772,7 +1774,7 @@ class _DocSets:
     Deleted documents are never in them.
     """
 
-    def __init__(self, searcher: Searcher, segments: _SegmentPostings, budget: int = 8 << 20) -> None:
+    def __init__(self, searcher: Searcher, segments: _SegmentCache, budget: int = 8 << 20) -> None:
         self.searcher = searcher
         self.segments = segments
         self.size = searcher.doc_count_all()
@@ -1961,6 +1963,23 @@ def _length_bytes(reader: Any, field: str) -> bytes:
     except (AttributeError, AssertionError):  # another codec: ask document by document
         return bytes(length_to_byte(reader.doc_field_length(n, field, 0) or 0) for n in range(count))
     return bytes(data) + bytes(count - len(data))
+
+
+def _stored_hits(searcher: Searcher, top: list[tuple[float, int]], limit: int) -> list[tuple[float, dict[str, Any]]]:
+    """``(score, stored fields)`` of the best ``limit`` of ``top`` (``[(score, docnum)]``)."""
+    return [(score, searcher.stored_fields(docnum)) for score, docnum in top[:limit]]
+
+
+def _scored_result(
+    searcher: Searcher, docsets: "_DocSets", matched: np.ndarray, top: list[tuple[float, int]],
+    limit: int, facets: Sequence[str],
+) -> ResultSet:
+    """A scorer's answer: every matching document (an array) and the best ``(score, docnum)``."""
+    bits = _bitset(matched, searcher.doc_count_all()) if facets else 0
+    return ResultSet(
+        total=len(matched), hits=_stored_hits(searcher, top, limit),
+        facets={name: docsets.facet(name, bits) for name in facets},
+    )
 
 
 def _bitset(ids: Iterable[int] | np.ndarray, size: int) -> int:
@@ -2334,83 +2353,37 @@ def _leaf_postings(
     (sorted document numbers), only the blocks that may hold one of them."""
     extent = matcher._length  # Whoosh 2.7.4 reads it from the term info as a 1-tuple
     raw = matcher._postfile.get(matcher._startoffset, extent[0] if isinstance(extent, tuple) else extent)
-    if raw[:4] != whoosh.codec.whoosh3.WHOOSH3_HEADER_MAGIC:
-        raise ValueError("not a Whoosh 3 posting list")
-    stream = io.BytesIO(raw)
     blocks: list[int] = []
     deltas: list[int] = []
     weights: list[float] = []
     values: list[bytes] = []
-    pos, taken = 4, 0
-    while pos < len(raw):
-        length = int.from_bytes(raw[pos : pos + 4], "big", signed=True)
-        end = pos + 4 + abs(length)
-        stream.seek(pos + 4)
-        count, maxid, _, compression, _, _ = pickle.load(stream)
-        take = True
+    taken = 0
+    for count, last_id, data, compressed in _w3_blocks(raw):
         if wanted is not None:
-            k = bisect.bisect_right(wanted, maxid)
-            take, taken = k > taken, k
-        if take:
-            data = raw[stream.tell() : end]
-            ids, ws, vs = pickle.loads(zlib.decompress(data) if compression else data)
-            blocks.append(count)
-            deltas.extend(ids)
-            if ws is None:
-                weights.extend([1.0] * count)
-            elif isinstance(ws, float):
-                weights.extend([ws] * count)
-            else:
-                weights.extend(ws)
-            values.extend(vs)
-        if length < 0 or (wanted is not None and taken == len(wanted)):
+            k = bisect.bisect_right(wanted, last_id)
+            if k == taken:
+                continue  # no wanted document in this block
+            taken = k
+        ids, ws, vs = pickle.loads(zlib.decompress(data) if compressed else data)
+        blocks.append(count)
+        deltas.extend(ids)
+        weights.extend(_block_weights(ws, count))
+        values.extend(vs)
+        if wanted is not None and taken == len(wanted):
             break
-        pos = end
     return blocks, deltas, weights, values
 
 
-class _SegmentPositions:
-    """Term occurrences (:class:`_Occurrences`, document numbers of the segment, deleted
-    ones included) per segment, shared by every thread of the process.
+def _postings_size(postings: tuple[np.ndarray, np.ndarray]) -> int:
+    return postings[0].nbytes + postings[1].nbytes + 200
 
-    A segment never changes once written, so what was read of it stays good
-    across commits: after a commit, only the new (small) segments are read.
-    Kept least recently used first under ``budget`` bytes: phrases typed by
-    people are made of common words again and again, and the first read of a
-    very common word costs tens of milliseconds (Whoosh unpickles each block
-    of 128 postings), so :meth:`SearchIndex.warm_phrases` reads the most
-    common words when the service opens the index.
-    """
 
-    def __init__(self, budget: int = 64 << 20) -> None:
-        self.budget = budget
-        self.size = 0
-        self.cache: dict[tuple[str, str, str], _Occurrences] = {}
-        self.lock = threading.Lock()
+def _occurrences_size(occurrences: _Occurrences) -> int:
+    return occurrences.size
 
-    def cached(self, reader: Any, field: str, term: str) -> _Occurrences | None:
-        """The term's occurrences in the segment of ``reader`` if they are kept."""
-        key = (reader.segment().segment_id(), field, term)
-        with self.lock:
-            cached = self.cache.pop(key, None)
-            if cached is not None:
-                self.cache[key] = cached  # most recently used last
-        return cached
 
-    def get(self, reader: Any, field: str, term: str) -> _Occurrences:
-        """The term's occurrences in the segment of ``reader``, read (and kept) if need be."""
-        cached = self.cached(reader, field, term)
-        if cached is not None:
-            return cached
-        key = (reader.segment().segment_id(), field, term)
-        found = _read_occurrences(reader, field, term, None)
-        with self.lock:
-            if key not in self.cache:
-                while self.cache and self.size + found.size > self.budget:
-                    self.size -= self.cache.pop(next(iter(self.cache))).size
-                self.size += found.size
-            self.cache[key] = found
-        return found
+def _all_occurrences(reader: Any, field: str, term: str) -> _Occurrences:
+    return _read_occurrences(reader, field, term, None)
 
 
 def _read_occurrences(reader: Any, field: str, term: str, wanted: np.ndarray | None) -> _Occurrences:
@@ -2456,7 +2429,7 @@ class _PhraseScorer:
     each, decodes each word's positions (a ``pickle.loads``) and compares
     spans in Python: a phrase of two common words costs hundreds of
     milliseconds, to count its matches exactly. Here each word's occurrences
-    in a segment are arrays (:class:`_SegmentPositions`), and the phrase is
+    in a segment are arrays (:class:`_SegmentCache`), and the phrase is
     where the rarest word's occurrences, shifted by its place in the phrase,
     meet every other word's (binary searches over whole arrays). Every match
     is scored, as Whoosh scores a phrase: the BM25F scores of its words in
@@ -2470,7 +2443,7 @@ class _PhraseScorer:
     #: 128 postings, so then at most a quarter of the blocks are read.
     PARTIAL = 512
 
-    def __init__(self, searcher: Searcher, docsets: "_DocSets", shared: _SegmentPositions, compiler: "_Compiler") -> None:
+    def __init__(self, searcher: Searcher, docsets: "_DocSets", shared: _SegmentCache, compiler: "_Compiler") -> None:
         self.searcher = searcher
         self.docsets = docsets
         self.shared = shared
@@ -2504,7 +2477,7 @@ class _PhraseScorer:
 
     def _phrase_docs(self, node: Phrase, deadline: float) -> int:
         found = [self._clause(f, terms, None, deadline, False)[0] for f, terms, _ in self.readings(node, self.compiler)]
-        return _bitset(np.concatenate(found).tolist(), self.searcher.doc_count_all()) if found else 0
+        return _bitset(np.concatenate(found), self.searcher.doc_count_all()) if found else 0
 
     def run(
         self, node: Node, limit: int, allowed: np.ndarray | None, deadline: float

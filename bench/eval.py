@@ -72,6 +72,7 @@ PRESETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "proximity": ({}, {"proximity_boost": 0.25}),
     "classic-bm25": ({}, {"bm25_k1": 1.2, "bm25_b": 0.75}),
     "any-word": ({}, {"all_words_max": 0}),
+    "no-feedback": ({}, {"feedback_terms": 0}),
 }
 
 # --------------------------------------------------------------------------

@@ -59,6 +59,16 @@ class Settings:
         0.0, "Extra weight, in a long query, of two consecutive query words found near each other in a document."
     )
     proximity_slop: int = _setting(4, "How near (in word positions, in order) two query words count as together.")
+    feedback_terms: int = _setting(
+        20, "Long any-word queries (headlines, sentences): words drawn from the best hits (pseudo-relevance "
+        "feedback) that re-rank the hits after the first feedback_after, never adding any; 0 turns it off."
+    )
+    feedback_docs: int = _setting(5, "How many of a long query's best hits the feedback words are drawn from.")
+    feedback_weight: float = _setting(0.15, "Weight of a feedback word's score against a query word's.")
+    feedback_after: int = _setting(
+        10, "Hits of a long query ranked by its own words alone: feedback re-ranks only the hits after them, "
+        "so a first page costs nothing extra and keeps its order."
+    )
     roman_candidates: int = _setting(
         8, "Devanagari index terms a Latin-script query word may stand for (romanized Hindi: bharat -> भारत); 0 turns the reading off."
     )

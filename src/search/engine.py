@@ -50,6 +50,7 @@ import datetime as dt
 import errno
 import heapq
 import io
+import itertools
 import math
 import multiprocessing
 import operator
@@ -111,6 +112,10 @@ __all__ = [
 #: Stored fields, as returned for each hit.
 STORED_FIELDS = ("id", "title", "body", "url", "published", "source", "category", "hash")
 TEXT_FIELDS = ("title", "body")
+#: Words of a hit's body that feedback reads (a cost bound for very long documents).
+_FEEDBACK_WORDS = 5_000
+#: Long queries whose feedback words a thread keeps per index generation, for their next pages.
+_FEEDBACK_REMEMBERED = 256
 
 _ANALYZERS: dict[AnalysisOptions, Analyzer] = {}
 _ANALYZERS_LOCK = threading.Lock()
@@ -137,6 +142,11 @@ class Ranking:
     #: other (within ``proximity_slop`` positions, in order), against one word.
     proximity_boost: float = Settings.proximity_boost
     proximity_slop: int = Settings.proximity_slop
+    #: Pseudo-relevance feedback of long any-word queries (see :meth:`SearchIndex._feedback`).
+    feedback_terms: int = Settings.feedback_terms
+    feedback_docs: int = Settings.feedback_docs
+    feedback_weight: float = Settings.feedback_weight
+    feedback_after: int = Settings.feedback_after
 
 
 class IndexUnavailable(RuntimeError):
@@ -601,7 +611,80 @@ class SearchIndex:
         deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
         searcher = self.searcher()
         compiler = _Compiler(searcher, self.ranking, max_prefix_terms)
+        # Stored fields read once per search: feedback's second run mostly re-finds the first's hits.
+        memo: dict[int, dict[str, Any]] = {}
+
+        def stored(docnum: int) -> dict[str, Any]:
+            fields = memo.get(docnum)
+            if fields is None:
+                fields = memo[docnum] = searcher.stored_fields(docnum)
+            return fields
+
+        found = self._run(searcher, compiler, stored, node, limit, filter, facets, sort, time_limit, deadline)
+        ranking = self.ranking
+        if (
+            isinstance(node, AnyWords) and sort == "relevance" and ranking.feedback_terms > 0
+            and ranking.feedback_docs > 0 and len(found.hits) > ranking.feedback_after
+        ):
+            docsets: _DocSets | None = self._local.docsets if self.shortcuts else None
+            remembered = docsets.feedback if docsets is not None else {}
+            extra = remembered.get((node, filter))
+            if extra is None:  # the next page of the same search reuses them
+                extra = self._feedback(searcher, node, [fields for _, fields in found.hits[: ranking.feedback_docs]])
+                if len(remembered) >= _FEEDBACK_REMEMBERED:
+                    del remembered[next(iter(remembered))]
+                remembered[(node, filter)] = extra
+            if extra:
+                again = self._run(searcher, compiler, stored, node, limit, filter, (), sort, time_limit, deadline, extra)
+                kept = found.hits[: ranking.feedback_after]
+                seen = {fields["id"] for _, fields in kept}
+                rest = [hit for hit in again.hits if hit[1]["id"] not in seen]
+                found = ResultSet(total=found.total, hits=kept + rest[: limit - len(kept)], facets=found.facets)
+        return found
+
+    def _feedback(self, searcher: Searcher, node: AnyWords, texts: list[dict[str, Any]]) -> list[tuple[str, float]]:
+        """Pseudo-relevance feedback: ``[(body term, boost)]`` of the words that best
+        characterise the best hits of a long query.
+
+        A headline shares few words with its story, and those words are common
+        to hundreds of stories; the best hits' other distinctive words (each
+        weighted by its share of a hit's words times its idf, summed over the
+        hits) find the stories about the same event further down. They only
+        re-rank documents the query matched (see :meth:`_find`).
+        """
+        ranking = self.ranking
+        own = {t for child in node.children if isinstance(child, Word) for t in child.terms}
+        share: dict[str, float] = defaultdict(float)  # a term's share of each hit's words, summed
+        count: dict[str, int] = defaultdict(int)
+        for stored in texts:
+            tokens = list(itertools.islice(self.analyzer.tokens(stored.get("body") or ""), _FEEDBACK_WORDS))
+            for token in tokens:
+                if not token.stop and token.term not in own:
+                    share[token.term] += 1 / len(tokens)
+                    count[token.term] += 1
+        # A word met once in the hits (most of them) never made the difference in
+        # the evaluation; skipping it saves most of the term-index look-ups.
+        live = searcher.doc_count()
+        weights: dict[str, float] = {}
+        for term, n in count.items():
+            if n >= 2:
+                df = searcher.doc_frequency("body", term)
+                if df:
+                    weights[term] = share[term] * math.log(live / (df + 1))
+        best = heapq.nlargest(ranking.feedback_terms, weights.items(), key=lambda kv: (kv[1], kv[0]))
+        return [(term, ranking.feedback_weight) for term, weight in best if weight > 0]
+
+    def _run(
+        self, searcher: Searcher, compiler: "_Compiler", stored: Callable[[int], dict[str, Any]], node: Node | None,
+        limit: int, filter: FilterNode | None, facets: Sequence[str], sort: str, time_limit: float, deadline: float,
+        extra: Sequence[tuple[str, float]] = (),
+    ) -> ResultSet:
+        """One search. ``extra`` (body terms with boosts, only with an
+        :class:`AnyWords` node) adds to the scores of the documents the query
+        matches without matching any others."""
         query = whoosh.query.Every() if node is None else compiler.compile(node)
+        if extra:
+            query = whoosh.query.AndMaybe(query, _or(whoosh.query.Term("body", t, boost=b) for t, b in extra))
         sortedby = None if sort == "relevance" else whoosh.sorting.FieldFacet("published", reverse=sort.startswith("-"))
         docsets: _DocSets | None = self._local.docsets if self.shortcuts else None
         allow: Any = None if filter is None else _compile_filter(filter)
@@ -618,22 +701,22 @@ class SearchIndex:
                 matched &= allowed
             top = _TopDocs(docsets, compiler).run(node, max(limit, 1), matched, deadline)
             return ResultSet(
-                total=matched.bit_count(), hits=_stored_hits(searcher, top, limit),
+                total=matched.bit_count(), hits=_stored_hits(stored, top, limit),
                 facets=self._facets(docsets, node, compiler, facets, filter),
             )
         if docsets is not None and sort == "relevance" and _AnyWordsScorer.handles(node):
             assert isinstance(node, AnyWords)
             matched, top = _AnyWordsScorer(searcher, docsets, compiler).run(
-                node, max(limit, 1), allowed if filter is not None else None, deadline
+                node, max(limit, 1), allowed if filter is not None else None, deadline, extra
             )
-            return _scored_result(searcher, docsets, matched, top, limit, facets)
+            return _scored_result(searcher, stored, docsets, matched, top, limit, facets)
         phrase = _PhraseScorer.clauses(node, compiler) if docsets is not None and sort == "relevance" else None
         if phrase is not None:
             assert docsets is not None and node is not None
             found, top = self._phrase_scorer(searcher, compiler).run(
                 node, max(limit, 1), _mask(allowed, searcher.doc_count_all()) if filter is not None else None, deadline
             )
-            return _scored_result(searcher, docsets, found, top, limit, facets)
+            return _scored_result(searcher, stored, docsets, found, top, limit, facets)
         # Block skipping leaves the total to count afterwards, from document sets;
         # the documents of a query with phrases (in AND/OR/NOT, or sorted by date)
         # come from the phrases' positions.
@@ -669,7 +752,7 @@ class SearchIndex:
         searcher.search_with_collector(query, collector)
         results = collector.results()
         # Sorted by date, Whoosh puts the sort key where the score goes: report 0.
-        hits = [((hit.score or 0.0) if sortedby is None else 0.0, hit.fields()) for hit in results][:limit]
+        hits = [((hit.score or 0.0) if sortedby is None else 0.0, stored(hit.docnum)) for hit in results][:limit]
         if docsets is None:
             total = len(results)
         else:
@@ -1787,6 +1870,8 @@ class _DocSets:
         self.scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self.scores_size = 0
         self.frequencies: dict[tuple[str, str], int] = {}
+        #: The feedback words of recent long queries (with their filter), oldest first.
+        self.feedback: dict[tuple[Node, FilterNode | None], list[tuple[str, float]]] = {}
         self._deleted: np.ndarray | None = None
         self._live: int | None = None
 
@@ -1965,19 +2050,21 @@ def _length_bytes(reader: Any, field: str) -> bytes:
     return bytes(data) + bytes(count - len(data))
 
 
-def _stored_hits(searcher: Searcher, top: list[tuple[float, int]], limit: int) -> list[tuple[float, dict[str, Any]]]:
+def _stored_hits(
+    stored: Callable[[int], dict[str, Any]], top: list[tuple[float, int]], limit: int
+) -> list[tuple[float, dict[str, Any]]]:
     """``(score, stored fields)`` of the best ``limit`` of ``top`` (``[(score, docnum)]``)."""
-    return [(score, searcher.stored_fields(docnum)) for score, docnum in top[:limit]]
+    return [(score, stored(docnum)) for score, docnum in top[:limit]]
 
 
 def _scored_result(
-    searcher: Searcher, docsets: "_DocSets", matched: np.ndarray, top: list[tuple[float, int]],
-    limit: int, facets: Sequence[str],
+    searcher: Searcher, stored: Callable[[int], dict[str, Any]], docsets: "_DocSets", matched: np.ndarray,
+    top: list[tuple[float, int]], limit: int, facets: Sequence[str],
 ) -> ResultSet:
     """A scorer's answer: every matching document (an array) and the best ``(score, docnum)``."""
     bits = _bitset(matched, searcher.doc_count_all()) if facets else 0
     return ResultSet(
-        total=len(matched), hits=_stored_hits(searcher, top, limit),
+        total=len(matched), hits=_stored_hits(stored, top, limit),
         facets={name: docsets.facet(name, bits) for name in facets},
     )
 
@@ -2062,10 +2149,12 @@ class _AnyWordsScorer:
         return isinstance(node, AnyWords)
 
     def run(
-        self, node: AnyWords, limit: int, allowed: int | None, deadline: float
+        self, node: AnyWords, limit: int, allowed: int | None, deadline: float,
+        extra: Sequence[tuple[str, float]] = (),
     ) -> tuple[np.ndarray, list[tuple[float, int]]]:
         """Every matching document (among the bitset ``allowed``, when given), and
-        ``[(score, docnum)]`` of the ``limit`` best of them, best first."""
+        ``[(score, docnum)]`` of the ``limit`` best of them, best first. ``extra``
+        body terms (feedback) add their scores to matching documents only."""
         ranking = self.compiler.ranking
         # (field, term, boost) of every word's clauses, as _Compiler.compile(Word) has them
         clauses: list[tuple[str, str, float]] = []
@@ -2094,6 +2183,9 @@ class _AnyWordsScorer:
             found[ids] = True
         for child in others:
             self._add_matches(acc, found, self.compiler.compile(child), deadline)
+        for term, boost in extra:  # after the query's own clauses, as Whoosh's AndMaybe sums them
+            ids, raws = self.docsets.scored("body", term)
+            acc[ids] += raws * boost
         if allowed is not None:
             found &= _mask(allowed, self.docsets.size)
         matched = np.flatnonzero(found)

@@ -434,6 +434,10 @@ def _ranking(settings: Settings) -> Ranking:
         lead_boost=settings.lead_boost,
         proximity_boost=settings.proximity_boost,
         proximity_slop=settings.proximity_slop,
+        feedback_terms=settings.feedback_terms,
+        feedback_docs=settings.feedback_docs,
+        feedback_weight=settings.feedback_weight,
+        feedback_after=settings.feedback_after,
     )
 
 

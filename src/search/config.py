@@ -32,7 +32,9 @@ class Settings:
     max_per_page: int = _setting(100, "Largest per_page a request may ask for.")
     max_page: int = _setting(1000, "Deepest page a request may ask for (page * per_page bounds the work).")
     max_query_chars: int = _setting(1000, "Longest query string accepted, in characters.")
-    max_query_terms: int = _setting(64, "Most words a query may have after analysis.")
+    max_query_terms: int = _setting(
+        200, "Most words a query may have after analysis (a pasted paragraph of romanized Hindi runs to 100 and more)."
+    )
     snippet_chars: int = _setting(200, "Target length of a snippet fragment, in characters (default of snippet_chars=).")
     max_snippet_chars: int = _setting(2000, "Largest snippet_chars a request may ask for.")
     max_snippets: int = _setting(5, "Most snippet fragments (snippets=) a request may ask for.")

@@ -378,7 +378,7 @@ def parse(
     query: str,
     analyzer: Analyzer,
     *,
-    max_terms: int = 64,
+    max_terms: int = 200,
     all_words_max: int = ALL_WORDS_MAX,
     quotes_required: bool = True,
     roman: RomanReader | None = None,

@@ -85,6 +85,19 @@ def test_thousands_of_matches_same_as_whoosh(thousands, flt):
             assert mine[0] == len(every[1])
 
 
+def test_feedback_pages_agree_with_whoosh_at_every_limit(thousands):
+    """Long queries re-ranked by feedback (default ranking) below the 10th hit: the
+    arrays and Whoosh's own AndMaybe query give the same hits whatever the limit
+    (block skipping, which drops better documents from AndMaybe, is off there)."""
+    ours, plain = SearchIndex.open(thousands), SearchIndex.open(thousands, shortcuts=False)
+    for q in (HEADLINE, "भारत रूस चीन अमेरिका व्यापार समझौता"):
+        every = answer(plain, q, "", 2000)
+        assert every[0] > 100
+        for limit in (11, 30, 100):
+            assert answer(plain, q, "", limit)[1] == every[1][:limit], (q, limit)
+            assert answer(ours, q, "", limit)[1] == every[1][:limit], (q, limit)
+
+
 def test_excluded_words_are_excluded(thousands):
     """``सरकार -भारत``: Whoosh 2.7.4's own AndNot lets through a document with भारत
     in a segment with deletions; the document sets do not (and rank the rest as Whoosh)."""

@@ -234,6 +234,29 @@ class TestFeedback:
         for q in ("किसान परेशान", "कोसी OR किसान OR परेशान"):  # every word required / boolean: as written
             node = parse(q, index.analyzer)
             assert index.find(node, limit=20).hits == plain.find(node, limit=20).hits, q
+        node = parse(self.QUERY, index.analyzer)
+        assert index.find(node, limit=20, sort="-published").hits == plain.find(node, limit=20, sort="-published").hits
+        assert index.find(node, limit=20).hits != plain.find(node, limit=20).hits  # (by relevance it is re-ranked)
+
+    def test_feedback_past_the_time_limit_answers_without_it(self, feedback_index, monkeypatch):
+        """The search itself succeeded: a slow feedback step must not turn it into a timeout."""
+        import time
+
+        from search.engine import Ranking, SearchIndex
+        from search.querying import parse
+
+        index = SearchIndex.open(feedback_index, ranking=Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0))
+        plain = SearchIndex.open(feedback_index, ranking=Ranking(feedback_terms=0))
+        node = parse(self.QUERY, index.analyzer)
+        words = SearchIndex._feedback
+
+        def slow(*args, **kwargs):
+            time.sleep(0.3)
+            return words(*args, **kwargs)
+
+        monkeypatch.setattr(SearchIndex, "_feedback", slow)
+        found = index.find(node, limit=20, time_limit=0.2)
+        assert found.hits == plain.find(node, limit=20).hits
 
     def test_same_ranking_as_whoosh_scores_it(self, feedback_index):
         """The array scorer and Whoosh's own query (AndMaybe of the feedback words) agree."""

@@ -620,12 +620,16 @@ class SearchIndex:
                 fields = memo[docnum] = searcher.stored_fields(docnum)
             return fields
 
-        found = self._run(searcher, compiler, stored, node, limit, filter, facets, sort, time_limit, deadline)
         ranking = self.ranking
-        if (
+        feedback = (
             isinstance(node, AnyWords) and sort == "relevance" and ranking.feedback_terms > 0
-            and ranking.feedback_docs > 0 and len(found.hits) > ranking.feedback_after
-        ):
+            and ranking.feedback_docs > 0 and limit > ranking.feedback_after
+        )
+        # The feedback words come from the best feedback_docs hits whatever the page size.
+        first = max(limit, ranking.feedback_docs) if feedback else limit
+        found = self._run(searcher, compiler, stored, node, first, filter, facets, sort, time_limit, deadline)
+        if feedback and len(found.hits) > ranking.feedback_after:
+            assert isinstance(node, AnyWords)
             docsets: _DocSets | None = self._local.docsets if self.shortcuts else None
             remembered = docsets.feedback if docsets is not None else {}
             extra = remembered.get((node, filter))
@@ -635,12 +639,15 @@ class SearchIndex:
                     del remembered[next(iter(remembered))]
                 remembered[(node, filter)] = extra
             if extra:
-                again = self._run(searcher, compiler, stored, node, limit, filter, (), sort, time_limit, deadline, extra)
+                try:
+                    again = self._run(searcher, compiler, stored, node, limit, filter, (), sort, time_limit, deadline, extra)
+                except TimeLimit:  # the search itself succeeded: answer it without feedback
+                    return ResultSet(total=found.total, hits=found.hits[:limit], facets=found.facets)
                 kept = found.hits[: ranking.feedback_after]
                 seen = {fields["id"] for _, fields in kept}
                 rest = [hit for hit in again.hits if hit[1]["id"] not in seen]
                 found = ResultSet(total=found.total, hits=kept + rest[: limit - len(kept)], facets=found.facets)
-        return found
+        return ResultSet(total=found.total, hits=found.hits[:limit], facets=found.facets)
 
     def _feedback(self, searcher: Searcher, node: AnyWords, texts: list[dict[str, Any]]) -> list[tuple[str, float]]:
         """Pseudo-relevance feedback: ``[(body term, boost)]`` of the words that best
@@ -653,7 +660,12 @@ class SearchIndex:
         re-rank documents the query matched (see :meth:`_find`).
         """
         ranking = self.ranking
-        own = {t for child in node.children if isinstance(child, Word) for t in child.terms}
+        own: set[str] = set()  # the query's own terms, every reading
+        for child in node.children:
+            if isinstance(child, (Word, Phrase)):
+                own.update(child.terms)
+            if isinstance(child, Phrase) and child.alternatives:
+                own.update(t for terms in child.alternatives for t in terms)
         share: dict[str, float] = defaultdict(float)  # a term's share of each hit's words, summed
         count: dict[str, int] = defaultdict(int)
         for stored in texts:
@@ -738,15 +750,15 @@ class SearchIndex:
             groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
         # With a phrase, Whoosh's block skipping can drop a better document from
         # a short top N: it scores every match (and counts them, when no document
-        # set does: a lone NOT).
-        optimize = docsets is None or not _has_phrase(node)
+        # set does: a lone NOT). So it does with AndMaybe (feedback words).
+        optimize = (docsets is None or not _has_phrase(node)) and not extra
         collector = searcher.collector(limit=max(limit, 1), sortedby=sortedby, groupedby=groupedby, optimize=optimize)
         if not optimize:
             # Nor replace matchers once the top N fills: Whoosh's replace(minscore)
             # drops matches, some of them better than the N-th (phrases in AND/NOT).
             collector.replace = 0
-        if time_limit > 0:
-            collector = _DeadlineCollector(collector, time_limit)
+        if time_limit > 0:  # what is left of it (feedback runs a second time)
+            collector = _DeadlineCollector(collector, max(deadline - time.perf_counter(), 1e-3))
         if allow is not None:  # outermost: Whoosh filters in FilterCollector.collect_matches
             collector = whoosh.collectors.FilterCollector(collector, allow)
         searcher.search_with_collector(query, collector)

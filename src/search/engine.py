@@ -621,35 +621,33 @@ class SearchIndex:
             return fields
 
         ranking = self.ranking
-        feedback = (
+        if not (
             isinstance(node, AnyWords) and sort == "relevance" and ranking.feedback_terms > 0
             and ranking.feedback_docs > 0 and limit > ranking.feedback_after
+        ):
+            return self._run(searcher, compiler, stored, node, limit, filter, facets, sort, time_limit, deadline)
+        # Feedback: the first feedback_after hits as the query ranks them, the rest
+        # re-ranked with the words of the best feedback_docs (whatever the page size).
+        found = self._run(
+            searcher, compiler, stored, node, max(limit, ranking.feedback_docs), filter, facets, sort, time_limit, deadline
         )
-        # The feedback words come from the best feedback_docs hits whatever the page size.
-        first = max(limit, ranking.feedback_docs) if feedback else limit
-        found = self._run(searcher, compiler, stored, node, first, filter, facets, sort, time_limit, deadline)
-        if feedback and len(found.hits) > ranking.feedback_after:
-            assert isinstance(node, AnyWords)
-            docsets: _DocSets | None = self._local.docsets if self.shortcuts else None
-            remembered = docsets.feedback if docsets is not None else {}
-            extra = remembered.get((node, filter))
-            if extra is None:  # the next page of the same search reuses them
-                extra = self._feedback(searcher, node, [fields for _, fields in found.hits[: ranking.feedback_docs]])
-                if len(remembered) >= _FEEDBACK_REMEMBERED:
-                    del remembered[next(iter(remembered))]
-                remembered[(node, filter)] = extra
-            if extra:
-                try:
-                    again = self._run(searcher, compiler, stored, node, limit, filter, (), sort, time_limit, deadline, extra)
-                except TimeLimit:  # the search itself succeeded: answer it without feedback
-                    return ResultSet(total=found.total, hits=found.hits[:limit], facets=found.facets)
-                kept = found.hits[: ranking.feedback_after]
-                seen = {fields["id"] for _, fields in kept}
-                rest = [hit for hit in again.hits if hit[1]["id"] not in seen]
-                found = ResultSet(total=found.total, hits=kept + rest[: limit - len(kept)], facets=found.facets)
-        return ResultSet(total=found.total, hits=found.hits[:limit], facets=found.facets)
+        kept = found.hits[: ranking.feedback_after]
+        extra = self._feedback(searcher, node, filter, found.hits) if len(found.hits) > len(kept) else []
+        again = None
+        if extra:
+            try:
+                again = self._run(searcher, compiler, stored, node, limit, filter, (), sort, time_limit, deadline, extra)
+            except TimeLimit:  # the search itself succeeded: answer it without feedback
+                pass
+        if again is None:
+            return ResultSet(total=found.total, hits=found.hits[:limit], facets=found.facets)
+        seen = {fields["id"] for _, fields in kept}
+        rest = [hit for hit in again.hits if hit[1]["id"] not in seen]
+        return ResultSet(total=found.total, hits=kept + rest[: limit - len(kept)], facets=found.facets)
 
-    def _feedback(self, searcher: Searcher, node: AnyWords, texts: list[dict[str, Any]]) -> list[tuple[str, float]]:
+    def _feedback(
+        self, searcher: Searcher, node: AnyWords, filter: FilterNode | None, hits: list[tuple[float, dict[str, Any]]]
+    ) -> list[tuple[str, float]]:
         """Pseudo-relevance feedback: ``[(body term, boost)]`` of the words that best
         characterise the best hits of a long query.
 
@@ -657,8 +655,20 @@ class SearchIndex:
         to hundreds of stories; the best hits' other distinctive words (each
         weighted by its share of a hit's words times its idf, summed over the
         hits) find the stories about the same event further down. They only
-        re-rank documents the query matched (see :meth:`_find`).
+        re-rank documents the query matched (see :meth:`_find`). This thread
+        keeps them for the query's next pages while the index generation lives.
         """
+        remembered = self._local.docsets.feedback if self.shortcuts else {}
+        words = remembered.get((node, filter))
+        if words is None:
+            words = self._feedback_words(searcher, node, [fields for _, fields in hits[: self.ranking.feedback_docs]])
+            if len(remembered) >= _FEEDBACK_REMEMBERED:
+                del remembered[next(iter(remembered))]
+            remembered[(node, filter)] = words
+        return words
+
+    def _feedback_words(self, searcher: Searcher, node: AnyWords, texts: list[dict[str, Any]]) -> list[tuple[str, float]]:
+        """:meth:`_feedback`'s words, drawn from the stored ``texts`` of the best hits."""
         ranking = self.ranking
         own: set[str] = set()  # the query's own terms, every reading
         for child in node.children:
@@ -721,14 +731,14 @@ class SearchIndex:
             matched, top = _AnyWordsScorer(searcher, docsets, compiler).run(
                 node, max(limit, 1), allowed if filter is not None else None, deadline, extra
             )
-            return _scored_result(searcher, stored, docsets, matched, top, limit, facets)
+            return _scored_result(stored, docsets, matched, top, limit, facets)
         phrase = _PhraseScorer.clauses(node, compiler) if docsets is not None and sort == "relevance" else None
         if phrase is not None:
             assert docsets is not None and node is not None
             found, top = self._phrase_scorer(searcher, compiler).run(
                 node, max(limit, 1), _mask(allowed, searcher.doc_count_all()) if filter is not None else None, deadline
             )
-            return _scored_result(searcher, stored, docsets, found, top, limit, facets)
+            return _scored_result(stored, docsets, found, top, limit, facets)
         # Block skipping leaves the total to count afterwards, from document sets;
         # the documents of a query with phrases (in AND/OR/NOT, or sorted by date)
         # come from the phrases' positions.
@@ -2070,11 +2080,11 @@ def _stored_hits(
 
 
 def _scored_result(
-    searcher: Searcher, stored: Callable[[int], dict[str, Any]], docsets: "_DocSets", matched: np.ndarray,
+    stored: Callable[[int], dict[str, Any]], docsets: "_DocSets", matched: np.ndarray,
     top: list[tuple[float, int]], limit: int, facets: Sequence[str],
 ) -> ResultSet:
     """A scorer's answer: every matching document (an array) and the best ``(score, docnum)``."""
-    bits = _bitset(matched, searcher.doc_count_all()) if facets else 0
+    bits = _bitset(matched, docsets.size) if facets else 0
     return ResultSet(
         total=len(matched), hits=_stored_hits(stored, top, limit),
         facets={name: docsets.facet(name, bits) for name in facets},

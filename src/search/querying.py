@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence, Union
 
 from .analysis import Analyzer, Token
+from .config import Settings
 from .romanized import is_roman
 
 #: Looks up a romanized word: ``[(devanagari_term, weight)]``, best first.
@@ -378,7 +379,7 @@ def parse(
     query: str,
     analyzer: Analyzer,
     *,
-    max_terms: int = 200,
+    max_terms: int = Settings.max_query_terms,
     all_words_max: int = ALL_WORDS_MAX,
     quotes_required: bool = True,
     roman: RomanReader | None = None,

@@ -258,6 +258,33 @@ class TestFeedback:
         found = index.find(node, limit=20, time_limit=0.2)
         assert found.hits == plain.find(node, limit=20).hits
 
+    def test_feedback_reuses_the_first_runs_work(self, feedback_index, monkeypatch):
+        """The second run adds the feedback words to the query's own scores instead of
+        scoring them again, and a word's document frequency is looked up once a generation."""
+        from search.engine import Ranking, SearchIndex, _AnyWordsScorer
+        from search.querying import parse
+
+        index = SearchIndex.open(feedback_index, ranking=Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0))
+        fresh = SearchIndex.open(feedback_index, ranking=Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0))
+        node = parse(self.QUERY, index.analyzer)
+        expected = fresh.find(node, limit=20).hits
+        own, looked_up = _AnyWordsScorer._own_scores, []
+
+        def counted(self, *args):
+            looked_up.append("own")
+            return own(self, *args)
+
+        monkeypatch.setattr(_AnyWordsScorer, "_own_scores", counted)
+        frequency = index.searcher().doc_frequency
+        monkeypatch.setattr(index.searcher(), "doc_frequency", lambda *a: looked_up.append(a) or frequency(*a))
+        assert index.find(node, limit=20).hits == expected
+        terms = [call for call in looked_up if call != "own"]
+        assert looked_up.count("own") == 1 and terms and len(set(terms)) == len(terms)
+        looked_up.clear()
+        index._local.docsets.feedback.clear()  # the words again, from the same hits
+        assert index.find(node, limit=20).hits == expected
+        assert looked_up == ["own"]
+
     def test_same_ranking_as_whoosh_scores_it(self, feedback_index):
         """The array scorer and Whoosh's own query (AndMaybe of the feedback words) agree."""
         from search.engine import Ranking, SearchIndex

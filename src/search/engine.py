@@ -116,6 +116,9 @@ TEXT_FIELDS = ("title", "body")
 _FEEDBACK_WORDS = 5_000
 #: Long queries whose feedback words a thread keeps per index generation, for their next pages.
 _FEEDBACK_REMEMBERED = 256
+#: Document frequencies a thread keeps per index generation for feedback's candidate words
+#: (a hit's distinctive words recur from query to query; about 100 bytes each).
+_FREQUENCIES_REMEMBERED = 20_000
 
 _ANALYZERS: dict[AnalysisOptions, Analyzer] = {}
 _ANALYZERS_LOCK = threading.Lock()
@@ -611,32 +614,24 @@ class SearchIndex:
         deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
         searcher = self.searcher()
         compiler = _Compiler(searcher, self.ranking, max_prefix_terms)
-        # Stored fields read once per search: feedback's second run mostly re-finds the first's hits.
-        memo: dict[int, dict[str, Any]] = {}
-
-        def stored(docnum: int) -> dict[str, Any]:
-            fields = memo.get(docnum)
-            if fields is None:
-                fields = memo[docnum] = searcher.stored_fields(docnum)
-            return fields
-
+        memo = _SearchMemo(searcher)
         ranking = self.ranking
         if not (
             isinstance(node, AnyWords) and sort == "relevance" and ranking.feedback_terms > 0
             and ranking.feedback_docs > 0 and limit > ranking.feedback_after
         ):
-            return self._run(searcher, compiler, stored, node, limit, filter, facets, sort, time_limit, deadline)
+            return self._run(searcher, compiler, memo, node, limit, filter, facets, sort, time_limit, deadline)
         # Feedback: the first feedback_after hits as the query ranks them, the rest
         # re-ranked with the words of the best feedback_docs (whatever the page size).
         found = self._run(
-            searcher, compiler, stored, node, max(limit, ranking.feedback_docs), filter, facets, sort, time_limit, deadline
+            searcher, compiler, memo, node, max(limit, ranking.feedback_docs), filter, facets, sort, time_limit, deadline
         )
         kept = found.hits[: ranking.feedback_after]
         extra = self._feedback(searcher, node, filter, found.hits) if len(found.hits) > len(kept) else []
         again = None
         if extra:
             try:
-                again = self._run(searcher, compiler, stored, node, limit, filter, (), sort, time_limit, deadline, extra)
+                again = self._run(searcher, compiler, memo, node, limit, filter, (), sort, time_limit, deadline, extra)
             except TimeLimit:  # the search itself succeeded: answer it without feedback
                 pass
         if again is None:
@@ -661,14 +656,19 @@ class SearchIndex:
         remembered = self._local.docsets.feedback if self.shortcuts else {}
         words = remembered.get((node, filter))
         if words is None:
-            words = self._feedback_words(searcher, node, [fields for _, fields in hits[: self.ranking.feedback_docs]])
+            frequency = self._local.docsets.frequency if self.shortcuts else searcher.doc_frequency
+            texts = [fields for _, fields in hits[: self.ranking.feedback_docs]]
+            words = self._feedback_words(searcher.doc_count(), frequency, node, texts)
             if len(remembered) >= _FEEDBACK_REMEMBERED:
                 del remembered[next(iter(remembered))]
             remembered[(node, filter)] = words
         return words
 
-    def _feedback_words(self, searcher: Searcher, node: AnyWords, texts: list[dict[str, Any]]) -> list[tuple[str, float]]:
-        """:meth:`_feedback`'s words, drawn from the stored ``texts`` of the best hits."""
+    def _feedback_words(
+        self, live: int, frequency: Callable[[str, str], int], node: AnyWords, texts: list[dict[str, Any]]
+    ) -> list[tuple[str, float]]:
+        """:meth:`_feedback`'s words, drawn from the stored ``texts`` of the best hits
+        (``live`` documents in the index, ``frequency(field, term)`` its document frequency)."""
         ranking = self.ranking
         own: set[str] = set()  # the query's own terms, every reading
         for child in node.children:
@@ -686,24 +686,24 @@ class SearchIndex:
                     count[token.term] += 1
         # A word met once in the hits (most of them) never made the difference in
         # the evaluation; skipping it saves most of the term-index look-ups.
-        live = searcher.doc_count()
         weights: dict[str, float] = {}
         for term, n in count.items():
             if n >= 2:
-                df = searcher.doc_frequency("body", term)
+                df = frequency("body", term)
                 if df:
                     weights[term] = share[term] * math.log(live / (df + 1))
         best = heapq.nlargest(ranking.feedback_terms, weights.items(), key=lambda kv: (kv[1], kv[0]))
         return [(term, ranking.feedback_weight) for term, weight in best if weight > 0]
 
     def _run(
-        self, searcher: Searcher, compiler: "_Compiler", stored: Callable[[int], dict[str, Any]], node: Node | None,
+        self, searcher: Searcher, compiler: "_Compiler", memo: "_SearchMemo", node: Node | None,
         limit: int, filter: FilterNode | None, facets: Sequence[str], sort: str, time_limit: float, deadline: float,
         extra: Sequence[tuple[str, float]] = (),
     ) -> ResultSet:
         """One search. ``extra`` (body terms with boosts, only with an
         :class:`AnyWords` node) adds to the scores of the documents the query
         matches without matching any others."""
+        stored = memo.stored
         query = whoosh.query.Every() if node is None else compiler.compile(node)
         if extra:
             query = whoosh.query.AndMaybe(query, _or(whoosh.query.Term("body", t, boost=b) for t, b in extra))
@@ -729,7 +729,7 @@ class SearchIndex:
         if docsets is not None and sort == "relevance" and _AnyWordsScorer.handles(node):
             assert isinstance(node, AnyWords)
             matched, top = _AnyWordsScorer(searcher, docsets, compiler).run(
-                node, max(limit, 1), allowed if filter is not None else None, deadline, extra
+                node, max(limit, 1), allowed if filter is not None else None, deadline, extra, memo.any_words
             )
             return _scored_result(stored, docsets, matched, top, limit, facets)
         phrase = _PhraseScorer.clauses(node, compiler) if docsets is not None and sort == "relevance" else None
@@ -1966,6 +1966,19 @@ class _DocSets:
             ids, weights = ids[keep], weights[keep]
         return ids, weights
 
+    def frequency(self, field: str, term: str) -> int:
+        """Whoosh's document frequency of a term (deleted documents' postings
+        counted), remembered: a term-index look-up costs about 30 µs a segment,
+        and feedback asks for some 70 a query."""
+        key = (field, term)
+        n = self.frequencies.get(key)
+        if n is None:
+            n = self.searcher.doc_frequency(field, term)
+            if len(self.frequencies) >= _FREQUENCIES_REMEMBERED:
+                del self.frequencies[next(iter(self.frequencies))]
+            self.frequencies[key] = n
+        return n
+
     def deleted(self) -> np.ndarray | None:
         """Which documents are deleted (a boolean per document); None when none is."""
         if self._deleted is None:
@@ -2072,6 +2085,24 @@ def _length_bytes(reader: Any, field: str) -> bytes:
     return bytes(data) + bytes(count - len(data))
 
 
+class _SearchMemo:
+    """What the runs of one search share: feedback's second run mostly re-finds
+    the first's hits, and scores the same words."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        self.fields: dict[int, dict[str, Any]] = {}
+        #: An any-word query's own scores and matches, see :meth:`_AnyWordsScorer.run`
+        self.any_words: dict[AnyWords, tuple[np.ndarray, np.ndarray]] = {}
+
+    def stored(self, docnum: int) -> dict[str, Any]:
+        """A document's stored fields, read once per search."""
+        fields = self.fields.get(docnum)
+        if fields is None:
+            fields = self.fields[docnum] = self.searcher.stored_fields(docnum)
+        return fields
+
+
 def _stored_hits(
     stored: Callable[[int], dict[str, Any]], top: list[tuple[float, int]], limit: int
 ) -> list[tuple[float, dict[str, Any]]]:
@@ -2172,11 +2203,13 @@ class _AnyWordsScorer:
 
     def run(
         self, node: AnyWords, limit: int, allowed: int | None, deadline: float,
-        extra: Sequence[tuple[str, float]] = (),
+        extra: Sequence[tuple[str, float]] = (), kept: dict[AnyWords, tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> tuple[np.ndarray, list[tuple[float, int]]]:
         """Every matching document (among the bitset ``allowed``, when given), and
         ``[(score, docnum)]`` of the ``limit`` best of them, best first. ``extra``
-        body terms (feedback) add their scores to matching documents only."""
+        body terms (feedback) add their scores to matching documents only.
+        ``kept`` holds the query's own scores between the two runs of a search
+        with feedback, so the second adds only the feedback words."""
         ranking = self.compiler.ranking
         # (field, term, boost) of every word's clauses, as _Compiler.compile(Word) has them
         clauses: list[tuple[str, str, float]] = []
@@ -2195,6 +2228,30 @@ class _AnyWordsScorer:
                 if isinstance(left, Word) and isinstance(right, Word) and not (left.field or right.field):
                     for f, weight in self.compiler.fields(None):
                         pairs.append((f, left.terms[0], right.terms[0], weight * ranking.proximity_boost))
+        own = kept.get(node) if kept is not None else None
+        if own is None:
+            own = self._own_scores(clauses, others, deadline)
+            if kept is not None:
+                kept[node] = own
+        acc, found = own
+        if extra:
+            acc = acc.copy()  # the kept scores stay the query's own
+        for term, boost in extra:  # after the query's own clauses, as Whoosh's AndMaybe sums them
+            if time.perf_counter() > deadline:
+                raise TimeLimit
+            ids, raws = self.docsets.scored("body", term)
+            acc[ids] += raws * boost
+        if allowed is not None:
+            found = found & _mask(allowed, self.docsets.size)
+        matched = np.flatnonzero(found)
+        if not pairs or not len(matched):
+            return matched, _best(acc[matched], matched, limit)
+        return matched, self._with_pairs(acc, matched, clauses, pairs, limit, deadline)
+
+    def _own_scores(
+        self, clauses: list[tuple[str, str, float]], others: list[Node], deadline: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each document's score for the query's own words, and which documents match."""
         acc = np.zeros(self.docsets.size)
         found = np.zeros(self.docsets.size, dtype=bool)
         for f, term, boost in clauses:
@@ -2205,15 +2262,7 @@ class _AnyWordsScorer:
             found[ids] = True
         for child in others:
             self._add_matches(acc, found, self.compiler.compile(child), deadline)
-        for term, boost in extra:  # after the query's own clauses, as Whoosh's AndMaybe sums them
-            ids, raws = self.docsets.scored("body", term)
-            acc[ids] += raws * boost
-        if allowed is not None:
-            found &= _mask(allowed, self.docsets.size)
-        matched = np.flatnonzero(found)
-        if not pairs or not len(matched):
-            return matched, _best(acc[matched], matched, limit)
-        return matched, self._with_pairs(acc, matched, clauses, pairs, limit, deadline)
+        return acc, found
 
     def _add_matches(self, acc: np.ndarray, found: np.ndarray, query: whoosh.query.Query, deadline: float) -> None:
         """Add the score of a Whoosh query to each document it matches."""

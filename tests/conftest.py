@@ -249,7 +249,7 @@ def chromium():
 def browser_page(request, chromium):
     """A fresh browser tab; on failure its screenshot goes to test-artifacts/<test>.png."""
     options = getattr(request, "param", None) or {}
-    context = chromium.new_context(accept_downloads=True, locale="hi-IN", **options)
+    context = chromium.new_context(**{"accept_downloads": True, "locale": "hi-IN", **options})
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page

@@ -156,6 +156,57 @@ def test_click_a_facet_and_the_count_changes(base, browser_page):
     expect(page.locator("#total")).to_have_attribute("data-total", str(before))
 
 
+@pytest.mark.parametrize("browser_page", [{"locale": "en-US"}], indirect=True)  # mm/dd/yyyy
+def test_a_typed_date_is_applied_when_the_field_is_left(base, browser_page):
+    """Chromium fires change at every digit of the year (0002, 0020, 0202, 2026):
+    applying each would rebuild the field under the typing fingers."""
+    page = browser_page
+    page.goto(base + "/?q=" + "भारत")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "from=" in r.url else None)
+    page.click("#from")
+    page.keyboard.type("03152026", delay=30)
+    assert page.input_value("#from") == "2026-03-15"
+    assert asked == []
+    page.keyboard.press("Tab")  # to the field's calendar button
+    page.keyboard.press("Tab")  # out of it, to the next field
+    page.wait_for_url(lambda url: query_of(url).get("from") == ["2026-03-15"])
+    expect(page.locator("#from")).to_have_value("2026-03-15")
+    expect(page.locator("#to")).to_be_focused()
+    assert [query_of(url)["from"] for url in asked] == [["2026-03-15"]]
+
+
+def test_every_month_of_the_date_facet_is_in_view(base, browser_page):
+    page = browser_page
+    page.goto(base + "/?q=bharat")  # about 20 months of the sample
+    months = page.locator(".months li")
+    assert months.count() > 12
+    assert page.eval_on_selector(".months", "el => el.scrollWidth <= el.clientWidth"), "months overflow sideways"
+    months.last.scroll_into_view_if_needed()
+    expect(months.last).to_be_in_viewport()
+
+
+def test_back_puts_the_query_back_in_the_box(base, browser_page):
+    page = browser_page
+    page.goto(base + "/?q=" + "भारत")
+    page.locator("#facet-source label").first.click()
+    page.wait_for_url(lambda url: "source" in query_of(url))
+    page.fill("#q", "किसान")  # typed, not searched
+    page.go_back()
+    expect(page.locator("#facet-source input:checked")).to_have_count(0)
+    expect(page.locator("#q")).to_have_value("भारत")
+
+
+def test_a_new_query_from_a_results_page_has_a_clean_url(base, browser_page):
+    page = browser_page
+    page.goto(base + "/?q=" + "भारत")
+    page.fill("#q", "किसान")
+    with page.expect_navigation():
+        page.press("#q", "Enter")
+    assert urlsplit(page.url).query == "q=%E0%A4%95%E0%A4%BF%E0%A4%B8%E0%A4%BE%E0%A4%A8"  # no sort=relevance&from=&to=
+    assert total(page) > 0
+
+
 def test_page_forward(base, browser_page):
     page = browser_page
     page.goto(base + "/?q=" + "भारत")

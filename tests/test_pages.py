@@ -196,6 +196,24 @@ class TestSearchPage:
         assert error["attrs"]["role"] == "alert" and message in error["text"]
         assert page.by_id("q")["attrs"]["value"] == params["q"]
 
+    def test_a_mistake_keeps_the_rest_of_the_selection(self, client, search):
+        source = next(iter(search("भारत", facets="source")["facets"]["source"]))
+        page, _ = get_page(client, "/", status=400, q="भारत", source=source, sort="-published", to="2026-03", **{"from": "2026-13-01"})
+        assert "'from' must be a date" in page.by_id("error")["text"]
+        ticked = [e for e in page.find("input", name="source") if "checked" in e["attrs"]]
+        assert [e["attrs"]["value"] for e in ticked] == [source]  # kept, so the next search keeps it
+        assert page.find("option", value="-published")[0]["attrs"].get("selected") is not None
+        assert page.by_id("to")["attrs"]["value"] == "2026-03-31" and page.by_id("from")["attrs"]["value"] == ""
+
+    def test_a_reversed_date_range_is_explained(self, client):
+        page, _ = get_page(client, "/", status=400, q="भारत", to="2026-03-01", **{"from": "2026-05-01"})
+        assert "'from' (2026-05-01) is after 'to' (2026-03-01)" in page.by_id("error")["text"]
+
+    def test_previous_from_past_the_last_page_goes_to_the_last(self, client, search):
+        last = -(-search("भारत")["total"] // 10)
+        page, _ = get_page(client, "/", q="भारत", page="99")
+        assert parse_qs(urlsplit(page.by_id("prev-page")["attrs"]["href"]).query)["page"] == [str(last)]
+
     def test_missing_index_is_a_503_page(self, tmp_path):
         client = create_app({"index": str(tmp_path / "nothing")}).test_client()
         page, _ = get_page(client, "/", status=503, q="भारत")

@@ -265,7 +265,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app({"index": args.index})
     settings: Settings = app.config["SETTINGS"]
     url = f"http://{args.host}:{args.port}"
-    print(f"Serving {settings.index} at {url}/  (open it in a browser, or try {url}/search?q=भारत)", flush=True)
+    print(
+        f"Serving {settings.index} at {url}/  (open it in a browser, or try: "
+        f"curl -G {url}/search --data-urlencode 'q=भारत')",
+        flush=True,
+    )
     app.run(host=args.host, port=args.port, threaded=True)
     return EXIT_OK
 

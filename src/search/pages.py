@@ -15,7 +15,7 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, render_template, request, send_from_directory
@@ -75,17 +75,33 @@ class PageState:
     page: int = 1
 
     @classmethod
-    def from_args(cls, args: Any, settings: Settings) -> "PageState":
-        """Read the URL's parameters; raises :class:`BadRequest` saying which one is wrong."""
+    def from_args(cls, args: Any, settings: Settings, strict: bool = True) -> "PageState":
+        """Read the URL's parameters; raises :class:`BadRequest` saying which one is wrong.
+
+        With ``strict`` False a wrong parameter is left at its default instead,
+        so the page that shows the error keeps the rest of the selection.
+        """
+        def read(get: Callable[[], Any], default: Any) -> Any:
+            try:
+                return get()
+            except BadRequest:
+                if strict:
+                    raise
+                return default
+
+        date_from = read(lambda: _date_bound(args, "from", end=False), "")
+        date_to = read(lambda: _date_bound(args, "to", end=True), "")
+        if date_from and date_to and date_from > date_to and strict:
+            raise BadRequest(f"'from' ({date_from}) is after 'to' ({date_to}): no date is in that range")
         return cls(
             q=args.get("q", ""),
             sources=tuple(dict.fromkeys(v for v in args.getlist("source") if v)),
             categories=tuple(dict.fromkeys(v for v in args.getlist("category") if v)),
-            date_from=_date_bound(args, "from", end=False),
-            date_to=_date_bound(args, "to", end=True),
+            date_from=date_from,
+            date_to=date_to,
             filter=args.get("filter", ""),
-            sort=choice(args, "sort", SORTS),
-            page=positive_int(args, "page", 1, settings.max_page),
+            sort=read(lambda: choice(args, "sort", SORTS), SORTS[0]),
+            page=read(lambda: positive_int(args, "page", 1, settings.max_page), 1),
         )
 
     def pairs(self) -> list[tuple[str, str]]:
@@ -196,7 +212,7 @@ def search_page() -> tuple[str, int]:
     try:
         state = PageState.from_args(request.args, settings)
     except BadRequest as exc:
-        state, error, status = PageState(q=request.args.get("q", "")), str(exc), 400
+        state, error, status = PageState.from_args(request.args, settings, strict=False), str(exc), 400
     per_page = settings.default_per_page
     if state.q.strip() and not error:
         try:
@@ -217,7 +233,9 @@ def search_page() -> tuple[str, int]:
             error, status = f"{exc}; narrow the query (fewer prefixes, more words)", 503
         except IndexUnavailable as exc:
             error, status = str(exc), 503
-    context: dict[str, Any] = {"state": state, "error": error, "result": result, "facet_values": {}, "date_links": []}
+    # Without a result (an error) the ticked values stay, uncounted, so the next search keeps them.
+    ticked = {name: _facet_values({}, _selected(state, name), counted=False) for name in ("source", "category")}
+    context: dict[str, Any] = {"state": state, "error": error, "result": result, "facet_values": ticked, "date_links": []}
     if result is not None:
         context |= {
             "facet_values": {
@@ -232,10 +250,11 @@ def search_page() -> tuple[str, int]:
     return render_template("search.html", **context), status
 
 
-def _facet_values(counts: dict[str, int], selected: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Values with counts, most common first; a ticked value stays listed even at 0."""
+def _facet_values(counts: dict[str, int], selected: tuple[str, ...], counted: bool = True) -> list[dict[str, Any]]:
+    """Values with counts, most common first; a ticked value stays listed even at 0
+    (count None: not counted)."""
     values = [{"value": v, "count": n, "checked": v in selected} for v, n in counts.items()]
-    values += [{"value": v, "count": 0, "checked": True} for v in selected if v not in counts]
+    values += [{"value": v, "count": 0 if counted else None, "checked": True} for v in selected if v not in counts]
     return values
 
 

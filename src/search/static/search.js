@@ -9,7 +9,7 @@
   var list = document.getElementById('q-suggestions');
   if (!form || !input || !list || !window.fetch || !window.HindiSearch) return;
 
-  window.HindiSearch.combobox(input, list, '', function () { form.submit(); });
+  window.HindiSearch.combobox(input, list, '', function () { location.assign(formUrl()); });
 
   function formUrl() {
     var params = new URLSearchParams();
@@ -37,21 +37,37 @@
         });
         document.title = fresh.title;
         if (push) history.pushState({ live: true }, '', url);
-        if (focusKey) {
-          var again = Array.prototype.find.call(document.querySelectorAll('[name]'), function (node) {
-            return node.name === focusKey[0] && (node.type !== 'checkbox' || node.value === focusKey[1]);
-          });
-          if (again) again.focus();
+        else input.value = new URLSearchParams(location.search).get('q') || '';  // back/forward
+        var again = focusKey && Array.prototype.find.call(document.querySelectorAll('[name]'), function (node) {
+          return node.name === focusKey[0] && (node.type !== 'checkbox' || node.value === focusKey[1]);
+        });
+        if (again) again.focus();
+        else if (!document.body.contains(focused)) {  // a page or month link that was replaced
+          var main = document.getElementById('results');
+          if (main) main.focus();
         }
       })
       .catch(function () { location.href = url; });
   }
 
+  // A date typed digit by digit is valid (and fires change) at every digit of
+  // its year: it is applied when the field is left, or with Enter.
+  var pendingDate = null;
   document.addEventListener('change', function (e) {
     var target = e.target;
     if (target === input || !target.form || target.form !== form) return;
     if (target.id === 'filter') return;  // a typed filter is applied with Enter or the button
+    if (target.type === 'date' && document.activeElement === target) { pendingDate = target; return; }
     update(formUrl(), true);
+  });
+  document.addEventListener('focusout', function (e) {
+    if (e.target !== pendingDate) return;
+    pendingDate = null;
+    setTimeout(function () { update(formUrl(), true); }, 0);  // once the focus has moved on, to keep it there
+  });
+  form.addEventListener('submit', function (e) {  // the same clean URL as a live update
+    e.preventDefault();
+    location.assign(formUrl());
   });
   document.addEventListener('click', function (e) {
     var link = e.target.closest && e.target.closest('a[data-live]');

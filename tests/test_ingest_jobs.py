@@ -37,13 +37,29 @@ def test_deletes_by_flag_and_by_record(tmp_path, run_ingest):
     assert index_ids(index) == ["syn-3", "syn-4", "syn-9"]
 
 
-def test_delete_and_readd_in_one_run(tmp_path, run_ingest):
+def test_the_last_record_of_an_id_wins_and_a_rerun_writes_nothing(tmp_path, run_ingest):
+    """An input that gives an id twice (an updated story appended to a feed):
+    only the last record is written, so re-running the job changes nothing."""
     index = str(tmp_path / "ix")
-    doc = hindi_docs(1)[0]
-    rows = [doc, {"id": doc["id"], "deleted": True}, {**doc, "title": "नया शीर्षक"}]
-    report = report_of(run_ingest("--index", index, "--json", str(write_jsonl(tmp_path / "in.jsonl", rows))))
-    assert (report["added"], report["deleted"]) == (2, 1)
-    assert index_ids(index) == ["syn-0"]
+    doc, other, gone = hindi_docs(3)
+    rows = [
+        doc, {"id": doc["id"], "deleted": True}, {**doc, "title": "नया शीर्षक"},  # deleted and given again
+        other, {**other, "body": "दूसरा संस्करण।"},  # updated
+        gone, {"id": gone["id"], "deleted": True},  # given, then deleted
+    ]
+    data = str(write_jsonl(tmp_path / "in.jsonl", rows))
+    report = report_of(run_ingest("--index", index, "--json", data))
+    assert (report["added"], report["superseded"], report["deleted"], report["read"]) == (2, 3, 0, 5)
+    assert index_ids(index) == ["syn-0", "syn-1"]
+    service = SearchService(Settings.load({"index": index}, environ={}))
+    assert service.document("syn-0")["title"] == "नया शीर्षक" and service.document("syn-1")["body"] == "दूसरा संस्करण।"
+    generation = _generation(index)
+    for _ in range(2):
+        report = report_of(run_ingest("--index", index, "--json", data))
+        assert (report["added"], report["updated"], report["unchanged"], report["superseded"]) == (0, 0, 2, 3)
+        assert _generation(index) == generation
+    result = run_ingest("--index", index, data)
+    assert "superseded 3" in result.stdout
 
 
 def test_prune_removes_unseen_documents_of_the_same_source_only(tmp_path, run_ingest):

@@ -33,6 +33,11 @@ def parsed(q: str) -> str:
         ("भार*", "भार*"),
         ("को-विकास", '"को विकास"'),  # a word with inner punctuation is a phrase
         ("ISIS/दाएश", '"isis दाएश"'),
+        ("title:(भारत OR चीन)", "title:भारत OR title:चीन"),  # a field applies to its whole group
+        ('title:(भार* "सैन्य सहयोग") रूस', 'title:भार* AND title:"सैन्य सहयोग" AND रूस'),
+        ("title:(भारत body:चीन)", "title:भारत AND body:चीन"),  # ...unless a word names its own
+        ("भारत -(रूस OR चीन)", "भारत AND NOT (रूस OR चीन)"),
+        ("भारत -(रूस चीन)", "भारत AND NOT (रूस AND चीन)"),
     ],
 )
 def test_parse(query, expected):
@@ -94,3 +99,12 @@ def test_tree_shape():
 def test_double_negation_cancels():
     assert parse("भारत --रूस", Analyzer(READABLE)) == And((Word("भारत", ("भारत",)), Word("रूस", ("रूस",))))
     assert isinstance(parse("भारत OR रूस", Analyzer(READABLE)), Or)
+
+
+def test_parentheses_nest_only_so_deep():
+    """Each level is a few frames of recursion: 250 of them was a RecursionError (HTTP 500)."""
+    assert parsed("(" * 50 + "भारत" + ")" * 50) == "भारत"
+    with pytest.raises(QueryError, match="deeper than 50"):
+        parse("(" * 51 + "भारत", Analyzer(READABLE))
+    with pytest.raises(QueryError, match="deeper than 50"):
+        parse("(" * 300 + "भारत", Analyzer(READABLE))

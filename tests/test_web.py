@@ -109,6 +109,7 @@ class TestErrors:
             ({"q": "-भारत"}, "only excludes"),
             ({"q": "भ*"}, "at least 2 letters"),
             ({"q": "भारत " * 300}, "longer than 1000 characters"),
+            ({"q": "(" * 243 + "भारत"}, "nests parentheses deeper than 50"),  # was a RecursionError
         ],
     )
     def test_bad_requests_are_400_with_a_message(self, client, params, message):

@@ -42,6 +42,8 @@ class IngestReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    #: Records skipped because a later record (or deletion) of the same id follows in the input.
+    superseded: int = 0
     deleted: int = 0
     rejects: list[Reject] = field(default_factory=list)
     seconds: float = 0.0
@@ -59,6 +61,7 @@ class IngestReport:
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "superseded": self.superseded,
             "deleted": self.deleted,
             "rejected": self.rejected,
             "rejected_by_reason": dict(Counter(reason_kind(r.reason) for r in self.rejects)),
@@ -69,9 +72,10 @@ class IngestReport:
         }
 
     def summary(self) -> str:
+        superseded = f", superseded {self.superseded}" if self.superseded else ""
         return (
             f"read {self.read}, added {self.added}, updated {self.updated}, "
-            f"unchanged {self.unchanged}, deleted {self.deleted}, rejected {self.rejected} "
+            f"unchanged {self.unchanged}{superseded}, deleted {self.deleted}, rejected {self.rejected} "
             f"in {self.seconds:.1f} s"
         )
 
@@ -249,7 +253,7 @@ def ingest(
                     os.remove(os.path.join(index_dir, name))
         index.remove_leftovers()
         builders = SegmentBuilders(index_dir, procs - 1) if procs > 1 else None
-        items = _Lookahead(items)
+        items = _Lookahead(items, stop)
         batch = _Batch(index, batch_size, builders, items.read_ahead)
         seen_ids: set[str] = set()
         seen_sources: set[str] = set()
@@ -268,11 +272,18 @@ def ingest(
                     if on_reject:
                         on_reject(item)
                 elif isinstance(item, Delete):
-                    _delete(batch, item.id, report)
+                    if not items.again(item.id):  # (a later record of the id replaces it anyway)
+                        _delete(batch, item.id, report)
                 else:
                     seen_ids.add(item.id)
                     seen_sources.add(item.source)
-                    _put(batch, item, report)
+                    if items.again(item.id):
+                        # The last record of an id wins: writing this one too would make
+                        # every re-run of the same input replace the document twice.
+                        report.read += 1
+                        report.superseded += 1
+                    else:
+                        _put(batch, item, report)
             if prune and report.interrupted:
                 report.notes.append("--prune skipped: the run was interrupted, so it did not see every document")
             elif prune and report.rejects:
@@ -307,9 +318,13 @@ def ingest(
 
 
 class _Lookahead:
-    """The input items, of which the next ones can be read ahead: while a commit
-    waits for the worker processes to write their segments, the ingest process
-    reads (and checks) the records that follow, instead of idling.
+    """The input items, read up to ``LIMIT`` ahead of the one being written.
+
+    So :meth:`again` can tell that an id comes again (the last record of an id
+    wins, and only it is written: a re-run of the same input then writes
+    nothing), and while a commit waits for the worker processes to write their
+    segments, the ingest process has the records that follow read and checked.
+    An id repeated further apart than that is written each time, in order.
 
     An error reading ahead is raised where the item it stopped at would have been
     read, so the commit in progress is not affected by it.
@@ -318,9 +333,11 @@ class _Lookahead:
     #: Items read ahead at most (about 25 MB of records).
     LIMIT = 10_000
 
-    def __init__(self, items: Iterable[Item]) -> None:
+    def __init__(self, items: Iterable[Item], stop: Callable[[], bool] | None = None) -> None:
         self._items = iter(items)
+        self._stop = stop  # a SIGTERM: read no further ahead
         self._ahead: deque[Item] = deque()
+        self._ids: Counter = Counter()  # ids of the records and deletions read ahead
         self._error: Exception | None = None
         self._done = False
 
@@ -328,26 +345,44 @@ class _Lookahead:
         return self
 
     def __next__(self) -> Item:
+        while self.read_ahead():
+            pass
         if self._ahead:
-            return self._ahead.popleft()
+            item = self._ahead.popleft()
+            if not isinstance(item, Reject):
+                left = self._ids[item.id] - 1
+                if left:
+                    self._ids[item.id] = left
+                else:
+                    del self._ids[item.id]
+            return item
         if self._error is not None:
             error, self._error = self._error, None
             raise error
-        return next(self._items)
+        raise StopIteration
+
+    def again(self, doc_id: str) -> bool:
+        """Whether a record or deletion of ``doc_id`` follows among the items read ahead."""
+        return self._ids[doc_id] > 0
 
     def read_ahead(self) -> bool:
         """Read one more item ahead; False once enough are waiting, the input is
         exhausted, or reading failed."""
         if self._done or self._error is not None or len(self._ahead) >= self.LIMIT:
             return False
+        if self._stop is not None and self._stop():
+            return False
         try:
-            self._ahead.append(next(self._items))
+            item = next(self._items)
         except StopIteration:
             self._done = True
             return False
         except Exception as exc:
             self._error = exc
             return False
+        self._ahead.append(item)
+        if not isinstance(item, Reject):
+            self._ids[item.id] += 1
         return True
 
 

@@ -56,6 +56,10 @@ __all__ = [
 FIELDS = ("title", "body")
 
 
+#: Deepest nesting of parentheses a query may have (each level is a few frames of recursion).
+MAX_NESTING = 50
+
+
 class QueryError(ValueError):
     """The query cannot be searched; the message says what to fix."""
 
@@ -211,6 +215,8 @@ class _Parser:
         self.analyzer = analyzer
         self.max_terms = max_terms
         self.term_count = 0
+        self.depth = 0  # open parentheses
+        self.group_field: str | None = None  # the field of a title:( … ) group
         #: Whether the query uses operators (OR, AND, NOT, -, field:, *).
         #: Quotes and parentheses alone do not count: questions and headlines
         #: quote titles and bracket abbreviations.
@@ -269,13 +275,13 @@ class _Parser:
             return None  # dangling operator: nothing to apply it to
         lexeme = self.take()
         if lexeme.kind == "lparen":
-            node = self.or_expr()
-            if self.peek() == "rparen":
-                self.take()
-            return node
-        field = None
+            return self.group(self.group_field)
+        field = self.group_field
         if lexeme.kind == "field":
             field = lexeme.text
+            if self.peek() == "lparen":  # title:(भारत OR रूस): the field applies to every word inside
+                self.take()
+                return self.group(field)
             if self.peek() not in ("word", "phrase"):
                 return None
             lexeme = self.take()
@@ -284,6 +290,19 @@ class _Parser:
         if lexeme.kind == "word":
             return self.words(lexeme.text, field, quoted=False)
         return None  # 'and' handled by the caller; anything else is noise
+
+    def group(self, field: str | None) -> Node | None:
+        """What follows an opening parenthesis, up to its closing one."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise QueryError(f"the query nests parentheses deeper than {MAX_NESTING} levels")
+        outer, self.group_field = self.group_field, field
+        node = self.or_expr()
+        self.group_field = outer
+        self.depth -= 1
+        if self.peek() == "rparen":
+            self.take()
+        return node
 
     def words(self, text: str, field: str | None, quoted: bool) -> Node | None:
         if not quoted and text.endswith("*"):
@@ -461,7 +480,8 @@ def describe(node: Node) -> str:
     if isinstance(node, Prefix):
         return f"{node.field}:{node.prefix}*" if node.field else f"{node.prefix}*"
     if isinstance(node, Not):
-        return f"NOT {describe(node.child)}"
+        child = describe(node.child)
+        return f"NOT ({child})" if isinstance(node.child, (And, Or)) else f"NOT {child}"
     if isinstance(node, AnyWords):
         return "ANY(" + " ".join(describe(c) for c in node.children) + ")"
     joiner = " AND " if isinstance(node, And) else " OR "

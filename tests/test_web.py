@@ -166,6 +166,26 @@ class TestCors:
         other = client.get("/search?q=भारत", headers={"Origin": "https://evil.example"})
         assert "Access-Control-Allow-Origin" not in other.headers
 
+    def test_a_shared_cache_keeps_answers_per_origin(self, sample_index):
+        client = create_app({"index": sample_index, "cors_origins": "https://site.example"}).test_client()
+        for headers in ({"Origin": "https://site.example"}, {"Origin": "https://evil.example"}, {}):
+            assert "Origin" in client.get("/search?q=भारत", headers=headers).headers.get("Vary", ""), headers
+
+    @pytest.mark.parametrize("origins", ["https://site.example", "*"])
+    def test_preflight_allows_the_requested_headers(self, sample_index, origins):
+        client = create_app({"index": sample_index, "cors_origins": origins}).test_client()
+        response = client.options("/search?q=भारत", headers={
+            "Origin": "https://site.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-requested-with, content-type",
+        })
+        assert response.status_code == 200
+        assert response.headers["Access-Control-Allow-Origin"] in ("https://site.example", "*")
+        assert "GET" in response.headers["Access-Control-Allow-Methods"]
+        assert response.headers["Access-Control-Allow-Headers"] == "x-requested-with, content-type"
+        refused = client.options("/search", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+        assert "Access-Control-Allow-Methods" not in refused.headers or origins == "*"
+
     def test_config_from_environment(self, sample_index, monkeypatch):
         monkeypatch.setenv("SEARCH_CORS_ORIGINS", "*")
         monkeypatch.setenv("SEARCH_INDEX", sample_index)

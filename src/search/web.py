@@ -219,13 +219,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.after_request
     def cors(response: Response) -> Response:
+        """Allowed origins may read the (read-only, GET) API; a preflight is answered
+        for any request headers a site's script adds (the answers hold no secrets)."""
+        if not origins:
+            return response
+        if "*" not in origins:
+            response.vary.add("Origin")  # a shared cache must not serve one site's answer to another
         origin = request.headers.get("Origin")
-        if origin and origins:
-            if "*" in origins:
-                response.headers["Access-Control-Allow-Origin"] = "*"
-            elif origin in origins:
-                response.headers["Access-Control-Allow-Origin"] = origin
-                response.headers["Vary"] = "Origin"
+        if not origin or ("*" not in origins and origin not in origins):
+            return response
+        response.headers["Access-Control-Allow-Origin"] = "*" if "*" in origins else origin
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+            wanted = request.headers.get("Access-Control-Request-Headers", "")
+            if wanted:
+                response.headers["Access-Control-Allow-Headers"] = wanted
+            response.headers["Access-Control-Max-Age"] = "600"
         return response
 
     app.register_blueprint(pages)

@@ -182,6 +182,26 @@ class TestSnippets:
                 assert not re.match(r"[\u0900-\u0963\u0971-\u097f\w]", before), (before, fragment)
                 assert not re.match(r"[\u0900-\u0963\u0971-\u097f\w]", after), (fragment, after)
 
+    def test_a_huge_body_is_highlighted_from_its_first_100000_characters(self, tmp_path):
+        """Highlighting a 10 MB body took seconds a hit: a match past the first
+        100,000 characters still finds the document, shown by its start."""
+        from search import ingest, read_inputs
+        from search.searching import MAX_HIGHLIGHTED_CHARS
+
+        from conftest import write_jsonl
+
+        filler = "बारिश हुई। " * (MAX_HIGHLIGHTED_CHARS // 10)
+        body = "किसान मेले में आए। " + filler + "अंतरिक्ष यान उड़ा।"
+        records = [{"id": "long", "title": "लंबी खबर", "body": body}]
+        index = str(tmp_path / "index")
+        ingest(read_inputs([str(write_jsonl(tmp_path / "docs.jsonl", records))]), index)
+        client = create_app({"index": index}).test_client()
+        _, near = get(client, "/search", q="किसान")
+        assert near["hits"][0]["snippet"].startswith("<mark>किसान</mark> मेले में आए।")
+        _, far = get(client, "/search", q="अंतरिक्ष")
+        assert far["total"] == 1 and far["hits"][0]["snippet"].startswith("किसान मेले में आए।")
+        assert "<mark>" not in far["hits"][0]["snippet"]
+
     def test_title_is_highlighted_too(self, search):
         hit = search("मानसून सत्र")["hits"][0]
         assert "<mark>मानसून</mark>" in hit["title_html"]

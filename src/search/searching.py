@@ -446,6 +446,18 @@ def _ranking(settings: Settings) -> Ranking:
 # --------------------------------------------------------------------------
 
 _SENTENCE_END = "।॥.!?\n"
+#: Snippets and highlighted titles are made from at most this much of a text
+#: (Elasticsearch's max_analyzed_offset, smaller): a 10 MB body took seconds a
+#: hit; a match further in still finds the document, which is then shown by its start.
+MAX_HIGHLIGHTED_CHARS = 100_000
+
+
+def _highlighted_part(text: str) -> str:
+    """``text`` cut to :data:`MAX_HIGHLIGHTED_CHARS`, at a space when there is one."""
+    if len(text) <= MAX_HIGHLIGHTED_CHARS:
+        return text
+    cut = text.rfind(" ", MAX_HIGHLIGHTED_CHARS // 2, MAX_HIGHLIGHTED_CHARS)
+    return text[: cut if cut > 0 else MAX_HIGHLIGHTED_CHARS]
 
 
 @dataclass(frozen=True)
@@ -559,6 +571,7 @@ def make_fragments(
     >>> make_fragments(text, Analyzer(), [Word("किसान", ("किसान",))], 20, 2)[0]
     '<mark>किसान</mark> आए। बात हुई। … <mark>किसान</mark> गए।'
     """
+    text = _highlighted_part(text)
     terms, starts, ends = analyzer.term_spans(text)
     if not terms:
         return html.escape(text[:chars]), False
@@ -595,6 +608,7 @@ def highlight(text: str, analyzer: Analyzer, leaves: Sequence[Any], pre: str = "
     >>> highlight("भारत-रूस <संबंध>", Analyzer(), [Word("रूस", ("रुस",))])
     'भारत-<mark>रूस</mark> &lt;संबंध&gt;'
     """
+    text = _highlighted_part(text)
     terms, starts, ends = analyzer.term_spans(text)
     if not terms:
         return html.escape(text)

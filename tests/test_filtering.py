@@ -19,7 +19,9 @@ from search.filtering import AllOf, AnyOf, Condition, FilterError, Negate, descr
         ("category NOT IN [khel]", Negate(Condition("category", "in", ("khel",)))),
         ("published >= 2020-03-01", Condition("published", ">=", ("2020-03-01",))),
         ("published < 2020-04", Condition("published", "<", ("2020-04-01",))),
-        ("published > 2020", Condition("published", ">", ("2020-01-01",))),
+        ("published > 2020", Condition("published", ">", ("2020-12-31",))),  # after all of 2020
+        ("published <= 2020-02", Condition("published", "<=", ("2020-02-29",))),  # up to the end of February
+        ("published >= 2020", Condition("published", ">=", ("2020-01-01",))),
         ("published = 2020-3-5", Condition("published", "=", ("2020-03-05",))),
         ('source = "say \\"hi\\""', Condition("source", "=", ('say "hi"',))),
         ('source = "दैनिक जागरण"', Condition("source", "=", ("दैनिक जागरण",))),
@@ -30,8 +32,11 @@ def test_conditions(text, expected):
 
 
 def test_to_range_includes_both_ends():
-    assert parse_filter("published 2020-03-01 TO 2020-03") == AllOf(
-        (Condition("published", ">=", ("2020-03-01",)), Condition("published", "<=", ("2020-03-01",)))
+    assert parse_filter("published 2020-03-01 TO 2020-03") == AllOf(  # all of March, as on the search page
+        (Condition("published", ">=", ("2020-03-01",)), Condition("published", "<=", ("2020-03-31",)))
+    )
+    assert parse_filter("published 2025 TO 2025") == AllOf(
+        (Condition("published", ">=", ("2025-01-01",)), Condition("published", "<=", ("2025-12-31",)))
     )
     with pytest.raises(FilterError, match="at character 22: expected TO between the two dates"):
         parse_filter("published 2020-03-01 2020-04-01")

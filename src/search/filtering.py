@@ -6,8 +6,9 @@ The syntax (keywords in any case)::
     category != khel                           not equal
     category IN [khel, rajneeti]               one of; NOT IN for none of
     published >= 2020-03-01                    >= > < <= on ISO dates (published only)
-    published >= 2020-03 AND published < 2020-04-01    in a range a month or year means its first day
-    published 2020-03-01 TO 2020-03-31         both ends included (Meilisearch's TO)
+    published >= 2020-03 AND published <= 2020-04      a month or year means all of it: its first
+                                               day after >= and <, its last after <= and >
+    published 2020-03-01 TO 2020-03            both ends included (Meilisearch's TO): all of March
     NOT (source = "Jan Awaz" OR category = khel)       AND, OR, NOT, parentheses
 
 ``AND`` binds tighter than ``OR``, as in Meilisearch and SQL. Values match the
@@ -19,6 +20,7 @@ failed and what was expected there. The tree is plain data;
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -191,7 +193,7 @@ class _Parser:
             low = self.value(field, partial=True)
             if not self.keyword("TO"):
                 raise self.fail("TO between the two dates")
-            high = self.value(field, partial=True)
+            high = self.value(field, partial=True, end=True)
             return AllOf((Condition(field, ">=", (low,)), Condition(field, "<=", (high,))))  # type: ignore[return-value]
         if op_tok.kind != "op":
             raise self.fail("an operator (= != >= > < <= IN" + (" TO" if field == "published" else "") + ")")
@@ -202,7 +204,7 @@ class _Parser:
             )
         self.i += 1
         partial = op_tok.text not in ("=", "!=")
-        return Condition(field, op_tok.text, (self.value(field, partial),))
+        return Condition(field, op_tok.text, (self.value(field, partial, end=op_tok.text in ("<=", ">")),))
 
     def in_list(self, field: str) -> Condition:
         if not self.punct("["):
@@ -216,23 +218,27 @@ class _Parser:
             raise self.fail("',' or ']'")
         return Condition(field, "in", tuple(values))
 
-    def value(self, field: str, partial: bool = False) -> str:
+    def value(self, field: str, partial: bool = False, end: bool = False) -> str:
         tok = self.tok
         if tok.kind != "value":
             raise self.fail("a value")
         self.i += 1
         if field == "published":
-            return _date(tok, partial=partial)
+            return _date(tok, partial=partial, end=end)
         return tok.text
 
 
-def _date(tok: _Tok, partial: bool) -> str:
-    """``2020-03-01``; for a range bound also ``2020-03`` or ``2020`` (its first day)."""
+def _date(tok: _Tok, partial: bool, end: bool = False) -> str:
+    """``2020-03-01``; for a range bound also ``2020-03`` or ``2020``: its first
+    day, or with ``end`` its last (as Elasticsearch rounds dates in ranges)."""
     m = _DATE_RE.match(tok.text)
     try:
         if not m or (not partial and not m.group(3)):
             raise ValueError
-        year, month, day = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
+        year = int(m.group(1))
+        month = int(m.group(2) or (12 if end else 1))
+        last_day = calendar.monthrange(year, month)[1] if end and 1 <= month <= 12 else 1
+        day = int(m.group(3) or last_day)
         return dt.date(year, month, day).isoformat()
     except ValueError:
         raise FilterError(

@@ -49,8 +49,9 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
     """The OpenAPI 3.0 document for an app running with ``settings``."""
     q_param = _param(
         "q",
-        "The query: words (all required), \"phrases\", OR, -word / NOT word, (groups), "
-        "title:word, body:word, prefix*. Stop words are dropped from keyword queries.",
+        "The query: words (up to 2 words all required; more, without operators, any of them, ranked), "
+        "\"phrases\", OR, -word / NOT word, (groups), title:word, title:(words), body:word, prefix*. "
+        "Stop words are dropped from keyword queries.",
         {"type": "string", "minLength": 1, "maxLength": settings.max_query_chars},
         required=True,
     )

@@ -99,6 +99,28 @@ class TestStopAndStem:
         assert terms("साझेदारी साझेदारियाँ साझेदारियां") == ["साझेदार"] * 3
         assert terms("लड़कियाँ लड़कियां") == ["लडक", "लडक"]  # nukta folded too
 
+    def test_a_stem_keeps_two_letters(self):
+        """Snowball leaves one letter: नई, नए -> न, the word "not" (q=नई found every
+        न); भाई -> भ; मां, माता -> म. The longest suffix that leaves two goes."""
+        assert terms("नई नए नयी") == ["नइ", "नए", "नइ"] and "न" not in terms("नई नए नये नयी")
+        assert terms("भाई भाइयों") == ["भा", "भा"] and terms("माता माताएं") == ["मात", "मात"]
+        assert terms("होगी होगा") == ["होग", "होग"]
+        assert terms("नई भाई होगी", min_stem=1) == ["न", "भ", "ह"]
+
+    def test_an_index_from_before_min_stem_keeps_its_terms(self):
+        """Its tokenizer was pickled without the option: it reads as Snowball's 1."""
+        import pickle
+
+        from search.engine import HindiTokenizer
+
+        old = HindiTokenizer(AnalysisOptions())
+        state = old.__getstate__()
+        del state["options"]["min_stem"]
+        revived = HindiTokenizer.__new__(HindiTokenizer)
+        revived.__setstate__(state)
+        assert revived.options.min_stem == 1
+        assert pickle.loads(pickle.dumps(old)).options.min_stem == 2
+
     def test_latin_words_are_not_stemmed(self):
         assert terms("BRICS COVID-19") == ["brics", "covid", "19"]
 

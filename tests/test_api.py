@@ -128,6 +128,26 @@ class TestSort:
         assert oldest["sort"] == "published" and ids(oldest) == ids(newest)
         assert all(h["score"] == 0 for h in newest["hits"])
 
+    def test_undated_documents_come_last_both_ways(self, tmp_path):
+        from search import ingest, read_inputs
+
+        from conftest import write_jsonl
+
+        records = [
+            {"id": "old", "title": "किसान", "body": "किसान", "published": "2025-01-01"},
+            {"id": "undated1", "title": "किसान", "body": "किसान"},
+            {"id": "new", "title": "किसान", "body": "किसान", "published": "2026-01-01"},
+            {"id": "undated2", "title": "किसान", "body": "किसान मेला"},
+        ]
+        index = str(tmp_path / "index")
+        ingest(read_inputs([str(write_jsonl(tmp_path / "docs.jsonl", records))]), index)
+        client = create_app({"index": index}).test_client()
+        for sort, dated in (("published", ["old", "new"]), ("-published", ["new", "old"])):
+            for q in ("किसान", '"किसान मेला" OR किसान'):  # (a phrase goes another way through the engine)
+                _, answer = get(client, "/search", q=q, sort=sort)
+                order = [h["id"] for h in answer["hits"]]
+                assert order[:2] == dated and set(order[2:]) == {"undated1", "undated2"}, (sort, q)
+
     def test_relevance_is_the_default(self, search):
         default, relevance = search("भारत रूस"), search("भारत रूस", sort="relevance")
         assert default["hits"] == relevance["hits"] and default["sort"] == "relevance"
@@ -258,6 +278,21 @@ class TestSuggest:
         body = get(client, "/suggest", q="किसान सम्")[1]
         assert body["completions"] and all(c["query"].startswith("किसान सम्") for c in body["completions"])
         assert {c["text"] for c in body["completions"]} >= {"सम्मान"}
+
+    @pytest.mark.parametrize("typed", ['"भार', "-भार", "(भार", 'मोदी "भार'])
+    def test_a_word_after_a_quote_or_minus_is_completed_too(self, client, typed):
+        body = get(client, "/suggest", q=typed)[1]
+        kept = typed[: len(typed) - len("भार")]
+        assert body["completions"] and [c["query"] for c in body["completions"]] == [
+            kept + c["text"] for c in body["completions"]
+        ]
+
+    def test_titles_leave_out_excluded_words(self, client):
+        with_russia = get(client, "/suggest", q="भारत रूस ")[1]["titles"]
+        assert with_russia and all("रूस" in t["title"] for t in with_russia)
+        for q in ("भारत -रूस", "भारत NOT रूस "):
+            titles = get(client, "/suggest", q=q)[1]["titles"]
+            assert titles and not any("रूस" in t["title"] for t in titles), q
 
     def test_spelling_variants_complete_alike(self, client):
         nukta = [c["text"] for c in get(client, "/suggest", q="ज़ो")[1]["completions"]]

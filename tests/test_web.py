@@ -91,6 +91,13 @@ class TestSearch:
         assert "s058" in ids(search("ISIS/दाएश"))
 
 
+def test_a_short_word_does_not_match_a_shorter_one(client):
+    """नई was stemmed to न ("not"): every न in the sample was a hit and highlighted."""
+    answer = client.get("/search", query_string={"q": "नई", "per_page": 50}).get_json()
+    marked = {m for h in answer["hits"] for m in re.findall(r"<mark>(.*?)</mark>", h["snippet"] + h["title_html"])}
+    assert answer["total"] > 0 and marked <= {"नई", "नयी"}
+
+
 class TestErrors:
     @pytest.mark.parametrize(
         "params, message",

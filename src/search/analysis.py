@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from itertools import accumulate, islice
 from typing import Callable, Iterator
 
@@ -198,17 +199,20 @@ _HINDI_SUFFIXES = """
 """
 
 
-def _folded_hindi() -> Callable[[str], str]:
+def _folded_hindi(min_stem: int = 2) -> Callable[[str], str]:
     """Snowball's Hindi suffix stripping, on vowel-length-folded words.
 
-    >>> stem = _folded_hindi(); [stem(w) for w in ["बीमारी", "बिमारि", "होगी", "होगि", "देशों"]]
-    ['बिमार', 'बिमार', 'ह', 'ह', 'देश']
+    >>> stem = _folded_hindi(); [stem(w) for w in ["बीमारी", "बिमारि", "होगी", "होगि", "होगा", "देशों"]]
+    ['बिमार', 'बिमार', 'होग', 'होग', 'होग', 'देश']
+    >>> [_folded_hindi(1)(w) for w in ["होगी", "होगा", "नई"]]  # Snowball's own minimum
+    ['ह', 'होग', 'न']
 
-    The same rule as Snowball (remove the longest suffix, keep at least one
-    letter), but word and suffixes are both folded by
-    :func:`fold_vowel_length` first, so a long/short vowel slip in the
-    ending (होगि for होगी) is stripped like the right spelling. Lucene folds
-    the word but not its suffix list, which loses every long-vowel suffix.
+    The same rule as Snowball (remove the longest suffix that leaves at
+    least ``min_stem`` letters; Snowball's own minimum is 1), but word and
+    suffixes are both folded by :func:`fold_vowel_length` first, so a
+    long/short vowel slip in the ending (होगि for होगी) is stripped like the
+    right spelling. Lucene folds the word but not its suffix list, which
+    loses every long-vowel suffix.
     """
     consonant = re.compile(f"[{_CONSONANT}]")
     # Suffixes starting with a consonant are matched as spelled: folded, -ती
@@ -226,7 +230,7 @@ def _folded_hindi() -> Callable[[str], str]:
     def stem(word: str) -> str:
         folded = fold_vowel_length(word)
         for n in lengths:
-            if len(word) <= n:
+            if len(word) < n + min_stem:
                 continue
             if word[-n:] in exact_suffixes.get(n, ()):
                 # like Snowball: a consonant, not the word's first letter, before it
@@ -288,6 +292,12 @@ class AnalysisOptions:
     #: own, ranked beside the body): a news story says in its first sentence
     #: or two what its headline says. 0: no lead field.
     lead_words: int = 50
+    #: The shortest stem the "folded" stemmer leaves, in letters. Snowball's 1
+    #: turns नई, नए into न (the word "not"), माता, मां into म and भाई into भ;
+    #: with 2 the longest suffix that leaves two letters goes: भाई, भाइयों ->
+    #: भा; माता, माताएं -> मात; नई -> नइ. An index built before this option
+    #: existed keeps 1 (see ``engine.HindiTokenizer``).
+    min_stem: int = 2
 
     def as_dict(self) -> dict[str, bool | str]:
         return asdict(self)
@@ -326,7 +336,7 @@ class Analyzer:
         if self.options.stemmer not in ("snowball", "folded"):
             raise ValueError(f"unknown stemmer {self.options.stemmer!r}: use 'snowball' or 'folded'")
         folded = self.options.stemmer == "folded" and self.options.fold_vowels
-        stemmer = _folded_hindi if folded else _snowball_hindi
+        stemmer = partial(_folded_hindi, max(self.options.min_stem, 1)) if folded else _snowball_hindi
         self._stem = stemmer() if self.options.stem else None
         self._stops = (
             frozenset(self.normalise_word(w) for w in _STOP_WORDS_TEXT.split())

@@ -120,6 +120,9 @@ _FEEDBACK_REMEMBERED = 256
 #: (a hit's distinctive words recur from query to query; about 100 bytes each).
 _FREQUENCIES_REMEMBERED = 20_000
 
+#: Analysis options added after indexes were built, as those indexes were built.
+_OPTIONS_BEFORE_THEY_EXISTED = {"min_stem": 1}
+
 _ANALYZERS: dict[AnalysisOptions, Analyzer] = {}
 _ANALYZERS_LOCK = threading.Lock()
 
@@ -192,7 +195,8 @@ class HindiTokenizer(whoosh.analysis.Tokenizer):
         return {"options": asdict(self.options), "version": self.version}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.options = AnalysisOptions(**state["options"])
+        # An index from before an option existed was built as that option's old default.
+        self.options = AnalysisOptions(**{**_OPTIONS_BEFORE_THEY_EXISTED, **state["options"]})
         self.version = state.get("version", 0)
 
     def __eq__(self, other: object) -> bool:
@@ -707,7 +711,7 @@ class SearchIndex:
         query = whoosh.query.Every() if node is None else compiler.compile(node)
         if extra:
             query = whoosh.query.AndMaybe(query, _or(whoosh.query.Term("body", t, boost=b) for t, b in extra))
-        sortedby = None if sort == "relevance" else whoosh.sorting.FieldFacet("published", reverse=sort.startswith("-"))
+        sortedby = None if sort == "relevance" else _date_order(newest_first=sort.startswith("-"))
         docsets: _DocSets | None = self._local.docsets if self.shortcuts else None
         allow: Any = None if filter is None else _compile_filter(filter)
         if docsets is not None and filter is not None:
@@ -2760,6 +2764,17 @@ def _near(first: list[int], second: list[int], slop: int) -> bool:
         if j < len(second) and second[j] - p <= slop:
             return True
     return False
+
+
+def _date_order(newest_first: bool) -> Any:
+    """Whoosh's sort by ``published``, undated documents last either way (an
+    empty date sorts first; newest first already puts it last)."""
+    facet = whoosh.sorting.FieldFacet("published", reverse=newest_first)
+    return facet if newest_first else whoosh.sorting.TranslateFacet(_undated_last, facet)
+
+
+def _undated_last(key: bytes) -> bytes:
+    return key or b"\xff"
 
 
 def _rank_key(item: tuple[float, int]) -> tuple[float, int]:

@@ -421,7 +421,7 @@ def parse(
     false they only add to the score where their words stand together):
 
     >>> describe(parse("दिल्ली में कोरोना के 50 नए मामले, मरीजों की संख्या बढ़ी", Analyzer()))
-    'ANY(दिल्ल कोरोन 50 न मामल मरिज संख्य बढ)'
+    'ANY(दिल्ल कोरोन 50 नए मामल मरिज संख्य बढ)'
     >>> describe(parse('रवीन्द्रनाथ टैगोर की "गीतांजलि" का केंद्रीय विषय (थीम) क्या है?', Analyzer()))
     'गितांजल AND ANY(रविंद्रनाथ टैगोर केंद्रिय विषय थिम)'
     """

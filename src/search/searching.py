@@ -362,19 +362,24 @@ class SearchService:
         head, _, last = q.rstrip().rpartition(" ") if not q.endswith(" ") else (q.rstrip(), "", "")
         vocabulary = self.vocabulary()
         completions = []
-        if last.strip():
-            for word, documents in vocabulary.complete(last.strip(), limit):
-                text = f"{head} {word}".strip()
+        # A phrase or group being typed ("भार, (भार) or an excluded word (-भार):
+        # the word is completed, the syntax before it kept.
+        partial = last.strip().lstrip('"(-')
+        syntax = last.strip()[: len(last.strip()) - len(partial)]
+        if partial:
+            for word, documents in vocabulary.complete(partial, limit):
+                text = f"{head} {syntax}{word}".strip()
                 completions.append({"text": word, "query": text, "documents": documents})
         titles: list[dict[str, str]] = []
-        words = [w for w in q.split() if w.strip('"()*-')]
-        complete_word = q.endswith(" ")
+        words, excluded = _title_words(q)
+        complete_word = q.endswith(" ") or (bool(excluded) and excluded[-1] == last.strip().lstrip('"(-'))
         tail = self.index().analyzer.normalise_word(words[-1]) if words else ""
         # Titles once the last word has 3 letters (or is complete): before that
         # a prefix matches too many titles to be worth a search per keystroke.
         if words and (complete_word or len(tail) >= 3):
             query = " ".join(f"title:{w}" for w in words[:-1])
             query += f" title:{words[-1]}" if complete_word else f" title:{words[-1]}*"
+            query += "".join(f" -title:{w}" for w in excluded)
             try:
                 # The last word's 10 most common completions are enough here.
                 found = self.find(self.parse(query), limit, max_prefix_terms=10)
@@ -439,6 +444,27 @@ def _ranking(settings: Settings) -> Ranking:
         feedback_weight=settings.feedback_weight,
         feedback_after=settings.feedback_after,
     )
+
+
+def _title_words(q: str) -> tuple[list[str], list[str]]:
+    """The words of a query being typed that titles should contain, and those
+    they must not (``-भारत``, ``NOT भारत``): quotes, parentheses and operators dropped."""
+    words: list[str] = []
+    excluded: list[str] = []
+    negate = False
+    for raw in q.split():
+        if raw in ("OR", "AND"):
+            continue
+        if raw == "NOT":
+            negate = True
+            continue
+        word = raw.strip('"()')
+        if word.startswith("-"):
+            word, negate = word.lstrip("-"), True
+        if word.strip("*"):
+            (excluded if negate else words).append(word)
+        negate = False
+    return words, excluded
 
 
 # --------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import shutil
 
@@ -113,6 +114,19 @@ def test_csv_with_field_mapping_and_line_numbers(tmp_path, run_ingest):
     doc = stored(index, "c1")
     assert doc["title"] == "चुनाव आयोग की घोषणा" and doc["url"] == "https://e.example/c1"
     assert doc["published"] == "2026-03-01" and "सात चरणों" in doc["body"]
+
+
+def test_csv_headers_in_any_case_and_repeated_columns(tmp_path):
+    """A spreadsheet's ID/Title/Body header is read; a column named twice is refused
+    (which of the two is the title?) with a reason, not read half-right."""
+    from search.documents import Reject, read_csv
+
+    records = list(read_csv(io.StringIO("ID,Title,Body,Date\nc1,शीर्षक,खबर,2026-03-01\n"), "feed.csv"))
+    assert [(r.id, r.title, r.body, r.published) for r in records] == [("c1", "शीर्षक", "खबर", "2026-03-01")]
+    renamed = list(read_csv(io.StringIO("ID,Title,Text\nc2,शीर्षक,खबर\n"), "feed.csv", {"body": "Title", "title": "Text"}))
+    assert (renamed[0].title, renamed[0].body) == ("खबर", "शीर्षक")  # --map names columns as written
+    (reject,) = read_csv(io.StringIO("id,title,Title\nc3,एक,दो\n"), "feed.csv")
+    assert isinstance(reject, Reject) and reject.line == 1 and "column 'title' appears more than once" in reject.reason
 
 
 def test_jsonl_mapping_gzip_and_stdin(tmp_path, run_ingest):

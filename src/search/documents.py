@@ -327,6 +327,16 @@ def read_jsonl(
 csv.field_size_limit(64 * 1024 * 1024)
 
 
+def _csv_column(name: str, field_map: Mapping[str, str] | None) -> str:
+    """A header cell as a field name: spreadsheets capitalise them (``ID``,
+    ``Title``), so a known field's name is matched in any case, unless
+    ``--map`` names the column as written."""
+    if field_map and name in field_map.values():
+        return name
+    lower = name.lower()
+    return lower if lower in FIELDS or lower in ALIASES else name
+
+
 def read_csv(stream: IO[str], source: str, field_map: Mapping[str, str] | None = None) -> Iterator[Item]:
     """Items from CSV with a header row naming the columns (``--map`` renames them).
 
@@ -341,7 +351,11 @@ def read_csv(stream: IO[str], source: str, field_map: Mapping[str, str] | None =
     except csv.Error as exc:
         yield Reject(source, 1, f"invalid CSV header: {exc}", "")
         return
-    header = [h.strip().lstrip("\ufeff") for h in header]
+    header = [_csv_column(h.strip().lstrip("\ufeff"), field_map) for h in header]
+    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    if repeated:  # which of the two is the title? Neither row value can be trusted.
+        yield Reject(source, 1, f"invalid CSV header: column {repeated[0]!r} appears more than once", ",".join(header))
+        return
     start = reader.line_num + 1
     while True:
         try:

@@ -108,3 +108,10 @@ def test_parentheses_nest_only_so_deep():
         parse("(" * 51 + "भारत", Analyzer(READABLE))
     with pytest.raises(QueryError, match="deeper than 50"):
         parse("(" * 300 + "भारत", Analyzer(READABLE))
+
+
+def test_a_repeated_prefix_or_alternative_counts_once():
+    """200 × भा* expanded 200 times and ran into the time limit."""
+    assert parsed("भा* " * 200) == "भा*"
+    assert parsed("भारत OR भारत OR चीन") == "भारत OR चीन"
+    assert parsed("भा* किसान भा*") == "भा* AND किसान"

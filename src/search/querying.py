@@ -378,7 +378,17 @@ def _join(kind: type, parts: list[Node]) -> Node | None:
     flat: list[Node] = []
     for part in parts:
         flat.extend(part.children if isinstance(part, kind) else (part,))
-    return kind(tuple(flat))
+    # A OR A is A, and a prefix twice expands twice (200 × भा* ran into the time
+    # limit); a repeated plain word stays, counting for a long query's ranking.
+    seen: set[Node] = set()
+    kept = []
+    for part in flat:
+        if kind is Or or isinstance(part, Prefix):
+            if part in seen:
+                continue
+            seen.add(part)
+        kept.append(part)
+    return kept[0] if len(kept) == 1 else kind(tuple(kept))
 
 
 def _drop_stop_words(parts: list[Node]) -> list[Node]:

@@ -78,6 +78,14 @@ class TestRomanizedSearch:
         assert ids(answer)[0] == "s054"
         assert {"मोदी", "पुतिन"} <= marked(answer)
 
+    def test_a_rare_misreading_does_not_outrank_the_right_one(self, search):
+        """bharat may be भारत or भारी (heavy); भारी is the rarer word, so as a
+        plain reading it scored more: title:bharat ranked a भारी title first."""
+        titles = [h["title"] for h in search("title:bharat", per_page=50)["hits"]]
+        heavy = [i for i, t in enumerate(titles) if "भारी" in t and "भारत" not in t]
+        india = [i for i, t in enumerate(titles) if "भारत" in t]
+        assert heavy and len(india) >= 5 and max(india) < min(heavy)
+
     def test_several_romanized_words(self, search):
         answer = search("bharat rus sainya sahyog")
         assert "s054" in ids(answer)

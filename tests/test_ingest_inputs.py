@@ -10,7 +10,7 @@ import shutil
 import pytest
 from conftest import index_ids, write_jsonl
 
-from search import SearchRequest, SearchService, Settings
+from search import SearchRequest, SearchService, Settings, read_inputs
 
 PAGE = """<!DOCTYPE html>
 <html lang="hi"><head><meta charset="utf-8">
@@ -197,3 +197,17 @@ def test_unknown_file_type_and_bad_map_are_usage_errors(tmp_path, run_ingest):
     assert result.returncode == 2 and "unknown input type" in result.stderr
     result = run_ingest("--index", str(tmp_path / "ix"), "--map", "bodytext", "-", stdin="")
     assert result.returncode == 2 and "--map" in result.stderr
+
+
+def test_a_gz_cut_short_keeps_the_lines_before_and_says_where(tmp_path):
+    from search.documents import Record, Reject
+
+    rows = b"".join((json.dumps({"id": f"d{i}", "title": "खबर", "body": "बात " * 40}) + "\n").encode() for i in range(200))
+    packed = gzip.compress(rows)
+    cut = tmp_path / "feed.jsonl.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    items = list(read_inputs([str(cut)]))
+    records, rejects = [i for i in items if isinstance(i, Record)], [i for i in items if isinstance(i, Reject)]
+    assert len(rejects) == 1 and rejects[0].line == len(records) + 1 > 1
+    assert "cannot read the file from this line on" in rejects[0].reason
+    assert [r.id for r in records] == [f"d{i}" for i in range(len(records))]

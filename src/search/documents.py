@@ -306,7 +306,17 @@ def read_jsonl(
     Lines may be bytes (decoded one by one, so a line that is not UTF-8 costs
     only itself) or text. Blank lines are skipped; ``source`` names the input.
     """
-    for number, line in enumerate(stream, start=1):
+    lines = iter(stream)
+    number = 0
+    while True:
+        try:
+            line = next(lines)
+        except StopIteration:
+            return
+        except (OSError, EOFError) as exc:  # a truncated or corrupt .gz: the lines before it stand
+            yield Reject(source, number + 1, f"cannot read the file from this line on: {exc}", "")
+            return
+        number += 1
         if isinstance(line, bytes):
             try:
                 line = line.decode("utf-8-sig" if number == 1 else "utf-8")

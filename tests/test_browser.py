@@ -176,6 +176,42 @@ def test_a_typed_date_is_applied_when_the_field_is_left(base, browser_page):
     assert [query_of(url)["from"] for url in asked] == [["2026-03-15"]]
 
 
+@pytest.mark.parametrize("browser_page", [{"locale": "en-US"}], indirect=True)
+def test_a_range_typed_while_the_first_date_applies_keeps_both(sample_index, browser_page):
+    """Leaving 'from' applies it; its answer must not replace the 'to' field
+    the user is typing in by then (a slow server shows it)."""
+    import time
+
+    from flask import request
+
+    app = create_app({"index": sample_index, "refresh_seconds": 0})
+
+    @app.before_request
+    def slow_live_updates():
+        if "from=" in request.query_string.decode():
+            time.sleep(0.3)
+
+    url, server = serve_in_thread(app)
+    try:
+        page = browser_page
+        page.goto(url + "/?q=" + "भारत")
+        page.click("#from")
+        page.keyboard.type("03152026", delay=20)
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")  # into 'to': the update for 'from' is on its way
+        expect(page.locator("#to")).to_be_focused()
+        page.keyboard.type("12312026", delay=80)  # its answer comes in while typing
+        assert page.input_value("#to") == "2026-12-31"
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        page.wait_for_url(lambda u: query_of(u).get("to") == ["2026-12-31"])
+        assert query_of(page.url)["from"] == ["2026-03-15"]
+        expect(page.locator("#from")).to_have_value("2026-03-15")
+        expect(page.locator("#to")).to_have_value("2026-12-31")
+    finally:
+        server.shutdown()
+
+
 def test_every_month_of_the_date_facet_is_in_view(base, browser_page):
     page = browser_page
     page.goto(base + "/?q=bharat")  # about 20 months of the sample

@@ -127,6 +127,8 @@ def test_csv_headers_in_any_case_and_repeated_columns(tmp_path):
     assert (renamed[0].title, renamed[0].body) == ("खबर", "शीर्षक")  # --map names columns as written
     (reject,) = read_csv(io.StringIO("id,title,Title\nc3,एक,दो\n"), "feed.csv")
     assert isinstance(reject, Reject) and reject.line == 1 and "column 'title' appears more than once" in reject.reason
+    (kept,) = read_csv(io.StringIO("id,title,notes,notes\nc4,एक,x,y\n"), "feed.csv")  # a column nobody reads
+    assert kept.title == "एक"
 
 
 def test_jsonl_mapping_gzip_and_stdin(tmp_path, run_ingest):

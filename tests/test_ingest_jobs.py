@@ -62,6 +62,28 @@ def test_the_last_record_of_an_id_wins_and_a_rerun_writes_nothing(tmp_path, run_
     assert "superseded 3" in result.stdout
 
 
+def test_a_stop_before_the_first_record_is_an_interrupted_run(tmp_path):
+    from search import ingest
+
+    from conftest import hindi_docs as docs
+    from search.documents import parse_record
+
+    report = ingest((parse_record(d) for d in docs(3)), str(tmp_path / "ix"), stop=lambda: True)
+    assert report.interrupted and report.read == 0
+
+
+def test_reading_ahead_stops_at_its_text_budget(monkeypatch):
+    """Ten thousand 50 KB bodies would be a gigabyte read ahead."""
+    from search.documents import Record
+    from search.indexing import _Lookahead
+
+    monkeypatch.setattr(_Lookahead, "TEXT_LIMIT", 1000)
+    items = _Lookahead(Record(id=str(n), body="क" * 300) for n in range(20))
+    first = next(items)
+    assert first.id == "0" and len(items._ahead) == 3  # 4 bodies read: 1,200 characters
+    assert [r.id for r in items] == [str(n) for n in range(1, 20)]
+
+
 def test_prune_removes_unseen_documents_of_the_same_source_only(tmp_path, run_ingest):
     index = str(tmp_path / "ix")
     feed_a = hindi_docs(4, source="feed-a")

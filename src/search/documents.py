@@ -362,7 +362,8 @@ def read_csv(stream: IO[str], source: str, field_map: Mapping[str, str] | None =
         yield Reject(source, 1, f"invalid CSV header: {exc}", "")
         return
     header = [_csv_column(h.strip().lstrip("\ufeff"), field_map) for h in header]
-    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    read = {*FIELDS, *ALIASES, *(field_map or {}).values()}  # the columns a record is made of
+    repeated = sorted({h for h in header if h in read and header.count(h) > 1})
     if repeated:  # which of the two is the title? Neither row value can be trusted.
         yield Reject(source, 1, f"invalid CSV header: column {repeated[0]!r} appears more than once", ",".join(header))
         return

@@ -716,6 +716,7 @@ class SearchIndex:
         if extra:
             query = whoosh.query.AndMaybe(query, _or(whoosh.query.Term("body", t, boost=b) for t, b in extra))
         sortedby = None if sort == "relevance" else _date_order(newest_first=sort.startswith("-"))
+        newest_first = sort.startswith("-")
         docsets: _DocSets | None = self._local.docsets if self.shortcuts else None
         allow: Any = None if filter is None else _compile_filter(filter)
         if docsets is not None and filter is not None:
@@ -770,7 +771,10 @@ class SearchIndex:
         # a short top N: it scores every match (and counts them, when no document
         # set does: a lone NOT). So it does with AndMaybe (feedback words).
         optimize = (docsets is None or not _has_phrase(node)) and not extra
-        collector = searcher.collector(limit=max(limit, 1), sortedby=sortedby, groupedby=groupedby, optimize=optimize)
+        collector = searcher.collector(
+            limit=max(limit, 1), sortedby=sortedby, reverse=newest_first and sortedby is not None,
+            groupedby=groupedby, optimize=optimize,
+        )
         if not optimize:
             # Nor replace matchers once the top N fills: Whoosh's replace(minscore)
             # drops matches, some of them better than the N-th (phrases in AND/NOT).
@@ -1963,6 +1967,8 @@ class _DocSets:
                 ids_parts.append(ids + offset if offset else ids)
                 weight_parts.append(weights)
         # Whoosh's document frequency counts deleted documents' postings too
+        if len(self.frequencies) >= _FREQUENCIES_REMEMBERED:
+            del self.frequencies[next(iter(self.frequencies))]
         self.frequencies[(field, term)] = sum(map(len, ids_parts))
         if not ids_parts:
             return _NO_POSTINGS
@@ -2802,9 +2808,13 @@ def _blend_readings(node: Node, frequency: Callable[[str, str], int], size: int)
 
 
 def _date_order(newest_first: bool) -> Any:
-    """Whoosh's sort by ``published``, undated documents last either way (an
-    empty date sorts first; newest first already puts it last)."""
-    facet = whoosh.sorting.FieldFacet("published", reverse=newest_first)
+    """Whoosh's sort by ``published``, undated documents last either way.
+
+    An empty date sorts first, so oldest first maps it past every date;
+    newest first is the collector's ``reverse`` of the plain order (a
+    ``FieldFacet(reverse=True)`` fails on a segment without any date).
+    """
+    facet = whoosh.sorting.FieldFacet("published")
     return facet if newest_first else whoosh.sorting.TranslateFacet(_undated_last, facet)
 
 

@@ -318,7 +318,7 @@ def ingest(
 
 
 class _Lookahead:
-    """The input items, read up to ``LIMIT`` ahead of the one being written.
+    """The input items, read up to ``LIMIT`` (and ``TEXT_LIMIT``) ahead of the one being written.
 
     So :meth:`again` can tell that an id comes again (the last record of an id
     wins, and only it is written: a re-run of the same input then writes
@@ -330,14 +330,17 @@ class _Lookahead:
     read, so the commit in progress is not affected by it.
     """
 
-    #: Items read ahead at most (about 25 MB of records).
+    #: Items read ahead at most, and characters of text (about 30-60 MB: a
+    #: Devanagari character takes 2 bytes in a Python string).
     LIMIT = 10_000
+    TEXT_LIMIT = 16_000_000
 
     def __init__(self, items: Iterable[Item], stop: Callable[[], bool] | None = None) -> None:
         self._items = iter(items)
         self._stop = stop  # a SIGTERM: read no further ahead
         self._ahead: deque[Item] = deque()
         self._ids: Counter = Counter()  # ids of the records and deletions read ahead
+        self._text = 0  # characters of title and body read ahead
         self._error: Exception | None = None
         self._done = False
 
@@ -349,6 +352,8 @@ class _Lookahead:
             pass
         if self._ahead:
             item = self._ahead.popleft()
+            if isinstance(item, Record):
+                self._text -= len(item.title) + len(item.body)
             if not isinstance(item, Reject):
                 left = self._ids[item.id] - 1
                 if left:
@@ -359,7 +364,11 @@ class _Lookahead:
         if self._error is not None:
             error, self._error = self._error, None
             raise error
-        raise StopIteration
+        if self._done:
+            raise StopIteration
+        # Stopped (a SIGTERM) with nothing read ahead: hand over the next item
+        # as it comes, so the run sees the stop and says it was interrupted.
+        return next(self._items)
 
     def again(self, doc_id: str) -> bool:
         """Whether a record or deletion of ``doc_id`` follows among the items read ahead."""
@@ -368,7 +377,7 @@ class _Lookahead:
     def read_ahead(self) -> bool:
         """Read one more item ahead; False once enough are waiting, the input is
         exhausted, or reading failed."""
-        if self._done or self._error is not None or len(self._ahead) >= self.LIMIT:
+        if self._done or self._error is not None or len(self._ahead) >= self.LIMIT or self._text >= self.TEXT_LIMIT:
             return False
         if self._stop is not None and self._stop():
             return False
@@ -381,6 +390,8 @@ class _Lookahead:
             self._error = exc
             return False
         self._ahead.append(item)
+        if isinstance(item, Record):
+            self._text += len(item.title) + len(item.body)
         if not isinstance(item, Reject):
             self._ids[item.id] += 1
         return True

@@ -20,7 +20,10 @@
   }
 
   var loading = 0;
-  function update(url, push) {
+  var staleFilters = false;  // the filters shown are older than the results
+  // how: 'push' (a new state), 'pop' (Back/Forward: the query box follows the URL)
+  // or 'refresh' (the same state, filters brought up to date)
+  function update(url, how) {
     var mine = ++loading;
     var focused = document.activeElement;
     var focusKey = focused && focused.name ? [focused.name, focused.value] : null;
@@ -31,13 +34,20 @@
       .then(function (text) {
         if (mine !== loading) return;
         var fresh = new DOMParser().parseFromString(text, 'text/html');
+        // A date or text field being typed in keeps its half-typed value only
+        // where it stands: the filters are then refreshed when it is left.
+        var typing = document.activeElement;
+        var keepFilters = typing && typing.closest && typing.closest('#filters') &&
+          (typing.type === 'date' || typing.type === 'text' || typing.type === 'search');
         ['results', 'filters'].forEach(function (id) {
           var now = document.getElementById(id), next = fresh.getElementById(id);
+          if (id === 'filters' && keepFilters) { staleFilters = true; return; }
+          if (id === 'filters') staleFilters = false;
           if (now && next) now.replaceWith(document.adoptNode(next));
         });
         document.title = fresh.title;
-        if (push) history.pushState({ live: true }, '', url);
-        else input.value = new URLSearchParams(location.search).get('q') || '';  // back/forward
+        if (how === 'push') history.pushState({ live: true }, '', url);
+        if (how === 'pop') input.value = new URLSearchParams(location.search).get('q') || '';
         var again = focusKey && Array.prototype.find.call(document.querySelectorAll('[name]'), function (node) {
           return node.name === focusKey[0] && (node.type !== 'checkbox' || node.value === focusKey[1]);
         });
@@ -58,12 +68,16 @@
     if (target === input || !target.form || target.form !== form) return;
     if (target.id === 'filter') return;  // a typed filter is applied with Enter or the button
     if (target.type === 'date' && document.activeElement === target) { pendingDate = target; return; }
-    update(formUrl(), true);
+    update(formUrl(), 'push');
   });
   document.addEventListener('focusout', function (e) {
-    if (e.target !== pendingDate) return;
-    pendingDate = null;
-    setTimeout(function () { update(formUrl(), true); }, 0);  // once the focus has moved on, to keep it there
+    if (e.target === pendingDate) {
+      pendingDate = null;
+      setTimeout(function () { update(formUrl(), 'push'); }, 0);  // once the focus has moved on, to keep it there
+    } else if (staleFilters && e.target.closest && e.target.closest('#filters')) {
+      staleFilters = false;
+      setTimeout(function () { update(location.pathname + location.search, 'refresh'); }, 0);
+    }
   });
   form.addEventListener('submit', function (e) {  // the same clean URL as a live update
     e.preventDefault();
@@ -73,7 +87,7 @@
     var link = e.target.closest && e.target.closest('a[data-live]');
     if (!link || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
     e.preventDefault();
-    update(link.getAttribute('href'), true);
+    update(link.getAttribute('href'), 'push');
   });
-  window.addEventListener('popstate', function () { update(location.pathname + location.search, false); });
+  window.addEventListener('popstate', function () { update(location.pathname + location.search, 'pop'); });
 })();

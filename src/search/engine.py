@@ -46,12 +46,12 @@ from __future__ import annotations
 
 import bisect
 import concurrent.futures
+import dataclasses
 import datetime as dt
 import errno
 import heapq
 import io
 import itertools
-import dataclasses
 import math
 import multiprocessing
 import operator
@@ -619,8 +619,7 @@ class SearchIndex:
         deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
         searcher = self.searcher()
         if node is not None:
-            frequency = self._local.docsets.frequency if self.shortcuts else searcher.doc_frequency
-            node = _blend_readings(node, frequency, searcher.doc_count_all())
+            node = _blend_readings(node, self._frequency(searcher), searcher.doc_count_all())
         compiler = _Compiler(searcher, self.ranking, max_prefix_terms)
         memo = _SearchMemo(searcher)
         ranking = self.ranking
@@ -664,13 +663,16 @@ class SearchIndex:
         remembered = self._local.docsets.feedback if self.shortcuts else {}
         words = remembered.get((node, filter))
         if words is None:
-            frequency = self._local.docsets.frequency if self.shortcuts else searcher.doc_frequency
             texts = [fields for _, fields in hits[: self.ranking.feedback_docs]]
-            words = self._feedback_words(searcher.doc_count(), frequency, node, texts)
+            words = self._feedback_words(searcher.doc_count(), self._frequency(searcher), node, texts)
             if len(remembered) >= _FEEDBACK_REMEMBERED:
                 del remembered[next(iter(remembered))]
             remembered[(node, filter)] = words
         return words
+
+    def _frequency(self, searcher: Searcher) -> Callable[[str, str], int]:
+        """Document frequency ``(field, term) -> int``: this thread's remembered ones."""
+        return self._local.docsets.frequency if self.shortcuts else searcher.doc_frequency
 
     def _feedback_words(
         self, live: int, frequency: Callable[[str, str], int], node: AnyWords, texts: list[dict[str, Any]]
@@ -715,8 +717,8 @@ class SearchIndex:
         query = whoosh.query.Every() if node is None else compiler.compile(node)
         if extra:
             query = whoosh.query.AndMaybe(query, _or(whoosh.query.Term("body", t, boost=b) for t, b in extra))
-        sortedby = None if sort == "relevance" else _date_order(newest_first=sort.startswith("-"))
         newest_first = sort.startswith("-")
+        sortedby = None if sort == "relevance" else _date_order(newest_first)
         docsets: _DocSets | None = self._local.docsets if self.shortcuts else None
         allow: Any = None if filter is None else _compile_filter(filter)
         if docsets is not None and filter is not None:
@@ -772,7 +774,7 @@ class SearchIndex:
         # set does: a lone NOT). So it does with AndMaybe (feedback words).
         optimize = (docsets is None or not _has_phrase(node)) and not extra
         collector = searcher.collector(
-            limit=max(limit, 1), sortedby=sortedby, reverse=newest_first and sortedby is not None,
+            limit=max(limit, 1), sortedby=sortedby, reverse=newest_first,
             groupedby=groupedby, optimize=optimize,
         )
         if not optimize:
@@ -1967,9 +1969,7 @@ class _DocSets:
                 ids_parts.append(ids + offset if offset else ids)
                 weight_parts.append(weights)
         # Whoosh's document frequency counts deleted documents' postings too
-        if len(self.frequencies) >= _FREQUENCIES_REMEMBERED:
-            del self.frequencies[next(iter(self.frequencies))]
-        self.frequencies[(field, term)] = sum(map(len, ids_parts))
+        self._remember_frequency((field, term), sum(map(len, ids_parts)))
         if not ids_parts:
             return _NO_POSTINGS
         ids = np.concatenate(ids_parts) if len(ids_parts) > 1 else ids_parts[0]
@@ -1984,14 +1984,16 @@ class _DocSets:
         """Whoosh's document frequency of a term (deleted documents' postings
         counted), remembered: a term-index look-up costs about 30 µs a segment,
         and feedback asks for some 70 a query."""
-        key = (field, term)
-        n = self.frequencies.get(key)
+        n = self.frequencies.get((field, term))
         if n is None:
             n = self.searcher.doc_frequency(field, term)
-            if len(self.frequencies) >= _FREQUENCIES_REMEMBERED:
-                del self.frequencies[next(iter(self.frequencies))]
-            self.frequencies[key] = n
+            self._remember_frequency((field, term), n)
         return n
+
+    def _remember_frequency(self, key: tuple[str, str], n: int) -> None:
+        if len(self.frequencies) >= _FREQUENCIES_REMEMBERED:
+            del self.frequencies[next(iter(self.frequencies))]
+        self.frequencies[key] = n
 
     def deleted(self) -> np.ndarray | None:
         """Which documents are deleted (a boolean per document); None when none is."""
@@ -2801,9 +2803,12 @@ def _blend_readings(node: Node, frequency: Callable[[str, str], int], size: int)
         weights = node.weights[:1] + tuple(w * min(1.0, commonest / idf) for w, idf in zip(node.weights[1:], idfs))
         return dataclasses.replace(node, weights=weights)
     if isinstance(node, (And, Or, AnyWords)):
-        return dataclasses.replace(node, children=tuple(_blend_readings(c, frequency, size) for c in node.children))
+        children = tuple(_blend_readings(c, frequency, size) for c in node.children)
+        changed = any(new is not old for new, old in zip(children, node.children))
+        return dataclasses.replace(node, children=children) if changed else node  # a Devanagari query: as it was
     if isinstance(node, Not):
-        return dataclasses.replace(node, child=_blend_readings(node.child, frequency, size))
+        child = _blend_readings(node.child, frequency, size)
+        return node if child is node.child else dataclasses.replace(node, child=child)
     return node
 
 

@@ -28,6 +28,7 @@ from typing import Union
 
 __all__ = [
     "FilterError", "Condition", "AllOf", "AnyOf", "Negate", "FilterNode", "parse_filter", "describe_filter", "FILTER_FIELDS",
+    "date_bound",
 ]
 
 #: Fields a filter may test, and which comparisons each allows.
@@ -228,18 +229,28 @@ class _Parser:
         return tok.text
 
 
+def date_bound(text: str, end: bool = False, partial: bool = True) -> str:
+    """An ISO date; with ``partial`` also ``2020-03`` or ``2020``, meaning
+    its first day, or with ``end`` its last (as Elasticsearch rounds dates in
+    ranges). Raises ``ValueError`` for anything else.
+
+    >>> date_bound("2020-02", end=True), date_bound("2020"), date_bound("2020-3-5")
+    ('2020-02-29', '2020-01-01', '2020-03-05')
+    """
+    m = _DATE_RE.match(text)
+    if not m or (not partial and not m.group(3)):
+        raise ValueError(f"not a date: {text!r}")
+    year = int(m.group(1))
+    month = int(m.group(2) or (12 if end else 1))
+    last_day = calendar.monthrange(year, month)[1] if end and 1 <= month <= 12 else 1
+    day = int(m.group(3) or last_day)
+    return dt.date(year, month, day).isoformat()
+
+
 def _date(tok: _Tok, partial: bool, end: bool = False) -> str:
-    """``2020-03-01``; for a range bound also ``2020-03`` or ``2020``: its first
-    day, or with ``end`` its last (as Elasticsearch rounds dates in ranges)."""
-    m = _DATE_RE.match(tok.text)
+    """:func:`date_bound` of a token, or a :class:`FilterError` saying where."""
     try:
-        if not m or (not partial and not m.group(3)):
-            raise ValueError
-        year = int(m.group(1))
-        month = int(m.group(2) or (12 if end else 1))
-        last_day = calendar.monthrange(year, month)[1] if end and 1 <= month <= 12 else 1
-        day = int(m.group(3) or last_day)
-        return dt.date(year, month, day).isoformat()
+        return date_bound(tok.text, end=end, partial=partial)
     except ValueError:
         raise FilterError(
             f"at character {tok.at}: expected a date like 2020-03-01"

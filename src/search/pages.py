@@ -11,9 +11,6 @@ Snippets and highlighted titles are the service's HTML (escaped text, our
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
-import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 from urllib.parse import urlencode
@@ -21,7 +18,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, g, render_template, request, send_from_directory
 
 from .config import Settings
-from .filtering import AllOf, Condition, FilterError, FilterNode, describe_filter
+from .filtering import AllOf, Condition, FilterError, FilterNode, date_bound, describe_filter
 from .params import BadRequest, choice, positive_int
 from .searching import FACETS, SORTS, IndexUnavailable, QueryError, SearchRequest, SearchService, SearchTimeout
 
@@ -39,24 +36,14 @@ def _compact_templates(state: Any) -> None:
 #: Above this many months the date facet is shown by year.
 MAX_MONTHS_SHOWN = 24
 
-_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
-
-
 def _date_bound(args: Mapping[str, str], name: str, end: bool) -> str:
     """``from``/``to`` as a full ISO date; ``2026`` or ``2026-03`` mean the first (``from``)
     or last (``to``) day of that year or month, so ``to=2026-03`` includes all of March."""
     raw = (args.get(name) or "").strip()
     if not raw:
         return ""
-    m = _DATE_RE.match(raw)
     try:
-        if not m:
-            raise ValueError
-        year = int(m.group(1))
-        month = int(m.group(2) or (12 if end else 1))
-        last_day = calendar.monthrange(year, month)[1] if 1 <= month <= 12 else 1
-        day = int(m.group(3) or (last_day if end else 1))
-        return dt.date(year, month, day).isoformat()
+        return date_bound(raw, end=end)
     except ValueError:
         raise BadRequest(f"'{name}' must be a date like 2026-03-01 (or 2026-03, 2026), got {raw[:20]!r}") from None
 

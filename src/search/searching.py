@@ -372,7 +372,7 @@ class SearchService:
                 completions.append({"text": word, "query": text, "documents": documents})
         titles: list[dict[str, str]] = []
         words, excluded = _title_words(q)
-        complete_word = q.endswith(" ") or (bool(excluded) and excluded[-1] == last.strip().lstrip('"(-'))
+        complete_word = q.endswith(" ") or (bool(excluded) and excluded[-1] == partial)
         tail = self.index().analyzer.normalise_word(words[-1]) if words else ""
         # Titles once the last word has 3 letters (or is complete): before that
         # a prefix matches too many titles to be worth a search per keystroke.

@@ -1,16 +1,17 @@
 """Totals and facet counts from cached document sets equal what Whoosh counts itself.
 
-``SearchIndex.find`` counts a query's matches from bitsets of term postings
-instead of running the query a second time, counts facets the same way, and
-scores phrase queries in one run that also counts. ``shortcuts=False`` leaves
-all of it to Whoosh: every answer (total, hits in order, scores, facets) must
-be the same either way, on one segment or many, with deleted documents.
+``SearchIndex.find`` matches and scores every query from bitsets and score
+arrays of term postings and from phrase positions decoded in bulk, never with
+Whoosh's matchers. Whoosh's own answer (``WhooshReference``) is the reference
+where Whoosh is right: every answer (total, hits in order, scores, facets)
+must be the same, on one segment or many, with deleted documents.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from whoosh_reference import WhooshReference
 from conftest import write_jsonl
 
 from search import ingest, read_inputs
@@ -75,7 +76,7 @@ def thousands(tmp_path_factory, sample_records) -> str:
 
 @pytest.mark.parametrize("flt", ["", "published >= 2026-06"])
 def test_thousands_of_matches_same_as_whoosh(thousands, flt):
-    ours, plain = SearchIndex.open(thousands), SearchIndex.open(thousands, shortcuts=False)
+    ours, plain = SearchIndex.open(thousands), WhooshReference(SearchIndex.open(thousands))
     for q in ["भारत", "सरकार", "के", "भारत सरकार", "और OR में", "किसान सरकार", HEADLINE,
               "भारत रूस चीन अमेरिका व्यापार समझौता", "नवीनतम"]:
         every = answer(plain, q, flt, 2000, FACETS)
@@ -89,7 +90,7 @@ def test_feedback_pages_agree_with_whoosh_at_every_limit(thousands):
     """Long queries re-ranked by feedback (default ranking) below the 10th hit: the
     arrays and Whoosh's own AndMaybe query give the same hits whatever the limit
     (block skipping, which drops better documents from AndMaybe, is off there)."""
-    ours, plain = SearchIndex.open(thousands), SearchIndex.open(thousands, shortcuts=False)
+    ours, plain = SearchIndex.open(thousands), WhooshReference(SearchIndex.open(thousands))
     for q in (HEADLINE, "भारत रूस चीन अमेरिका व्यापार समझौता"):
         every = answer(plain, q, "", 2000)
         assert every[0] > 100
@@ -101,7 +102,7 @@ def test_feedback_pages_agree_with_whoosh_at_every_limit(thousands):
 def test_excluded_words_are_excluded(thousands):
     """``सरकार -भारत``: Whoosh 2.7.4's own AndNot lets through a document with भारत
     in a segment with deletions; the document sets do not (and rank the rest as Whoosh)."""
-    ours, plain = SearchIndex.open(thousands), SearchIndex.open(thousands, shortcuts=False)
+    ours, plain = SearchIndex.open(thousands), WhooshReference(SearchIndex.open(thousands))
     total, hits, _ = answer(ours, "सरकार -भारत", "", 2000)
     assert total == len(hits) == answer(plain, "सरकार", "", 1)[0] - answer(plain, "सरकार भारत", "", 1)[0]
     for _, doc_id in hits:
@@ -122,7 +123,7 @@ def answer(index: SearchIndex, q: str | None, flt: str, limit: int, facets=(), s
 @pytest.mark.parametrize("flt", FILTERS)
 def test_same_totals_hits_and_facets_as_whoosh(request, which, flt):
     path = request.getfixturevalue(which)
-    ours, plain = SearchIndex.open(path), SearchIndex.open(path, shortcuts=False)
+    ours, plain = SearchIndex.open(path), WhooshReference(SearchIndex.open(path))
     for q in QUERIES:
         # Every match collected and scored: no block skipping, whose quality
         # bounds can drop a better document from a short top N.
@@ -158,7 +159,7 @@ def test_counts_follow_new_commits(tmp_path, sample_records):
     before = answer(index, "भारत", "", 1, ("source",))
     ingest(read_inputs([str(write_jsonl(tmp_path / "b.jsonl", sample_records[30:]))]), index_dir)
     after = answer(index, "भारत", "", 1, ("source",))
-    assert after == answer(SearchIndex.open(index_dir, shortcuts=False), "भारत", "", 1, ("source",))
+    assert after == answer(WhooshReference(SearchIndex.open(index_dir)), "भारत", "", 1, ("source",))
     assert after[0] > before[0]
 
 
@@ -174,7 +175,7 @@ def test_postings_kept_across_commits_follow_deletions(tmp_path, sample_records)
     ingest(read_inputs([str(write_jsonl(tmp_path / "b.jsonl", changed))]), index_dir)
     answer(index, "नवीनतम", "", 10)  # the new segment's postings read too
     ingest(read_inputs([]), index_dir, delete_ids=gone)
-    plain = SearchIndex.open(index_dir, shortcuts=False)
+    plain = WhooshReference(SearchIndex.open(index_dir))
     for q in QUERIES:
         assert answer(index, q, "", 10, FACETS) == answer(plain, q, "", 10, FACETS), q
     assert answer(index, "भारत", "", 100)[0] < before["भारत"][0]  # deletions seen
@@ -216,7 +217,7 @@ def test_phrases_same_as_whoosh(request, which, flt, sample_records):
     """Totals, hits in order, scores and facets of phrase queries: one segment and many,
     deleted documents, filters, fields, stop words, phrases inside AND/OR/NOT."""
     path = request.getfixturevalue(which)
-    ours, plain = SearchIndex.open(path), SearchIndex.open(path, shortcuts=False)
+    ours, plain = SearchIndex.open(path), WhooshReference(SearchIndex.open(path))
     for q in PHRASES + frequent_phrases(sample_records, 25):
         every = answer(plain, q, flt, 2000, FACETS)
         assert every[0] == len(every[1])
@@ -239,7 +240,7 @@ def test_phrases_in_long_documents(tmp_path):
     ]
     index = str(tmp_path / "index")
     ingest(read_inputs([str(write_jsonl(tmp_path / "a.jsonl", docs))]), index)
-    ours, plain = SearchIndex.open(index), SearchIndex.open(index, shortcuts=False)
+    ours, plain = SearchIndex.open(index), WhooshReference(SearchIndex.open(index))
     for q in ['"बारिश का मौसम"', '"राम राम"', '"सीता राम"', '"मौसम पहाड़"', '"शहर मौसम पहाड़ नदी"', '"मौसम आया"']:
         every = answer(plain, q, "", 10)
         assert every[0] > 0, q
@@ -251,7 +252,7 @@ def test_phrases_in_long_documents(tmp_path):
 def test_phrases_excluded_and_excluding(request, which, flt):
     """``a -b`` with phrases: every document of ``a`` without ``b``, ranked as Whoosh ranks them."""
     path = request.getfixturevalue(which)
-    ours, plain = SearchIndex.open(path), SearchIndex.open(path, shortcuts=False)
+    ours, plain = SearchIndex.open(path), WhooshReference(SearchIndex.open(path))
     for q, positive, both in EXCLUDING:
         excluded = {doc_id for _, doc_id in answer(plain, both, flt, 2000)[1]}
         expected = [hit for hit in answer(plain, q, flt, 2000)[1] if hit[1] not in excluded]
@@ -273,7 +274,7 @@ def test_phrases_follow_commits_and_deletions(tmp_path, sample_records):
     changed = [{**r, "body": r["body"].replace("के लिए", "हेतु")} for r in sample_records[::3]]
     added = [{**r, "id": r["id"] + "-new"} for r in sample_records[:5]]
     ingest(read_inputs([str(write_jsonl(tmp_path / "b.jsonl", changed + added))]), index_dir)
-    plain = SearchIndex.open(index_dir, shortcuts=False)
+    plain = WhooshReference(SearchIndex.open(index_dir))
     after = [answer(index, q, "", 100, FACETS) for q in phrases]
     assert after == [answer(plain, q, "", 100, FACETS) for q in phrases]
     assert after != before
@@ -288,7 +289,7 @@ def test_phrases_of_a_rare_and_a_common_word(tmp_path):
     index = str(tmp_path / "index")
     ingest(read_inputs([str(write_jsonl(tmp_path / "a.jsonl", docs))]), index, batch_size=600, max_segments=100)
     ingest(read_inputs([str(write_jsonl(tmp_path / "b.jsonl", [{**docs[700], "body": "बदला"}]))]), index)
-    ours, plain = SearchIndex.open(index), SearchIndex.open(index, shortcuts=False)
+    ours, plain = SearchIndex.open(index), WhooshReference(SearchIndex.open(index))
     for q in ['"अद्वितीय के"', '"अद्वितीय के साथ"', '"के साथ"', '"लोग और शहर"']:
         every = answer(plain, q, "", 2000)
         assert every[0] > 0, q

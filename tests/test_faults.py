@@ -143,7 +143,7 @@ def test_truncated_segment_health_503_ingest_refuses_rebuild_recovers(committed_
     assert rebuilt.returncode == EXIT_OK, rebuilt.stderr
     assert json.loads(rebuilt.stdout)["added"] == 300
     assert len(index_ids(committed_index)) == 300
-    assert answers(committed_index)["/health"] == (200, {"status": "ok", "documents": 300})
+    assert answers(committed_index)["/health"] == (200, {"status": "ok", "documents": 300, "generation": 1})
     assert not set(files_before) & {n for n in os.listdir(committed_index) if n.endswith(".seg")}  # old segments gone
 
 

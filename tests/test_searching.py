@@ -292,7 +292,9 @@ class TestFeedback:
 
         ranking = Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0)
         ours = SearchIndex.open(feedback_index, ranking=ranking)
-        plain = SearchIndex.open(feedback_index, ranking=ranking, shortcuts=False)
+        from whoosh_reference import WhooshReference
+
+        plain = WhooshReference(SearchIndex.open(feedback_index, ranking=ranking))
         node = parse(self.QUERY, ours.analyzer)
         mine, whoosh = ours.find(node, limit=20), plain.find(node, limit=20)
         assert [s["id"] for _, s in mine.hits] == [s["id"] for _, s in whoosh.hits]

@@ -41,7 +41,8 @@ class Settings:
     max_prefix_terms: int = _setting(50, "Most index terms one prefix query (भार*) expands to; the most frequent are kept.")
     max_filter_chars: int = _setting(1000, "Longest filter expression accepted, in characters.")
     query_time_limit: float = _setting(
-        5.0, "Seconds a search may spend collecting hits before it is stopped with a 503 answer (0: no limit)."
+        5.0, "Seconds a request may take (parsing, searching, counting, facets, snippets) before it is stopped "
+        "with a 503 answer (0: no limit)."
     )
     suggest_below: int = _setting(3, "Offer a did-you-mean suggestion when a query finds fewer documents than this.")
     suggest_max_distance: int = _setting(2, "Most edits (letters or vowel signs added, dropped, changed) in a did-you-mean correction.")
@@ -82,7 +83,8 @@ class Settings:
     )
     cors_origins: str = _setting("", "Origins allowed to call the API from a browser: comma-separated, or '*'. Empty: none.")
     refresh_seconds: float = _setting(
-        1.0, "How often a server checks the index for newly committed documents."
+        0.0, "How often a server checks the index for newly committed documents; 0: at every request (a "
+        "directory listing), so a client never sees an older commit after a newer one, whichever worker answers."
     )
     cache_mb: int = _setting(
         32, "Memory in MB a server process keeps index data in between searches: half for decoded "
@@ -95,6 +97,19 @@ class Settings:
     phrase_warm_share: float = _setting(
         0.2, "When the server opens the index, read the positions of the words found in at least this share of "
         "the documents, so the first phrases with them are fast (about 2 s and 58 MB at 55,737 documents); 0: none.",
+    )
+    # -- time limits and admission of expensive searches
+    export_time_limit: float = _setting(
+        30.0, "Seconds an export (/export.csv, /export.json) may take, search and every row's snippet included, "
+        "before it is stopped with a 503 answer (0: no limit)."
+    )
+    expensive_cost: int = _setting(
+        2_000_000, "A search whose estimated cost (postings to read, counted before reading any) is above this is "
+        "expensive: at most expensive_searches of them run at a time in a server process."
+    )
+    expensive_searches: int = _setting(
+        1, "Expensive searches run at a time in a server process (as many more wait; any more are answered "
+        "503 busy with Retry-After), so a flood of them leaves the threads free for cheap ones."
     )
 
     @classmethod

@@ -12,21 +12,25 @@ Whoosh quirks handled here:
   very same chain.
 * Whoosh's ``Searcher`` is not meant to be shared between threads and does
   not notice new commits by itself: each thread keeps its own and refreshes
-  it at most every ``refresh_seconds``.
-* Prefix queries expand to every matching term; we expand them ourselves,
-  keeping the most frequent ``max_prefix_terms``.
-* Romanized words are read against the index's own vocabulary: the first
-  romanized query after a commit files every Devanagari term of the lexicon
-  under its phonetic key (:mod:`search.romanized`), once per index
-  generation, shared by all threads. Devanagari-only queries never build it.
-* A Whoosh ``Phrase`` takes one term per position; a phrase with romanized
-  words becomes an ``Or`` of the best-weighted readings, capped.
-* Whoosh matches a phrase by unpickling each word's positions document by
-  document; :class:`_PhraseScorer` reads them per segment in bulk instead.
-  Once its top N is full, Whoosh's collector replaces matchers
-  (``replace(minscore)``), which drops matches of a phrase inside AND/NOT,
-  some better than the N-th: a collector that must see every match has it
-  turned off.
+  it at most every ``refresh_seconds`` (0: at every search).
+* Whoosh stores the index; we search it. Every query tree is matched and
+  scored by :class:`_Evaluator` from term postings read in bulk (bitsets of
+  documents, BM25F score arrays, phrase positions: :class:`_DocSets`,
+  :class:`_PhraseScorer`), never by Whoosh's matchers and collectors:
+  Whoosh 2.7.4's let excluded documents through in segments with deletions,
+  counted a NOT inside an OR differently with the page size, and can loop
+  for minutes in block-quality skipping (Whoosh #446, #461). The scores are
+  Whoosh's BM25F, computed the way Whoosh computes them.
+* Every step of a search checks one :class:`~search.deadline.Deadline`, and
+  :meth:`SearchIndex.estimate` tells beforehand what a query will cost (the
+  search service admits expensive ones one at a time).
+* Prefix queries expand, from each segment's sorted lexicon
+  (:class:`_Lexicon`, read once per segment), to the ``max_prefix_terms``
+  most frequent terms; expansions are kept per index generation.
+* Romanized words are read against the index's own terms: each segment's
+  Devanagari terms are filed under their phonetic key (:mod:`search.romanized`)
+  with its lexicon, once per segment, shared by all threads.
+* A phrase with romanized words is searched as the best-weighted readings, capped.
 * Whoosh's write lock (``WRITELOCK``) is an ``fcntl.flock``: the kernel
   releases it when the holder dies, so a killed writer never leaves a stale
   lock. A killed writer does leave its spill directories (``*.tmp``) and
@@ -74,26 +78,25 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 import whoosh.analysis
 import whoosh.codec.whoosh3
-import whoosh.collectors
+import whoosh.columns
 import whoosh.fields
 import whoosh.filedb.filestore
 import whoosh.formats
 import whoosh.index
 import whoosh.matching
-import whoosh.query
 import whoosh.reading
 import whoosh.scoring
-import whoosh.sorting
 import whoosh.writing
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
-from whoosh.searching import Searcher, TimeLimit
+from whoosh.searching import Searcher
 from whoosh.system import pack_uint
 
 from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer, words
 from .config import Settings
+from .deadline import NO_DEADLINE, Deadline, SearchTimeout
 from .documents import Record
-from .filtering import AllOf, AnyOf, Condition, FilterNode, Negate
+from .filtering import AllOf, Condition, FilterNode, Negate
 from .querying import And, AnyWords, Node, Not, Or, Phrase, Prefix, Word
 from .romanized import best_matches, candidate_keys, key
 from .vocabulary import Vocabulary
@@ -166,10 +169,6 @@ class IndexLocked(RuntimeError):
 
 class IndexWriteFailed(RuntimeError):
     """A worker process building part of a batch failed; the batch was not committed."""
-
-
-class SearchTimeout(RuntimeError):
-    """A search ran past its time limit and was stopped."""
 
 
 @dataclass
@@ -389,20 +388,16 @@ class SearchIndex:
 
     def __init__(
         self, ix: whoosh.index.Index, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None,
-        shortcuts: bool = True, cache_bytes: int = 32 << 20, positions_bytes: int = 64 << 20,
+        cache_bytes: int = 32 << 20, positions_bytes: int = 64 << 20,
     ) -> None:
         self._ix = ix
         self.path = path
         self.refresh_seconds = refresh_seconds
         self.ranking = ranking or Ranking()
-        #: Count totals and facets from cached document sets (:class:`_DocSets`)
-        #: and score long any-word queries term at a time (:class:`_AnyWordsScorer`);
-        #: False leaves all of it to Whoosh (slower, the same answers: for checking).
-        self.shortcuts = shortcuts
         self._local = threading.local()
         #: Half the cache: decoded postings of the segments, shared by threads and
         #: generations; the other half: each thread's document sets and scores.
-        self._segments = _SegmentCache(_decode_postings, _postings_size, cache_bytes // 2)
+        self._segments = _SegmentCache(self._decode_postings, _postings_size, cache_bytes // 2)
         self._thread_cache_bytes = cache_bytes // 4
         tokenizer: HindiTokenizer = ix.schema["body"].analyzer
         if tokenizer.version != ANALYSIS_VERSION:
@@ -413,17 +408,18 @@ class SearchIndex:
             )
         self.options = tokenizer.options
         self.analyzer = shared_analyzer(self.options)
-        self._roman_keys: dict[str, dict[str, tuple[str, ...]]] = {}  # by segment id
+        #: Each segment's sorted terms and phonetic keys, by segment id (see :meth:`lexicons`).
+        self._lexicons: dict[str, _Lexicon] = {}
+        self._lexicons_filed = threading.Condition()
+        self._lexicons_filing = False  # a thread reads new segments' lexicons
         #: Word positions for phrases (:class:`_Occurrences`), kept the same way.
         self._positions = _SegmentCache(_all_occurrences, _occurrences_size, positions_bytes)
-        self._roman_lock = threading.Lock()
-        self._roman_filing = False  # a thread files new segments' keys
 
     # -- opening -----------------------------------------------------------
 
     @classmethod
     def open(
-        cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None, shortcuts: bool = True,
+        cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None,
         cache_bytes: int = 32 << 20, positions_bytes: int = 64 << 20,
     ) -> "SearchIndex":
         """Open an existing index, or raise :class:`IndexUnavailable` saying why."""
@@ -443,7 +439,7 @@ class SearchIndex:
                 f"the index at {path!r} cannot be opened ({type(exc).__name__}: {exc}); "
                 "rebuild it: ingest --rebuild with all the documents"
             ) from exc
-        index = cls(ix, path, refresh_seconds, ranking, shortcuts, cache_bytes, positions_bytes)
+        index = cls(ix, path, refresh_seconds, ranking, cache_bytes, positions_bytes)
         index.check_files()
         return index
 
@@ -501,13 +497,13 @@ class SearchIndex:
         if searcher is None:
             weighting = whoosh.scoring.BM25F(B=self.ranking.b, K1=self.ranking.k1)
             local.searcher = self._ix.searcher(weighting=weighting)
-            local.docsets = _DocSets(local.searcher, self._segments, self._thread_cache_bytes)
+            local.docsets = _DocSets(local.searcher, self._segments, self._thread_cache_bytes, self._lexicons)
             local.checked = now
         elif now - local.checked >= self.refresh_seconds:
             local.checked = now
             if not searcher.up_to_date():
                 local.searcher = searcher.refresh()
-                local.docsets = _DocSets(local.searcher, self._segments, self._thread_cache_bytes)  # the sets belong to one generation
+                local.docsets = _DocSets(local.searcher, self._segments, self._thread_cache_bytes, self._lexicons)  # the sets belong to one generation
         return local.searcher
 
     def doc_count(self) -> int:
@@ -517,141 +513,193 @@ class SearchIndex:
         """The stored fields of one document, or None."""
         return self.searcher().document(id=doc_id)
 
-    def roman_keys(self, *, wait: bool = False) -> list[dict[str, tuple[str, ...]]]:
-        """Phonetic key -> the Devanagari terms filed under it, one map per segment
-        of this thread's searcher.
+    def _decode_postings(self, reader: Any, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        return _decode_postings(reader, field, term, self._lexicons.get(_segment_id(reader) or ""))
 
-        A segment's map is built from its term lexicon once, then shared by
-        every thread and generation (segments never change). :meth:`warm_up`
-        builds them all as a server starts; the segments a later commit adds
-        are filed in a background thread (a 5,000-document segment takes
-        about 0.2 s), and until then their new words are not read from Latin
-        script, so no search waits for them. ``wait`` (or nothing filed yet)
-        builds the missing maps at once.
+    def lexicons(self, *, wait: bool = False, deadline: Deadline = NO_DEADLINE) -> list[tuple[Any, "_Lexicon | None"]]:
+        """``(segment reader, its lexicon)`` for every segment of this thread's searcher;
+        the lexicon is None while the segment's terms are still being read.
+
+        A segment's lexicon (its sorted terms with their document frequencies, and
+        its Devanagari terms filed under their phonetic keys: see :class:`_Lexicon`)
+        is read once, then shared by every thread and generation (segments never
+        change). :meth:`warm_up` reads them all as a server starts; the segments
+        a later commit adds are read by a background thread (a 5,000-document
+        segment takes about 0.1 s), and meanwhile prefixes are expanded from the
+        segment's term index directly and its new words are not read from Latin
+        script, so no search waits for them. ``wait`` waits until every segment
+        of this searcher is read, up to ``deadline``.
         """
-        maps, missing = [], []
+        found: list[tuple[Any, _Lexicon | None]] = []
+        missing = False
         for sub, _ in self.searcher().leaf_searchers():
             reader = sub.reader()
-            try:
-                segment_id = reader.segment().segment_id()
-            except AttributeError:  # an empty index
+            segment_id = _segment_id(reader)
+            if segment_id is None:  # an empty index
                 continue
-            keys = self._roman_keys.get(segment_id)
-            if keys is None:
-                missing.append((segment_id, reader))
-            else:
-                maps.append(keys)
-        if missing and (wait or not self._roman_keys):
-            with self._roman_lock:  # one thread builds, the others wait for it
-                for segment_id, reader in missing:
-                    keys = self._roman_keys.get(segment_id)
-                    if keys is None:
-                        keys = self._roman_keys[segment_id] = _roman_keys(reader)
-                    maps.append(keys)
-        elif missing and not self._roman_filing:
-            self._roman_filing = True
-            threading.Thread(target=self._file_roman_keys, daemon=True).start()
-        if len(self._roman_keys) > 2 * len(maps) + 8:  # merged-away segments
-            with self._roman_lock:
-                live = {id(m) for m in maps}
-                for segment_id in [k for k, m in self._roman_keys.items() if id(m) not in live]:
-                    del self._roman_keys[segment_id]
-        return maps
+            lexicon = self._lexicons.get(segment_id)
+            missing = missing or lexicon is None
+            found.append((reader, lexicon))
+        if not missing:
+            self._forget_lexicons({id(lexicon) for _, lexicon in found})
+            return found
+        self._file_lexicons()
+        if not wait:
+            return found
+        with self._lexicons_filed:
+            while True:
+                found = [(reader, self._lexicons.get(_segment_id(reader))) for reader, _ in found]
+                if all(lexicon is not None for _, lexicon in found):
+                    return found
+                if not self._lexicons_filing:  # the filing thread failed (a damaged or closed index)
+                    raise IndexUnavailable(f"the terms of the index at {self.path!r} could not be read")
+                deadline.check()
+                self._lexicons_filed.wait(min(0.1, deadline.remaining() or 0.1))
 
-    def _file_roman_keys(self) -> None:
-        """File the phonetic keys of the segments of the last commit that have none yet,
-        with a searcher of this thread's own (Whoosh's readers are not shared)."""
+    def _file_lexicons(self) -> None:
+        """Read, in a background thread, the lexicons of the latest commit's segments that have none."""
+        with self._lexicons_filed:
+            if self._lexicons_filing:
+                return
+            self._lexicons_filing = True
+        threading.Thread(target=self._read_lexicons, daemon=True).start()
+
+    def _read_lexicons(self) -> None:
+        """The filing thread: with a searcher of its own (Whoosh's readers are not shared)."""
         try:
-            with self._ix.searcher() as searcher, self._roman_lock:
+            with self._ix.searcher() as searcher:
                 for reader, _ in searcher.reader().leaf_readers():
-                    segment_id = reader.segment().segment_id()
-                    if segment_id not in self._roman_keys:
-                        self._roman_keys[segment_id] = _roman_keys(reader, pause=0.01)
+                    segment_id = _segment_id(reader)
+                    if segment_id is not None and segment_id not in self._lexicons:
+                        lexicon = _read_lexicon(reader, pause=0.005)
+                        with self._lexicons_filed:
+                            self._lexicons[segment_id] = lexicon
+                            self._lexicons_filed.notify_all()
         except Exception:  # noqa: BLE001 - a closed or damaged index: the searches report it
             pass
         finally:
-            self._roman_filing = False
+            with self._lexicons_filed:
+                self._lexicons_filing = False
+                self._lexicons_filed.notify_all()
+
+    def _forget_lexicons(self, live: set[int]) -> None:
+        """Drop the lexicons of segments merged away (kept up to a few spare)."""
+        if len(self._lexicons) > 2 * len(live) + 8:
+            with self._lexicons_filed:
+                for segment_id in [k for k, m in self._lexicons.items() if id(m) not in live]:
+                    del self._lexicons[segment_id]
+
+    def roman_keys(self, *, wait: bool = False, deadline: Deadline = NO_DEADLINE) -> list[dict[str, tuple[str, ...]]]:
+        """Phonetic key -> the Devanagari terms filed under it, one map per segment
+        read so far (:meth:`lexicons`); waits for them all when ``wait`` or when none is read yet."""
+        found = self.lexicons(deadline=deadline)
+        if wait or (found and all(lexicon is None for _, lexicon in found)):
+            found = self.lexicons(wait=True, deadline=deadline)
+        return [lexicon.roman for _, lexicon in found if lexicon is not None]
 
     def warm_up(self, phrase_share: float = Settings.phrase_warm_share) -> None:
         """Read what the first searches of a new server would otherwise wait for:
-        phonetic keys, and the positions of the words in at least ``phrase_share``
-        of a segment's documents (:meth:`warm_phrases`)."""
-        self.roman_keys(wait=True)
+        every segment's lexicon (prefixes, phonetic keys), and the positions of
+        the words in at least ``phrase_share`` of a segment's documents (:meth:`warm_phrases`)."""
+        self.lexicons(wait=True)
         self.warm_phrases(phrase_share)
 
     def read_roman(
-        self, word: str, *, limit: int = 8, min_score: float = 0.6
+        self, word: str, *, limit: int = 8, min_score: float = 0.6, deadline: Deadline = NO_DEADLINE
     ) -> list[tuple[str, float]]:
         """The Devanagari index terms a romanized ``word`` may stand for, with a
         closeness weight, best first (``bharat`` -> ``[("भारत", 1.0), ...]``)."""
-        maps = self.roman_keys()
+        maps = self.roman_keys(deadline=deadline)
         terms = {t for k in candidate_keys(word) for keys in maps for t in keys.get(k, ())}
         return best_matches(word, sorted(terms), limit=limit, min_score=min_score)
+
+    def generation(self) -> int:
+        """The commit this thread's searcher reads (it grows with every commit)."""
+        return self.searcher().reader().generation()
+
+    def estimate(self, node: Node | None, *, max_prefix_terms: int = 50, budget: int = 1 << 62,
+                 deadline: Deadline = NO_DEADLINE) -> int:
+        """What answering ``node`` will cost, in postings read (a posting with positions
+        counts twice), before any is read: from document frequencies and the prefixes'
+        expansions, both of which the search then reuses. Counting stops once past
+        ``budget``. The search service admits expensive queries one at a time by it."""
+        searcher = self.searcher()
+        docsets: _DocSets = self._local.docsets
+        compiler = _Compiler(self, searcher, docsets, self.ranking, max_prefix_terms, deadline)
+        return _estimate(node, compiler, docsets, budget, self._positions)
 
     def find(
         self,
         node: Node | None,
         *,
         limit: int,
+        offset: int = 0,
         max_prefix_terms: int = 50,
         filter: FilterNode | None = None,
         facets: Sequence[str] = (),
         sort: str = "relevance",
         time_limit: float = 0.0,
+        deadline: Deadline | None = None,
     ) -> ResultSet:
         """Search with a filter, facet counts over the whole result set and a sort order.
 
         ``node`` None matches every document (for /stats and browsing by filter).
-        ``sort`` is ``relevance``, ``published`` or ``-published``. A positive
-        ``time_limit`` (seconds) stops the collection of hits between two
-        documents and raises :class:`SearchTimeout`, so a pathological query
-        cannot hold a worker.
+        ``sort`` is ``relevance``, ``published`` or ``-published``. The hits are
+        the ``limit`` after the first ``offset`` (a page), the total and facets
+        count every match. ``deadline`` (or a positive ``time_limit`` in
+        seconds) bounds all of it: past it, :class:`SearchTimeout` is raised
+        between two steps, so a pathological query cannot hold a worker.
         """
-        try:
-            return self._find(node, limit, max_prefix_terms, filter, facets, sort, time_limit)
-        except TimeLimit:  # from our scorers' deadline checks or the _DeadlineCollector
-            raise SearchTimeout(f"the search took longer than {time_limit:g} s and was stopped") from None
+        if deadline is None:
+            deadline = Deadline(time_limit)
+        deadline.check()
+        return self._find(node, offset, limit, max_prefix_terms, filter, facets, sort, deadline)
 
     def _find(
-        self, node: Node | None, limit: int, max_prefix_terms: int, filter: FilterNode | None,
-        facets: Sequence[str], sort: str, time_limit: float,
+        self, node: Node | None, offset: int, limit: int, max_prefix_terms: int, filter: FilterNode | None,
+        facets: Sequence[str], sort: str, deadline: Deadline,
     ) -> ResultSet:
-        deadline = time.perf_counter() + time_limit if time_limit > 0 else float("inf")
         searcher = self.searcher()
+        docsets: _DocSets = self._local.docsets
         if node is not None:
-            node = _blend_readings(node, self._frequency(searcher), searcher.doc_count_all())
-        compiler = _Compiler(searcher, self.ranking, max_prefix_terms)
+            node = _blend_readings(node, docsets.frequency, searcher.doc_count_all())
+        compiler = _Compiler(self, searcher, docsets, self.ranking, max_prefix_terms, deadline)
         memo = _SearchMemo(searcher)
         ranking = self.ranking
+        window = offset + limit
         if not (
             isinstance(node, AnyWords) and sort == "relevance" and ranking.feedback_terms > 0
-            and ranking.feedback_docs > 0 and limit > ranking.feedback_after
+            and ranking.feedback_docs > 0 and window > ranking.feedback_after
         ):
-            return self._run(searcher, compiler, memo, node, limit, filter, facets, sort, time_limit, deadline)
+            found = self._run(compiler, memo, node, window, filter, facets, sort, deadline)
+            return _page(found, memo, offset, limit)
         # Feedback: the first feedback_after hits as the query ranks them, the rest
         # re-ranked with the words of the best feedback_docs (whatever the page size).
-        found = self._run(
-            searcher, compiler, memo, node, max(limit, ranking.feedback_docs), filter, facets, sort, time_limit, deadline
-        )
-        kept = found.hits[: ranking.feedback_after]
-        extra = self._feedback(searcher, node, filter, found.hits) if len(found.hits) > len(kept) else []
+        found = self._run(compiler, memo, node, max(window, ranking.feedback_docs), filter, facets, sort, deadline)
+        kept = found.top[: ranking.feedback_after]
         again = None
-        if extra:
+        if len(found.top) > len(kept):
             try:
-                again = self._run(searcher, compiler, memo, node, limit, filter, (), sort, time_limit, deadline, extra)
-            except TimeLimit:  # the search itself succeeded: answer it without feedback
+                # Optional work: at most half the time left, so the answer keeps time for its snippets.
+                rerun = deadline.share(0.5)
+                extra = self._feedback(node, filter, [memo.stored(d) for _, d in found.top[: ranking.feedback_docs]])
+                if extra:
+                    rerun.check()
+                    compiler.deadline = rerun
+                    again = self._run(compiler, memo, node, window, filter, (), sort, rerun, extra)
+            except SearchTimeout:  # the search itself succeeded: answer it without feedback
                 pass
+            compiler.deadline = deadline
         if again is None:
-            return ResultSet(total=found.total, hits=found.hits[:limit], facets=found.facets)
-        seen = {fields["id"] for _, fields in kept}
-        rest = [hit for hit in again.hits if hit[1]["id"] not in seen]
-        return ResultSet(total=found.total, hits=kept + rest[: limit - len(kept)], facets=found.facets)
+            return _page(found, memo, offset, limit)
+        seen = {d for _, d in kept}
+        rest = [hit for hit in again.top if hit[1] not in seen]
+        found.top = kept + rest[: window - len(kept)]
+        return _page(found, memo, offset, limit)
 
-    def _feedback(
-        self, searcher: Searcher, node: AnyWords, filter: FilterNode | None, hits: list[tuple[float, dict[str, Any]]]
-    ) -> list[tuple[str, float]]:
+    def _feedback(self, node: AnyWords, filter: FilterNode | None, texts: list[dict[str, Any]]) -> list[tuple[str, float]]:
         """Pseudo-relevance feedback: ``[(body term, boost)]`` of the words that best
-        characterise the best hits of a long query.
+        characterise the best hits of a long query (their stored ``texts``).
 
         A headline shares few words with its story, and those words are common
         to hundreds of stories; the best hits' other distinctive words (each
@@ -660,19 +708,15 @@ class SearchIndex:
         re-rank documents the query matched (see :meth:`_find`). This thread
         keeps them for the query's next pages while the index generation lives.
         """
-        remembered = self._local.docsets.feedback if self.shortcuts else {}
+        docsets: _DocSets = self._local.docsets
+        remembered = docsets.feedback
         words = remembered.get((node, filter))
         if words is None:
-            texts = [fields for _, fields in hits[: self.ranking.feedback_docs]]
-            words = self._feedback_words(searcher.doc_count(), self._frequency(searcher), node, texts)
+            words = self._feedback_words(self.searcher().doc_count(), docsets.frequency, node, texts)
             if len(remembered) >= _FEEDBACK_REMEMBERED:
                 del remembered[next(iter(remembered))]
             remembered[(node, filter)] = words
         return words
-
-    def _frequency(self, searcher: Searcher) -> Callable[[str, str], int]:
-        """Document frequency ``(field, term) -> int``: this thread's remembered ones."""
-        return self._local.docsets.frequency if self.shortcuts else searcher.doc_frequency
 
     def _feedback_words(
         self, live: int, frequency: Callable[[str, str], int], node: AnyWords, texts: list[dict[str, Any]]
@@ -706,107 +750,50 @@ class SearchIndex:
         return [(term, ranking.feedback_weight) for term, weight in best if weight > 0]
 
     def _run(
-        self, searcher: Searcher, compiler: "_Compiler", memo: "_SearchMemo", node: Node | None,
-        limit: int, filter: FilterNode | None, facets: Sequence[str], sort: str, time_limit: float, deadline: float,
+        self, compiler: "_Compiler", memo: "_SearchMemo", node: Node | None, window: int,
+        filter: FilterNode | None, facets: Sequence[str], sort: str, deadline: Deadline,
         extra: Sequence[tuple[str, float]] = (),
-    ) -> ResultSet:
-        """One search. ``extra`` (body terms with boosts, only with an
-        :class:`AnyWords` node) adds to the scores of the documents the query
-        matches without matching any others."""
-        stored = memo.stored
-        query = whoosh.query.Every() if node is None else compiler.compile(node)
-        if extra:
-            query = whoosh.query.AndMaybe(query, _or(whoosh.query.Term("body", t, boost=b) for t, b in extra))
-        newest_first = sort.startswith("-")
-        sortedby = None if sort == "relevance" else _date_order(newest_first)
-        docsets: _DocSets | None = self._local.docsets if self.shortcuts else None
-        allow: Any = None if filter is None else _compile_filter(filter)
-        if docsets is not None and filter is not None:
-            allow, allowed = docsets.filter(filter)
-            if not allow:  # an empty set would mean "no filter" to Whoosh
-                return ResultSet(total=0, hits=[], facets={name: {} for name in facets})
-        # Facets from document sets (a phrase's documents from its words' positions).
-        own_facets = bool(facets) and docsets is not None
-        if docsets is not None and sort == "relevance" and node is not None and _TopDocs.handles(node, compiler):
-            matched = docsets.matching(node, compiler)
-            assert matched is not None
-            if filter is not None:
-                matched &= allowed
-            top = _TopDocs(docsets, compiler).run(node, max(limit, 1), matched, deadline)
-            return ResultSet(
-                total=matched.bit_count(), hits=_stored_hits(stored, top, limit),
-                facets=self._facets(docsets, node, compiler, facets, filter),
-            )
-        if docsets is not None and sort == "relevance" and _AnyWordsScorer.handles(node):
-            assert isinstance(node, AnyWords)
-            matched, top = _AnyWordsScorer(searcher, docsets, compiler).run(
-                node, max(limit, 1), allowed if filter is not None else None, deadline, extra, memo.any_words
-            )
-            return _scored_result(stored, docsets, matched, top, limit, facets)
-        phrase = _PhraseScorer.clauses(node, compiler) if docsets is not None and sort == "relevance" else None
-        if phrase is not None:
-            assert docsets is not None and node is not None
-            found, top = self._phrase_scorer(searcher, compiler).run(
-                node, max(limit, 1), _mask(allowed, searcher.doc_count_all()) if filter is not None else None, deadline
-            )
-            return _scored_result(stored, docsets, found, top, limit, facets)
-        # Block skipping leaves the total to count afterwards, from document sets;
-        # the documents of a query with phrases (in AND/OR/NOT, or sorted by date)
-        # come from the phrases' positions.
-        phrase_docs: int | None = None
-        if docsets is not None and _has_phrase(node):
-            assert node is not None
-            phrase_docs = self._phrase_scorer(searcher, compiler).matching(node, deadline)
-            if phrase_docs is not None:
-                # Whoosh collects only these: its AndNot lets excluded documents
-                # through in a segment with deletions (test_excluded_words_are_excluded).
-                if filter is not None:
-                    phrase_docs &= allowed
-                allow = set(_members(phrase_docs, searcher.doc_count_all()).tolist())
-                if not allow:
-                    return ResultSet(total=0, hits=[], facets={name: {} for name in facets})
-            own_facets = own_facets and phrase_docs is not None
-        groupedby = None
-        if facets and not own_facets:
-            groupedby = {name: whoosh.sorting.FieldFacet(name, maptype=whoosh.sorting.Count) for name in facets}
-        # With a phrase, Whoosh's block skipping can drop a better document from
-        # a short top N: it scores every match (and counts them, when no document
-        # set does: a lone NOT). So it does with AndMaybe (feedback words).
-        optimize = (docsets is None or not _has_phrase(node)) and not extra
-        collector = searcher.collector(
-            limit=max(limit, 1), sortedby=sortedby, reverse=newest_first,
-            groupedby=groupedby, optimize=optimize,
-        )
-        if not optimize:
-            # Nor replace matchers once the top N fills: Whoosh's replace(minscore)
-            # drops matches, some of them better than the N-th (phrases in AND/NOT).
-            collector.replace = 0
-        if time_limit > 0:  # what is left of it (feedback runs a second time)
-            collector = _DeadlineCollector(collector, max(deadline - time.perf_counter(), 1e-3))
-        if allow is not None:  # outermost: Whoosh filters in FilterCollector.collect_matches
-            collector = whoosh.collectors.FilterCollector(collector, allow)
-        searcher.search_with_collector(query, collector)
-        results = collector.results()
-        # Sorted by date, Whoosh puts the sort key where the score goes: report 0.
-        hits = [((hit.score or 0.0) if sortedby is None else 0.0, stored(hit.docnum)) for hit in results][:limit]
-        if docsets is None:
-            total = len(results)
-        else:
-            total = self._total(results, collector, lambda: docsets.matching(node, compiler), allowed if filter else None)
-        if phrase_docs is not None:  # Whoosh's count drops matches its matchers pruned below the top N
-            total = phrase_docs.bit_count()
-        if own_facets:
-            assert docsets is not None
-            counts = self._facets(docsets, node, compiler, facets, None if phrase_docs else filter, phrase_docs)
-        else:
-            counts = {
-                name: {str(k): int(v) for k, v in results.groups(name).items() if k not in (None, "", b"")}
-                for name in facets
-            }
-        return ResultSet(total=total, hits=hits, facets=counts)
+    ) -> "_Found":
+        """One search: every match counted (and its facets), the best ``window`` ranked.
 
-    def _phrase_scorer(self, searcher: Searcher, compiler: "_Compiler") -> "_PhraseScorer":
-        return _PhraseScorer(searcher, self._local.docsets, self._positions, compiler)
+        ``extra`` (body terms with boosts, only with an :class:`AnyWords` node)
+        adds to the scores of the documents the query matches without matching
+        any others (feedback)."""
+        docsets = compiler.docsets
+        allowed = docsets.filter(filter) if filter is not None else None
+        evaluator = _Evaluator(compiler, self._phrase_scorer(compiler), scoring=sort == "relevance", allowed=allowed)
+        if sort == "relevance" and isinstance(node, AnyWords):
+            matched, top = _AnyWordsScorer(compiler, evaluator).run(
+                node, max(window, 1), allowed, extra, memo.any_words
+            )
+            total = len(matched)
+            bits = _bitset(matched, docsets.size) if facets else 0
+        else:
+            assert not extra
+            bits = docsets.live() if node is None else evaluator.matches(node)
+            if allowed is not None:
+                bits &= allowed
+            members = _members(bits, docsets.size)
+            total = len(members)
+            if sort != "relevance":
+                top = docsets.by_date(members, sort.startswith("-"), window)
+            elif node is None:  # everything, in index order
+                top = [(1.0, d) for d in members[:window].tolist()]
+            elif not total:
+                top = []
+            else:
+                scores = np.zeros(docsets.size)
+                evaluator.add_scores(node, scores, exact=False)
+                deadline.check()
+                top = _best(scores[members], members, window)
+        counted = {}
+        for name in facets:
+            deadline.check()
+            counted[name] = docsets.facet(name, bits)
+        return _Found(total, top, counted)
+
+    def _phrase_scorer(self, compiler: "_Compiler") -> "_PhraseScorer":
+        return _PhraseScorer(compiler.searcher, compiler.docsets, self._positions, compiler)
 
     def warm_phrases(self, share: float) -> int:
         """Read now the positions of every word found in at least ``share`` of the documents
@@ -827,42 +814,6 @@ class SearchIndex:
                     self._positions.get(reader, field, term)
                 warmed += len(common)
         return warmed
-
-    @staticmethod
-    def _facets(
-        docsets: "_DocSets", node: Node | None, compiler: "_Compiler", facets: Sequence[str], filter: FilterNode | None,
-        matched: int | None = None,
-    ) -> dict[str, dict[str, int]]:
-        """Facet counts over every document ``node`` matches (``matched`` when given) under ``filter``."""
-        if not facets:
-            return {}
-        if matched is None:
-            matched = docsets.matching(node, compiler)
-        assert matched is not None
-        if filter is not None:
-            matched &= docsets.filter(filter)[1]
-        return {name: docsets.facet(name, matched) for name in facets}
-
-    @staticmethod
-    def _total(results: Any, collector: Any, matching: Any, allowed: int | None) -> int:
-        """The exact number of matches, without Whoosh's second run of the query.
-
-        Fewer hits than asked for means no block was skipped (Whoosh skips
-        only once the top N is full), so every match was collected; else the
-        count comes from the query's document sets (``matching()``; None for
-        a phrase, which Whoosh then counts).
-        """
-        top = collector
-        while isinstance(top, whoosh.collectors.WrappingCollector):
-            top = top.child
-        if not isinstance(top, whoosh.collectors.TopCollector) or top.computes_count():
-            return len(results)
-        if results.scored_length() < top.limit:
-            return results.scored_length()
-        matched = matching()
-        if matched is None:
-            return len(results)
-        return (matched if allowed is None else matched & allowed).bit_count()
 
     def iter_stored(self) -> Iterator[dict[str, Any]]:
         """The stored fields of every live document (for rebuilding side files)."""
@@ -1599,30 +1550,148 @@ class Writer:
                     pass
 
 
-def _roman_keys(reader: Any, pause: float = 0.0) -> dict[str, tuple[str, ...]]:
-    """Phonetic key -> the Devanagari title and body terms of one segment (``brt`` -> ``("भारत", ...)``).
+def _segment_id(reader: Any) -> str | None:
+    """The id of the segment ``reader`` reads (None for an empty index's reader)."""
+    try:
+        return reader.segment().segment_id()
+    except AttributeError:
+        return None
 
-    ``pause``: seconds to sleep after every 500 terms, so that a background
-    thread takes at most about half of the interpreter from the searches
-    running beside it in the same process."""
+
+@dataclass
+class _Lexicon:
+    """One segment's title and body terms, sorted, with their document frequencies,
+    and its Devanagari terms filed under their phonetic keys.
+
+    Prefixes are expanded from it (a binary search, then the slice's
+    frequencies) and romanized words read against it (:meth:`SearchIndex.read_roman`);
+    reading a segment's term index through Whoosh costs about 9 µs a term,
+    several seconds for a broad two-letter prefix over a large index.
+    """
+
+    terms: dict[str, list[str]]
+    frequencies: dict[str, np.ndarray]
+    #: Where each term's postings are in the segment's postings file: offset and length
+    #: (length -1: the postings are inlined in the term index; Whoosh reads those).
+    extents: dict[str, np.ndarray]
+    #: Phonetic key -> the Devanagari terms of title and body filed under it (``brt`` -> ``("भारत", ...)``).
+    roman: dict[str, tuple[str, ...]]
+
+    def find(self, field: str, term: str) -> int:
+        """The position of ``term`` among ``field``'s terms, or -1 when the segment lacks it."""
+        terms = self.terms.get(field)
+        if not terms:
+            return -1
+        at = bisect.bisect_left(terms, term)
+        return at if at < len(terms) and terms[at] == term else -1
+
+    def frequency(self, field: str, term: str) -> int:
+        at = self.find(field, term)
+        return int(self.frequencies[field][at]) if at >= 0 else 0
+
+    def prefixed(self, field: str, prefix: str) -> tuple[list[str], np.ndarray]:
+        """The terms of ``field`` starting with ``prefix``, and their document frequencies."""
+        terms = self.terms.get(field)
+        if not terms:
+            return [], np.zeros(0, np.int64)
+        first = bisect.bisect_left(terms, prefix)
+        last = bisect.bisect_left(terms, prefix + "\U0010ffff", first)
+        return terms[first:last], self.frequencies[field][first:last]
+
+
+def _read_lexicon(reader: Any, pause: float = 0.0) -> _Lexicon:
+    """A segment's :class:`_Lexicon`. ``pause``: seconds to sleep after every 2,000
+    terms, so that a background thread leaves the searches beside it in the same
+    process most of the interpreter."""
+    terms: dict[str, list[str]] = {field: [] for field in LEXICON_FIELDS}
+    frequencies: dict[str, list[int]] = {field: [] for field in LEXICON_FIELDS}
+    extents: dict[str, list[tuple[int, int]]] = {field: [] for field in LEXICON_FIELDS}
     buckets: dict[str, set[str]] = defaultdict(set)
-    for field in TEXT_FIELDS:
-        for n, raw in enumerate(reader.lexicon(field), 1):
-            term = raw.decode("utf-8")
-            if not term.isascii():
-                buckets[key(term)].add(term)
-            if pause and n % 500 == 0:
-                time.sleep(pause)
-    return {k: tuple(sorted(v)) for k, v in buckets.items()}
+    for n, (field, term, df, extent) in enumerate(_lexicon_items(reader), 1):
+        terms[field].append(term)
+        frequencies[field].append(df)
+        extents[field].append(extent)
+        if field in TEXT_FIELDS and not term.isascii():
+            buckets[key(term)].add(term)
+        if pause and n % 2000 == 0:
+            time.sleep(pause)
+    return _Lexicon(
+        terms,
+        {f: np.array(dfs, dtype=np.int64) for f, dfs in frequencies.items()},
+        {f: np.array(e, dtype=np.int64).reshape(-1, 2) for f, e in extents.items()},
+        {k: tuple(sorted(v)) for k, v in buckets.items()},
+    )
+
+
+#: The fields a lexicon holds: the searched ones (the lead for its postings).
+LEXICON_FIELDS = (*TEXT_FIELDS, "lead")
+#: ``W3TermInfo``'s fixed part (flags, weight, document frequency, lengths, max weight, ids),
+#: followed by the postings' offset and length, or by the inlined postings.
+_TERMINFO_HEAD = struct.Struct("!BfIBBfII")
+_TERMINFO_EXTENT = struct.Struct("!qi")
+
+
+def _lexicon_items(reader: Any) -> Iterator[tuple[str, str, int, tuple[int, int]]]:
+    """``(field, term, document frequency, (postings offset, length))`` of every term of
+    a segment's :data:`LEXICON_FIELDS`, in term order: read from Whoosh 2.7's term
+    table in one piece (each record is ``!ii`` key and value lengths, the key a
+    2-byte field number and the term's UTF-8, the value a ``W3TermInfo``), or
+    through Whoosh's reader for any other codec (extent ``(0, -1)``: ask Whoosh)."""
+    terms = getattr(reader, "_terms", None)
+    if isinstance(terms, whoosh.codec.whoosh3.W3TermsReader):
+        table = terms._tindex
+        wanted = {terms._fieldmap[f]: f for f in LEXICON_FIELDS if f in terms._fieldmap}
+        data = table.dbfile.get(table.startofdata, table.endofdata - table.startofdata)
+        unpack = _HASH_LENGTHS.unpack_from
+        head, extent = _TERMINFO_HEAD.unpack_from, _TERMINFO_EXTENT.unpack_from
+        inlined = (0, -1)
+        position, end = 0, len(data)
+        while position < end:
+            key_length, value_length = unpack(data, position)
+            start = position + 8
+            field = wanted.get(data[start] << 8 | data[start + 1])
+            if field is not None:
+                value = start + key_length
+                flags, _, df, _, _, _, _, _ = head(data, value)
+                yield (
+                    field, data[start + 2 : value].decode("utf-8"), df,
+                    inlined if flags else extent(data, value + _TERMINFO_HEAD.size),
+                )
+            position = start + key_length + value_length
+        return
+    for field in LEXICON_FIELDS:
+        for tbytes, info in reader.iter_field(field):
+            yield field, tbytes.decode("utf-8"), info.doc_frequency(), (0, -1)
+
+
+def _prefixed_terms(reader: Any, field: str, prefix: str, deadline: Deadline) -> Iterator[tuple[str, int]]:
+    """``(term, document frequency)`` of the terms of one segment's field starting with
+    ``prefix``, from its term index (for a segment whose lexicon is still being read)."""
+    try:
+        for n, (tbytes, info) in enumerate(reader.iter_prefix(field, prefix)):
+            if n % 256 == 255:
+                deadline.check()
+            yield tbytes.decode("utf-8"), info.doc_frequency()
+    except (KeyError, whoosh.reading.TermNotFound):  # no such field in this segment
+        return
 
 
 class _Compiler:
-    """Query tree -> Whoosh query, with BM25F over title (boosted), body and lead."""
+    """What the nodes of a query tree stand for in this index, for one search:
+    the fields a word is looked for in (with their weights), the terms a prefix
+    expands to, the readings of romanized words that earn the nearby bonus."""
 
-    def __init__(self, searcher: Searcher, ranking: Ranking, max_prefix_terms: int) -> None:
+    def __init__(
+        self, index: "SearchIndex", searcher: Searcher, docsets: "_DocSets", ranking: Ranking,
+        max_prefix_terms: int, deadline: Deadline,
+    ) -> None:
+        self.index = index
+        self.searcher = searcher
         self.reader = searcher.reader()
+        self.docsets = docsets
         self.ranking = ranking
         self.max_prefix_terms = max_prefix_terms
+        self.deadline = deadline
 
     def fields(self, field: str | None) -> Iterable[tuple[str, float]]:
         """The fields (with weights) a phrase or prefix is looked for in."""
@@ -1638,97 +1707,56 @@ class _Compiler:
             return [*fields, ("lead", self.ranking.lead_boost)]
         return fields
 
-    def any_words(self, node: AnyWords) -> whoosh.query.Query:
-        """Any word, ranked; consecutive words found near each other score extra.
+    def expand(self, field: str, prefix: str) -> tuple[list[str], list[int]]:
+        """The ``max_prefix_terms`` most frequent index terms of ``field`` starting with
+        ``prefix`` (in term order when all are kept), and their document frequencies.
 
-        The pair clauses only add score: a document matching one of them
-        matches a word anyway, so they never change which documents match.
-        """
-        clauses = [self.compile(c) for c in node.children]
-        boost = self.ranking.proximity_boost
-        if boost > 0:
-            for left, right in zip(node.children, node.children[1:]):
-                if isinstance(left, Word) and isinstance(right, Word) and not (left.field or right.field):
-                    clauses.extend(
-                        whoosh.query.Phrase(
-                            f, [left.terms[0], right.terms[0]], slop=self.ranking.proximity_slop,
-                            boost=weight * boost,
-                        )
-                        for f, weight in self.fields(None)
-                    )
-        return _or(clauses)
+        Kept per index generation: a search box asks for the same prefixes again
+        and again, and a flood of prefix queries costs a dictionary look-up each."""
+        wanted = (field, prefix, self.max_prefix_terms)
+        cached = self.docsets.expansions.pop(wanted, None)
+        if cached is None:
+            counts: dict[str, int] = {}
+            get = counts.get
+            for reader, lexicon in self.index.lexicons(deadline=self.deadline):
+                if lexicon is not None:
+                    terms, dfs = lexicon.prefixed(field, prefix)
+                    pairs: Iterable[tuple[str, int]] = zip(terms, dfs.tolist())
+                else:
+                    pairs = _prefixed_terms(reader, field, prefix, self.deadline)
+                for term, df in pairs:
+                    counts[term] = get(term, 0) + df
+                self.deadline.check()
+            ordered = sorted(counts)  # code point order is the term index's order
+            if len(ordered) > self.max_prefix_terms:
+                ordered.sort(key=lambda t: -counts[t])
+                ordered = ordered[: self.max_prefix_terms]
+            cached = (ordered, [counts[t] for t in ordered])
+            if len(self.docsets.expansions) >= _EXPANSIONS_REMEMBERED:
+                del self.docsets.expansions[next(iter(self.docsets.expansions))]
+        self.docsets.expansions[wanted] = cached  # most recently used last
+        return cached
 
-    def compile(self, node: Node) -> whoosh.query.Query:
-        if isinstance(node, Word):
-            weights = node.weights or (1.0,) * len(node.terms)
-            return _or(
-                whoosh.query.Term(f, term, boost=boost * weight)
-                for f, boost in self.word_fields(node)
-                for term, weight in zip(node.terms, weights)
-            )
-        if isinstance(node, Phrase):
-            readings = (
-                _best_readings(node.alternatives, node.weights or (), MAX_PHRASE_READINGS)
-                if node.alternatives
-                else [(node.terms, 1.0)]
-            )
-            return _or(
-                whoosh.query.Phrase(f, list(terms), boost=boost * weight)
-                for f, boost in self.fields(node.field)
-                for terms, weight in readings
-            )
-        if isinstance(node, Prefix):
-            return _or(
-                whoosh.query.Term(f, term, boost=boost)
-                for f, boost in self.fields(node.field)
-                for term in self.expand(f, node.prefix)
-            )
-        if isinstance(node, Not):
-            return whoosh.query.Not(self.compile(node.child))
-        if isinstance(node, And):
-            positive = [self.compile(c) for c in node.children if not isinstance(c, Not)]
-            negative = [self.compile(c.child) for c in node.children if isinstance(c, Not)]
-            query = positive[0] if len(positive) == 1 else whoosh.query.And(positive)
-            nearby = self.nearby(node)
-            if nearby is not None:
-                query = whoosh.query.AndMaybe(query, nearby)
-            return whoosh.query.AndNot(query, _or(negative)) if negative else query
-        if isinstance(node, Or):
-            return _or(self.compile(c) for c in node.children)
-        if isinstance(node, AnyWords):
-            return self.any_words(node)
-        raise TypeError(f"not a query node: {node!r}")
-
-    def nearby(self, node: And) -> whoosh.query.Query | None:
-        """For romanized words, a bonus for documents where the readings stand
-        together: ``bharat rus`` ranks ``भारत और रूस`` above two words far apart.
+    def nearby(self, node: And) -> list[tuple[tuple[str, ...], float]] | None:
+        """For romanized words, the readings whose words standing together earn a
+        bonus: ``bharat rus`` ranks ``भारत और रूस`` above two words far apart.
 
         Each romanized word has several readings, and a document that has one
         reading of each far apart is often a wrong reading; the right one
-        usually stands together. Queries without romanized words are left as
-        they were.
+        usually stands together. Queries without romanized words have none.
         """
         words = [c for c in node.children if isinstance(c, Word) and c.field is None]
         if len(words) < 2 or all(w.weights is None for w in words):
             return None
-        readings = _best_readings(
+        return _best_readings(
             [w.terms for w in words],
             [w.weights or (1.0,) * len(w.terms) for w in words],
             MAX_PHRASE_READINGS,
         )
-        return _or(
-            whoosh.query.Phrase(f, list(terms), slop=NEARBY_SLOP, boost=boost * weight)
-            for f, boost in self.fields(None)
-            for terms, weight in readings
-        )
 
-    def expand(self, field: str, prefix: str) -> list[str]:
-        """The ``max_prefix_terms`` most frequent index terms starting with ``prefix``."""
-        terms = [t.decode("utf-8") for t in self.reader.expand_prefix(field, prefix)]
-        if len(terms) > self.max_prefix_terms:
-            terms.sort(key=lambda t: -self.reader.doc_frequency(field, t))
-            terms = terms[: self.max_prefix_terms]
-        return terms
+
+#: Prefix expansions a thread keeps per index generation.
+_EXPANSIONS_REMEMBERED = 512
 
 
 # --------------------------------------------------------------------------
@@ -1766,6 +1794,10 @@ class _SegmentCache:
                 self._items[key] = found  # most recently used last
         return found
 
+    def holds(self, reader: Any, field: str, term: str) -> bool:
+        """Whether ``term`` of the segment ``reader`` reads is kept (without marking it used)."""
+        return (_segment_id(reader), field, term) in self._items
+
     def get(self, reader: Any, field: str, term: str) -> Any:
         """``term`` in the segment ``reader`` reads: kept, or read now (and kept)."""
         try:
@@ -1790,27 +1822,37 @@ _NO_POSTINGS = (np.zeros(0, np.int32), np.zeros(0, np.float32))
 _NO_POSTINGS[0].flags.writeable = _NO_POSTINGS[1].flags.writeable = False
 
 
-def _decode_postings(reader: Any, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+def _decode_postings(
+    reader: Any, field: str, term: str, lexicon: _Lexicon | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """A term's postings in one segment as (document numbers, weights), deleted documents included.
 
     Reads Whoosh 2.7's W3 posting list with one file read and takes its
     blocks apart in memory (each: length, pickled block info, the pickled and
     maybe zlib-compressed gaps, weights and values); anything else (a term
     whose one posting is inlined in the term index, another codec) through
-    Whoosh's matcher, posting by posting.
+    Whoosh's matcher, posting by posting. With the segment's ``lexicon`` the
+    postings are found without a look-up in the term index (several small
+    reads each): a term the segment lacks costs no read at all.
     """
-    try:
-        terms = reader._terms
-        info = terms.term_info(field, reader.schema[field].to_bytes(term))
-    except (KeyError, whoosh.reading.TermNotFound):
-        return _NO_POSTINGS
-    except AttributeError:  # not a Whoosh 2.7 segment reader
-        info = None
-    if info is None or info.is_inlined() or not isinstance(terms, whoosh.codec.whoosh3.W3TermsReader):
+    terms = getattr(reader, "_terms", None)
+    if not isinstance(terms, whoosh.codec.whoosh3.W3TermsReader):
         return _matcher_postings(reader, field, term)
-    offset, length = info.extent()
-    if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves struct.unpack's tuple
-        (length,) = length
+    if lexicon is not None and field in lexicon.terms:
+        at = lexicon.find(field, term)
+        if at < 0:
+            return _NO_POSTINGS
+        offset, length = (int(v) for v in lexicon.extents[field][at])
+    else:
+        try:
+            info = terms.term_info(field, reader.schema[field].to_bytes(term))
+        except (KeyError, whoosh.reading.TermNotFound):
+            return _NO_POSTINGS
+        offset, length = (0, -1) if info.is_inlined() else info.extent()
+        if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves struct.unpack's tuple
+            (length,) = length
+    if length < 0:  # inlined in the term index
+        return _matcher_postings(reader, field, term)
     id_parts: list[np.ndarray] = []
     weight_parts: list[np.ndarray] = []
     for count, _, data, compressed in _w3_blocks(terms._postfile.get(offset, length)):
@@ -1893,14 +1935,19 @@ class _DocSets:
     Deleted documents are never in them.
     """
 
-    def __init__(self, searcher: Searcher, segments: _SegmentCache, budget: int = 8 << 20) -> None:
+    def __init__(
+        self, searcher: Searcher, segments: _SegmentCache, budget: int = 8 << 20,
+        lexicons: dict[str, _Lexicon] | None = None,
+    ) -> None:
         self.searcher = searcher
         self.segments = segments
+        #: The index's segment lexicons by segment id (filled as they are read; see SearchIndex.lexicons).
+        self.lexicons = lexicons if lexicons is not None else {}
         self.size = searcher.doc_count_all()
         self.budget = budget
         self.terms: dict[tuple[str, str], int] = {}
         self.terms_size = 0
-        self.filters: dict[FilterNode, tuple[set[int], int]] = {}
+        self.filters: dict[FilterNode, int] = {}
         self.columns: dict[str, tuple[list[str], np.ndarray]] = {}
         self.lengths: dict[str, np.ndarray] = {}
         self.scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -1908,45 +1955,10 @@ class _DocSets:
         self.frequencies: dict[tuple[str, str], int] = {}
         #: The feedback words of recent long queries (with their filter), oldest first.
         self.feedback: dict[tuple[Node, FilterNode | None], list[tuple[str, float]]] = {}
+        #: Prefix expansions (see :meth:`_Compiler.expand`), oldest first.
+        self.expansions: dict[tuple[str, str, int], tuple[list[str], list[int]]] = {}
         self._deleted: np.ndarray | None = None
         self._live: int | None = None
-
-    def matching(
-        self, node: Node | None, compiler: "_Compiler", phrase: Callable[[Phrase], int] | None = None
-    ) -> int | None:
-        """The documents ``node`` matches; None when it has a phrase (positions needed)
-        and no ``phrase`` function gives a phrase's documents."""
-        if node is None:
-            return self.live()
-        if isinstance(node, Word):
-            return self.union((f, t) for f, _ in compiler.word_fields(node) for t in node.terms)
-        if isinstance(node, Prefix):
-            return self.union((f, t) for f, _ in compiler.fields(node.field) for t in compiler.expand(f, node.prefix))
-        if isinstance(node, And):
-            result = -1  # every bit set
-            for child in node.children:
-                docs = self.matching(child.child if isinstance(child, Not) else child, compiler, phrase)
-                if docs is None:
-                    return None
-                result = result & ~docs if isinstance(child, Not) else result & docs
-            return result if result >= 0 else self.live() & result
-        if isinstance(node, (Or, AnyWords)):
-            result = 0
-            for child in node.children:
-                docs = self.matching(child, compiler, phrase)
-                if docs is None:
-                    return None
-                result |= docs
-            return result
-        if isinstance(node, Phrase) and phrase is not None:
-            return phrase(node)
-        return None  # Phrase, a lone Not
-
-    def union(self, keys: Iterable[tuple[str, str]]) -> int:
-        result = 0
-        for key in keys:
-            result |= self.term(key)
-        return result
 
     def term(self, key: tuple[str, str]) -> int:
         """Every live document with term ``key[1]`` in field ``key[0]``, as a bitset."""
@@ -1982,13 +1994,39 @@ class _DocSets:
 
     def frequency(self, field: str, term: str) -> int:
         """Whoosh's document frequency of a term (deleted documents' postings
-        counted), remembered: a term-index look-up costs about 30 µs a segment,
-        and feedback asks for some 70 a query."""
+        counted), remembered: feedback asks for some 70 a query, romanized
+        words for their readings', the cost estimate for every term."""
         n = self.frequencies.get((field, term))
         if n is None:
-            n = self.searcher.doc_frequency(field, term)
+            n = self._lookup_frequency(field, term)
             self._remember_frequency((field, term), n)
         return n
+
+    def cost(self, field: str, term: str, positions: "_SegmentCache | None" = None) -> int:
+        """What reading a term's postings (with ``positions``: its phrase positions) costs, in
+        postings decoded (:func:`_estimate`): a term whose postings are kept already costs
+        the arrays' work only, about a sixteenth."""
+        df = self.frequency(field, term)
+        if not df:
+            return 1
+        leaves = self.searcher.leaf_searchers()
+        first = leaves[0][0].reader() if leaves else None
+        if positions is not None:
+            kept = first is not None and positions.holds(first, field, term)
+            return df // 8 + _TERM_COST_KEPT if kept else 3 * df + _TERM_COST * len(leaves)
+        kept = (field, term) in self.scores or (first is not None and self.segments.holds(first, field, term))
+        return df // 16 + _TERM_COST_KEPT if kept else df + _TERM_COST * len(leaves)
+
+    def _lookup_frequency(self, field: str, term: str) -> int:
+        """From the segments' lexicons (binary searches in memory) when all are read, else
+        from the term index (several small reads a segment)."""
+        found = 0
+        for sub, _ in self.searcher.leaf_searchers():
+            lexicon = self.lexicons.get(_segment_id(sub.reader()) or "")
+            if lexicon is None or field not in lexicon.terms:
+                return self.searcher.doc_frequency(field, term)
+            found += lexicon.frequency(field, term)
+        return found
 
     def _remember_frequency(self, key: tuple[str, str], n: int) -> None:
         if len(self.frequencies) >= _FREQUENCIES_REMEMBERED:
@@ -2055,16 +2093,42 @@ class _DocSets:
             self._live = everything if deleted is None else everything & ~_bitset(np.flatnonzero(deleted), self.size)
         return self._live
 
-    def filter(self, node: FilterNode) -> tuple[set[int], int]:
-        """The documents a filter keeps, as a set (for the collector) and a bitset."""
+    def filter(self, node: FilterNode) -> int:
+        """The live documents a filter keeps, as a bitset: each condition is tested once
+        per distinct value of its field's column, then looked up per document."""
         cached = self.filters.pop(node, None)
         if cached is None:
-            docs = set(self.searcher.docs_for_query(_compile_filter(node)))
-            cached = (docs, _bitset(docs, self.size))
+            cached = self.live() & _bitset(np.flatnonzero(self._filter_mask(node)), self.size)
             if len(self.filters) >= 8:
                 del self.filters[next(iter(self.filters))]
         self.filters[node] = cached
         return cached
+
+    def _filter_mask(self, node: FilterNode) -> np.ndarray:
+        """One boolean per document (deleted ones included) for a filter tree."""
+        if isinstance(node, Condition):
+            labels, codes = self._column(node.field)
+            return np.fromiter((_condition_holds(node, label) for label in labels), bool, len(labels))[codes]
+        if isinstance(node, Negate):
+            return ~self._filter_mask(node.child)
+        parts = [self._filter_mask(c) for c in node.children]
+        combine = np.logical_and if isinstance(node, AllOf) else np.logical_or
+        return combine.reduce(parts) if len(parts) > 1 else parts[0]
+
+    def by_date(self, members: np.ndarray, newest_first: bool, limit: int) -> list[tuple[float, int]]:
+        """The first ``limit`` of ``members`` by publication date, undated ones last either
+        way; documents of the same day oldest-indexed first (newest first: the reverse)."""
+        labels, codes = self._column("published")
+        order = sorted(range(len(labels)), key=labels.__getitem__)
+        rank = np.empty(len(labels), np.int64)
+        rank[order] = np.arange(len(labels))
+        rank[0] = -1 if newest_first else len(labels)  # labels[0] is "": undated
+        keys = rank[codes[members]]
+        if newest_first:
+            chosen = np.lexsort((-members, -keys))[:limit]
+        else:
+            chosen = np.lexsort((members, keys))[:limit]
+        return [(0.0, d) for d in members[chosen].tolist()]
 
     def facet(self, name: str, docs: int) -> dict[str, int]:
         """How many of ``docs`` have each value of the sortable field ``name`` ("" left out)."""
@@ -2075,17 +2139,31 @@ class _DocSets:
         return {labels[i]: int(counts[i]) for i in np.flatnonzero(counts) if labels[i]}
 
     def _column(self, name: str) -> tuple[list[str], np.ndarray]:
-        """The values of field ``name`` and, per document, the index of its value."""
+        """The values of field ``name`` (``""`` first) and, per document, the index of its value."""
         cached = self.columns.get(name)
         if cached is None:
             labels: dict[str, int] = {"": 0}
             codes: list[int] = []
             for sub, _ in self.searcher.leaf_searchers():
-                reader = sub.reader()
-                values = reader.column_reader(name, translate=True)
-                codes.extend(labels.setdefault(values[n] or "", len(labels)) for n in range(reader.doc_count_all()))
+                codes.extend(labels.setdefault(value, len(labels)) for value in _column_values(sub.reader(), name))
             cached = self.columns[name] = (list(labels), np.array(codes, dtype=np.int32))
         return cached
+
+
+def _column_values(reader: Any, name: str) -> list[str]:
+    """Every document's value of the sortable ``ID`` field ``name`` in one segment ("" for
+    none): read at once from Whoosh 2.7's variable-length column (its reader reads one
+    document at a time, 1.4 s for a date sort's first look at 55,737 documents)."""
+    count = reader.doc_count_all()
+    column = reader.column_reader(name, translate=False) if reader.has_column(name) else None
+    if isinstance(column, whoosh.columns.VarBytesColumn.Reader):
+        lengths, offsets = column._lengths, column._offsets
+        if len(lengths) == count:
+            end = max(map(operator.add, offsets, lengths), default=0)
+            data = column._dbfile.get(column._basepos, end) if end else b""
+            return [data[o : o + n].decode("utf-8") for o, n in zip(offsets, lengths)]
+    values = reader.column_reader(name, translate=True)
+    return [values[n] or "" for n in range(count)]
 
 
 def _length_bytes(reader: Any, field: str) -> bytes:
@@ -2117,25 +2195,6 @@ class _SearchMemo:
         if fields is None:
             fields = self.fields[docnum] = self.searcher.stored_fields(docnum)
         return fields
-
-
-def _stored_hits(
-    stored: Callable[[int], dict[str, Any]], top: list[tuple[float, int]], limit: int
-) -> list[tuple[float, dict[str, Any]]]:
-    """``(score, stored fields)`` of the best ``limit`` of ``top`` (``[(score, docnum)]``)."""
-    return [(score, stored(docnum)) for score, docnum in top[:limit]]
-
-
-def _scored_result(
-    stored: Callable[[int], dict[str, Any]], docsets: "_DocSets", matched: np.ndarray,
-    top: list[tuple[float, int]], limit: int, facets: Sequence[str],
-) -> ResultSet:
-    """A scorer's answer: every matching document (an array) and the best ``(score, docnum)``."""
-    bits = _bitset(matched, docsets.size) if facets else 0
-    return ResultSet(
-        total=len(matched), hits=_stored_hits(stored, top, limit),
-        facets={name: docsets.facet(name, bits) for name in facets},
-    )
 
 
 def _bitset(ids: Iterable[int] | np.ndarray, size: int) -> int:
@@ -2190,6 +2249,247 @@ def _best(scores: np.ndarray, docs: np.ndarray, limit: int) -> list[tuple[float,
     return [(float(scores[i]), int(docs[i])) for i in order]
 
 
+@dataclass
+class _Found:
+    """What one run of a search found: the total, the best ``(score, docnum)`` in
+    rank order (a window from the first), and the facet counts."""
+
+    total: int
+    top: list[tuple[float, int]]
+    facets: dict[str, dict[str, int]]
+
+
+def _page(found: _Found, memo: "_SearchMemo", offset: int, limit: int) -> ResultSet:
+    """The page of ``found`` a search asked for, with the stored fields of its hits only."""
+    hits = [(score, memo.stored(docnum)) for score, docnum in found.top[offset : offset + limit]]
+    return ResultSet(total=found.total, hits=hits, facets=found.facets)
+
+
+def _condition_holds(node: Condition, value: str) -> bool:
+    """Whether a document whose field holds ``value`` ("" when it has none) passes ``node``:
+    exact values, ISO dates compared as text, and a comparison needs a value."""
+    if node.op in ("=", "in"):
+        return value in node.values
+    if node.op == "!=":
+        return value != node.values[0]
+    if not value:
+        return False
+    bound = node.values[0]
+    if node.op == ">":
+        return value > bound
+    if node.op == ">=":
+        return value >= bound
+    if node.op == "<":
+        return value < bound
+    return value <= bound
+
+
+#: What a search's set operations cost in :func:`_estimate`, per query node, in postings:
+#: a bitset of every document is about ``size / 64`` machine words.
+_NODE_COST_SHARE = 64
+#: What reading one term's postings in a segment costs beyond the postings themselves
+#: (finding them, the arrays), in postings; and a kept term's.
+_TERM_COST = 100
+_TERM_COST_KEPT = 4
+
+
+def _estimate(node: Node | None, compiler: _Compiler, docsets: "_DocSets", budget: int, positions: "_SegmentCache") -> int:
+    """The work of answering ``node``, in postings decoded (see :meth:`SearchIndex.estimate`)."""
+    per_node = docsets.size // _NODE_COST_SHARE + 1
+    if node is None:
+        return per_node
+    cost = docsets.cost
+    total = 0
+    stack: list[Node] = [node]
+    while stack and total <= budget:
+        current = stack.pop()
+        total += per_node
+        if isinstance(current, Word):
+            for f, _ in compiler.word_fields(current):
+                total += sum(cost(f, t) for t in current.terms)
+        elif isinstance(current, Prefix):
+            for f, _ in compiler.fields(current.field):
+                for t in compiler.expand(f, current.prefix)[0]:
+                    total += cost(f, t)
+                    if total > budget:
+                        break
+        elif isinstance(current, Phrase):
+            for f, terms, _ in _PhraseScorer.readings(current, compiler):
+                total += sum(cost(f, t, positions) for t in terms)
+        elif isinstance(current, Not):
+            stack.append(current.child)
+        else:
+            if isinstance(current, And) and compiler.nearby(current) is not None:
+                total += per_node * MAX_PHRASE_READINGS
+            stack.extend(current.children)
+    return total
+
+
+class _Evaluator:
+    """Which documents a query tree matches, and what each of them scores.
+
+    Every kind of node, nested any way (prefixes and phrases inside AND, OR and
+    NOT, a NOT inside an OR), is answered from the thread's document sets (a
+    term's live documents as a bitset, its BM25F scores as an array: see
+    :class:`_DocSets`) and phrases from positions decoded in bulk
+    (:class:`_PhraseScorer`), never by a Whoosh matcher: Whoosh 2.7.4's let
+    excluded documents through in a segment with deletions, counted a NOT inside
+    an OR differently with the page size, failed on it with facets, and can loop
+    for minutes in its block-quality skipping (Whoosh issues #446 and #461). So
+    a total, the set of hits and the facets are the same whatever the sort,
+    the page size or the facets asked for.
+
+    Scores are Whoosh's BM25F, combined as its queries combine them: a word or a
+    prefix adds its terms' scores over the fields (title boosted, body, lead), a
+    phrase the scores of its words where it matches, OR the scores of the
+    children that match, AND those of its children where all match (and, for
+    romanized words, the readings found standing together), and a NOT scores 1
+    where it matches (Whoosh's ``InverseMatcher``).
+    """
+
+    def __init__(self, compiler: _Compiler, phrases: "_PhraseScorer", *, scoring: bool, allowed: int | None) -> None:
+        self.compiler = compiler
+        self.docsets = compiler.docsets
+        self.phrases = phrases
+        self.scoring = scoring
+        #: The filter's documents: only they can be hits, so a phrase looks only at them.
+        self.allowed = None if allowed is None else _mask(allowed, self.docsets.size)
+        self._matches: dict[Node, int] = {}
+        self._phrases: dict[Phrase, tuple[np.ndarray, np.ndarray]] = {}
+
+    def matches(self, node: Node) -> int:
+        """The live documents ``node`` matches, as a bitset (remembered for this search)."""
+        found = self._matches.get(node)
+        if found is not None:
+            return found
+        compiler = self.compiler
+        compiler.deadline.check()
+        if isinstance(node, Word):  # (the lead is part of the body: its documents add none)
+            found = self._union((f, t) for f, _ in compiler.fields(node.field) for t in node.terms)
+        elif isinstance(node, Prefix):
+            found = self._union((f, t) for f, _ in compiler.fields(node.field) for t in compiler.expand(f, node.prefix)[0])
+        elif isinstance(node, Phrase):
+            found = _bitset(self._phrase(node)[0], self.docsets.size)
+        elif isinstance(node, Not):
+            found = self.docsets.live() & ~self.matches(node.child)
+        elif isinstance(node, And):
+            found = self.docsets.live()
+            for child in node.children:
+                found &= self.matches(child)
+                if not found:
+                    break
+        elif isinstance(node, (Or, AnyWords)):
+            found = 0
+            for child in node.children:
+                found |= self.matches(child)
+        else:
+            raise TypeError(f"not a query node: {node!r}")
+        self._matches[node] = found
+        return found
+
+    def _union(self, keys: Iterable[tuple[str, str]]) -> int:
+        found = 0
+        for wanted in keys:
+            self.compiler.deadline.check()
+            found |= self.docsets.term(wanted)
+        return found
+
+    def add_scores(self, node: Node, acc: np.ndarray, *, exact: bool = True) -> None:
+        """Add each document's score for ``node`` to ``acc`` (one float per document).
+
+        ``exact``: only where ``node`` matches. A search's own tree need not be
+        (only its matches are ranked), which spares an AND its mask."""
+        compiler, docsets = self.compiler, self.docsets
+        deadline = compiler.deadline
+        if isinstance(node, Word):
+            weights = node.weights or (1.0,) * len(node.terms)
+            for f, boost in compiler.word_fields(node):
+                for t, w in zip(node.terms, weights):
+                    deadline.check()
+                    ids, raws = docsets.scored(f, t)  # empty for a term the index lacks
+                    acc[ids] += raws * (boost * w)
+        elif isinstance(node, Prefix):
+            for f, boost in compiler.fields(node.field):
+                for t in compiler.expand(f, node.prefix)[0]:
+                    deadline.check()
+                    ids, raws = docsets.scored(f, t)
+                    acc[ids] += raws * boost
+        elif isinstance(node, Phrase):
+            docs, scores = self._phrase(node)
+            acc[docs] += scores
+        elif isinstance(node, Not):
+            acc[_mask(self.matches(node), docsets.size)] += 1.0
+        elif isinstance(node, (Or, AnyWords)):
+            for child in node.children:
+                self.add_scores(child, acc)
+            if isinstance(node, AnyWords):
+                self._add_pairs(node, acc)
+        elif isinstance(node, And):
+            target = np.zeros(docsets.size) if exact else acc
+            for child in node.children:
+                if not isinstance(child, Not):
+                    self.add_scores(child, target)
+            self._add_nearby(node, target)
+            if exact:
+                members = _members(self.matches(node), docsets.size)
+                acc[members] += target[members]
+        else:
+            raise TypeError(f"not a query node: {node!r}")
+
+    def _phrase(self, node: Phrase) -> tuple[np.ndarray, np.ndarray]:
+        """A phrase's documents (ascending) and, when scoring, its score in each:
+        every reading in every field it is looked for in, added up."""
+        found = self._phrases.get(node)
+        if found is not None:
+            return found
+        clauses = []
+        for field, terms, boost in self.phrases.readings(node, self.compiler):
+            docs, scores = self.phrases.clause(field, terms, self.allowed, self.scoring)
+            if len(docs):
+                clauses.append((docs, scores * boost if boost != 1.0 else scores))
+        found = self._phrases[node] = _add_up(clauses)
+        return found
+
+    def _add_nearby(self, node: And, acc: np.ndarray) -> None:
+        """The bonus of romanized words' readings found standing together (:meth:`_Compiler.nearby`)."""
+        readings = self.compiler.nearby(node) if self.scoring else None
+        if not readings:
+            return
+        for f, boost in self.compiler.fields(None):
+            for terms, weight in readings:
+                docs, scores = self.phrases.clause(f, terms, self.allowed, True, slop=NEARBY_SLOP)
+                acc[docs] += scores * (boost * weight)
+
+    def _add_pairs(self, node: AnyWords, acc: np.ndarray) -> None:
+        """A nested long query's proximity bonus (``Ranking.proximity_boost``): consecutive
+        words within ``proximity_slop`` of each other, in order (off by default)."""
+        ranking = self.compiler.ranking
+        if ranking.proximity_boost <= 0 or not self.scoring:
+            return
+        for left, right in zip(node.children, node.children[1:]):
+            if isinstance(left, Word) and isinstance(right, Word) and not (left.field or right.field):
+                for f, weight in self.compiler.fields(None):
+                    docs, scores = self.phrases.clause(
+                        f, (left.terms[0], right.terms[0]), self.allowed, True, slop=ranking.proximity_slop
+                    )
+                    acc[docs] += scores * (weight * ranking.proximity_boost)
+
+
+def _add_up(clauses: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The union of several clauses' documents (each ascending) with their scores summed
+    in clause order."""
+    if not clauses:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    if len(clauses) == 1:
+        return clauses[0]
+    docs = np.unique(np.concatenate([d for d, _ in clauses]))
+    scores = np.zeros(len(docs), np.float64)
+    for d, s in clauses:  # x + 0.0 == x, and two clauses add up the same either way round
+        if len(s):
+            scores[np.searchsorted(docs, d)] += s
+    return docs, scores
+
+
 class _AnyWordsScorer:
     """A long any-word query (:class:`AnyWords`), scored term at a time.
 
@@ -2199,26 +2499,24 @@ class _AnyWordsScorer:
     positions in every document that has both words. Here each word's BM25F
     scores (Whoosh's own formula and statistics, so the same numbers, see
     :meth:`_DocSets.scored`) are added into one array per query, a term at a
-    time; other clauses (a hyphenated word's phrase, a prefix) are Whoosh
-    matchers. The pair bonus is then computed only for the best documents,
+    time; other clauses (a hyphenated word's phrase, a prefix) are
+    evaluated as any other node (:class:`_Evaluator`). The pair bonus is then computed only for the best documents,
     and for every other document that could still reach the top with all its
     pairs near (a pair adds at most ``ratio`` times a document's word score).
     The top hits and their order are the ones Whoosh's query finds; scores
     may differ in the last bits, being summed in another order.
     """
 
-    def __init__(self, searcher: Searcher, docsets: "_DocSets", compiler: "_Compiler") -> None:
-        self.searcher = searcher
-        self.docsets = docsets
+    def __init__(self, compiler: "_Compiler", evaluator: _Evaluator) -> None:
+        self.searcher = compiler.searcher
+        self.docsets = compiler.docsets
         self.compiler = compiler
-        self.K1 = searcher.weighting.K1
-
-    @staticmethod
-    def handles(node: Node | None) -> bool:
-        return isinstance(node, AnyWords)
+        self.evaluator = evaluator
+        self.deadline = compiler.deadline
+        self.K1 = self.searcher.weighting.K1
 
     def run(
-        self, node: AnyWords, limit: int, allowed: int | None, deadline: float,
+        self, node: AnyWords, limit: int, allowed: int | None,
         extra: Sequence[tuple[str, float]] = (), kept: dict[AnyWords, tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> tuple[np.ndarray, list[tuple[float, int]]]:
         """Every matching document (among the bitset ``allowed``, when given), and
@@ -2246,15 +2544,14 @@ class _AnyWordsScorer:
                         pairs.append((f, left.terms[0], right.terms[0], weight * ranking.proximity_boost))
         own = kept.get(node) if kept is not None else None
         if own is None:
-            own = self._own_scores(clauses, others, deadline)
+            own = self._own_scores(clauses, others)
             if kept is not None:
                 kept[node] = own
         acc, found = own
         if extra:
             acc = acc.copy()  # the kept scores stay the query's own
         for term, boost in extra:  # after the query's own clauses, as Whoosh's AndMaybe sums them
-            if time.perf_counter() > deadline:
-                raise TimeLimit
+            self.deadline.check()
             ids, raws = self.docsets.scored("body", term)
             acc[ids] += raws * boost
         if allowed is not None:
@@ -2262,36 +2559,23 @@ class _AnyWordsScorer:
         matched = np.flatnonzero(found)
         if not pairs or not len(matched):
             return matched, _best(acc[matched], matched, limit)
-        return matched, self._with_pairs(acc, matched, clauses, pairs, limit, deadline)
+        return matched, self._with_pairs(acc, matched, clauses, pairs, limit)
 
     def _own_scores(
-        self, clauses: list[tuple[str, str, float]], others: list[Node], deadline: float
+        self, clauses: list[tuple[str, str, float]], others: list[Node]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Each document's score for the query's own words, and which documents match."""
         acc = np.zeros(self.docsets.size)
         found = np.zeros(self.docsets.size, dtype=bool)
         for f, term, boost in clauses:
-            if time.perf_counter() > deadline:
-                raise TimeLimit
+            self.deadline.check()
             ids, raws = self.docsets.scored(f, term)  # empty for a term the index lacks
             acc[ids] += raws if boost == 1.0 else raws * boost
             found[ids] = True
         for child in others:
-            self._add_matches(acc, found, self.compiler.compile(child), deadline)
+            self.evaluator.add_scores(child, acc)
+            found |= _mask(self.evaluator.matches(child), self.docsets.size)
         return acc, found
-
-    def _add_matches(self, acc: np.ndarray, found: np.ndarray, query: whoosh.query.Query, deadline: float) -> None:
-        """Add the score of a Whoosh query to each document it matches."""
-        context = self.searcher.context()
-        for sub, offset in self.searcher.leaf_searchers():
-            matcher = query.matcher(sub, context)
-            while matcher.is_active():
-                d = matcher.id() + offset
-                acc[d] += matcher.score()
-                found[d] = True
-                matcher.next()
-            if time.perf_counter() > deadline:
-                raise TimeLimit
 
     def _raw(self, field: str, term: str, docnum: int, tf: float) -> float:
         norm = float(self.docsets.norms(field)[docnum])
@@ -2299,7 +2583,7 @@ class _AnyWordsScorer:
 
     def _with_pairs(
         self, acc: np.ndarray, matched: np.ndarray, clauses: list[tuple[str, str, float]],
-        pairs: list[tuple[str, str, str, float]], limit: int, deadline: float,
+        pairs: list[tuple[str, str, str, float]], limit: int,
     ) -> list[tuple[float, int]]:
         # A pair (a, b) in field f adds boost * (bm25(a) + bm25(b)) there (Whoosh
         # scores a phrase as the sum of its words); a word's clause adds
@@ -2319,8 +2603,7 @@ class _AnyWordsScorer:
         finals = {d: s + bonus.get(d, 0.0) for s, d in first}
         if len(finals) >= limit:
             bar = heapq.nlargest(limit, finals.values())[-1]
-            if time.perf_counter() > deadline:
-                raise TimeLimit
+            self.deadline.check()
             hopeful = matched[scores * (1 + ratio) >= bar]
             rest = hopeful[~np.isin(hopeful, np.array(list(finals), dtype=np.int64))]
             bonus = self._pair_bonus(rest, pairs)
@@ -2377,54 +2660,6 @@ class _AnyWordsScorer:
                 if matcher.is_active() and matcher.id() == d:
                     found[d + offset] = matcher.value_as("positions")
         return found
-
-
-class _TopDocs:
-    """The best documents of a keyword query (words, all required or any).
-
-    Whoosh walks every posting of the query's words in document order, a few
-    Python calls each, to find the top N. Here the words' BM25F scores (as
-    Whoosh computes them, see :meth:`_DocSets.scored`) are summed into one
-    array in the order Whoosh sums its clauses, and the matching documents
-    (the query's bitset, from which the total and facets come too) are
-    ranked in it: the same scores, the same top N and order.
-    """
-
-    def __init__(self, docsets: "_DocSets", compiler: "_Compiler") -> None:
-        self.docsets = docsets
-        self.compiler = compiler
-
-    @staticmethod
-    def handles(node: Node | None, compiler: "_Compiler") -> bool:
-        if isinstance(node, Word):
-            return True
-        if isinstance(node, Or):
-            return all(isinstance(c, Word) for c in node.children)
-        if isinstance(node, And):
-            positive = [c for c in node.children if not isinstance(c, Not)]
-            return (
-                all(isinstance(c, Word) for c in positive)
-                and compiler.nearby(node) is None
-                and not any(_has_phrase(c) for c in node.children)
-            )
-        return False
-
-    def run(self, node: Node, limit: int, matched: int, deadline: float) -> list[tuple[float, int]]:
-        """``[(score, docnum)]`` of the ``limit`` best of the ``matched`` documents
-        (a bitset: every document ``node`` matches, under the filter), best first."""
-        words = [c for c in node.children if not isinstance(c, Not)] if isinstance(node, (And, Or)) else [node]
-        acc = np.zeros(self.docsets.size)
-        for word in words:
-            assert isinstance(word, Word)
-            if time.perf_counter() > deadline:
-                raise TimeLimit
-            weights = word.weights or (1.0,) * len(word.terms)
-            for f, boost in self.compiler.word_fields(word):
-                for t, w in zip(word.terms, weights):
-                    ids, raws = self.docsets.scored(f, t)  # empty for a term the index lacks
-                    acc[ids] += raws * (boost * w)
-        docs = _members(matched, self.docsets.size)
-        return _best(acc[docs], docs, limit)
 
 
 # --------------------------------------------------------------------------
@@ -2640,44 +2875,6 @@ class _PhraseScorer:
         )
         return [(f, terms, boost * weight) for f, boost in compiler.fields(node.field) for terms, weight in readings]
 
-    @classmethod
-    def clauses(cls, node: Node | None, compiler: "_Compiler") -> list[tuple[str, tuple[str, ...], float]] | None:
-        """:meth:`readings`, or None when :meth:`run` does not answer the node (not a
-        phrase, one word, more than two clauses: Whoosh adds the scores of more
-        clauses in the order of a tree weighted by estimated sizes)."""
-        if not isinstance(node, Phrase) or len(node.terms) < 2:
-            return None
-        clauses = cls.readings(node, compiler)
-        return clauses if len(clauses) <= 2 else None
-
-    def matching(self, node: Node, deadline: float) -> int | None:
-        """Every document ``node`` (phrases and all) matches, as a bitset; None for a lone ``Not``."""
-        return self.docsets.matching(node, self.compiler, lambda phrase: self._phrase_docs(phrase, deadline))
-
-    def _phrase_docs(self, node: Phrase, deadline: float) -> int:
-        found = [self._clause(f, terms, None, deadline, False)[0] for f, terms, _ in self.readings(node, self.compiler)]
-        return _bitset(np.concatenate(found), self.searcher.doc_count_all()) if found else 0
-
-    def run(
-        self, node: Node, limit: int, allowed: np.ndarray | None, deadline: float
-    ) -> tuple[np.ndarray, list[tuple[float, int]]]:
-        """(every matching document, ``[(score, docnum)]`` of the ``limit`` best, best first)."""
-        clauses = self.clauses(node, self.compiler)
-        assert clauses is not None
-        found: list[tuple[np.ndarray, np.ndarray]] = []
-        for field, terms, boost in clauses:
-            docs, scores = self._clause(field, terms, allowed, deadline, True)
-            if len(docs):
-                found.append((docs, scores * boost if boost != 1.0 else scores))  # Whoosh's WrappingMatcher
-        if not found:
-            return np.zeros(0, np.int64), []
-        docs = found[0][0] if len(found) == 1 else np.union1d(*(d for d, _ in found))
-        scores = np.zeros(len(docs), np.float64)
-        for d, s in found:  # x + 0.0 == x, and two clauses add up the same either way round
-            scores[np.searchsorted(docs, d)] += s
-        best = np.lexsort((docs, -scores))[:limit]
-        return docs, list(zip(scores[best].tolist(), docs[best].tolist()))
-
     def _occurrences(self, segment: int, reader: Any, field: str, term: str, candidates: np.ndarray | None) -> _Occurrences:
         """Where ``term`` occurs in a segment: all of it (shared), or, when ``candidates``
         are few, at least in those (read for this query only)."""
@@ -2689,23 +2886,28 @@ class _PhraseScorer:
                 occ = self.shared.get(reader, field, term)
         return occ
 
-    def _clause(
-        self, field: str, terms: tuple[str, ...], allowed: np.ndarray | None, deadline: float, score: bool
+    def clause(
+        self, field: str, terms: tuple[str, ...], allowed: np.ndarray | None, score: bool, slop: int = 1
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The documents where ``terms`` stand one after the other in ``field``, and (with
-        ``score``) Whoosh's score of the phrase in each."""
-        top = self.compiler.reader
+        """The live documents (among ``allowed``, when given) where ``terms`` stand one
+        after the other in ``field`` (with ``slop`` > 1: each within ``slop`` positions
+        after the one before, as Whoosh's ``Phrase(slop=...)``), and (with ``score``)
+        Whoosh's score of the phrase in each."""
+        frequency = self.docsets.frequency
+        deadline = self.compiler.deadline
         empty = np.zeros(0, np.int64), np.zeros(0, np.float64)
-        if any((field, t) not in top for t in terms):
+        if not all(frequency(field, t) for t in terms):
             return empty
-        order = sorted(range(len(terms)), key=lambda i: top.doc_frequency(field, terms[i]))
+        order = sorted(range(len(terms)), key=lambda i: frequency(field, terms[i]))
         self.read.clear()  # partial reads hold this clause's candidates only
         docs, scores = [], []
         for segment, (sub, offset) in enumerate(self.searcher.leaf_searchers()):
-            if time.perf_counter() > deadline:
-                raise TimeLimit
+            deadline.check()
             reader = sub.reader()
-            found = self._segment_matches(segment, reader, offset, field, terms, order, allowed)
+            if slop > 1:
+                found = self._segment_near(segment, reader, offset, field, terms, slop, allowed)
+            else:
+                found = self._segment_matches(segment, reader, offset, field, terms, order, allowed)
             if len(found):
                 docs.append(found + offset)
                 if score:
@@ -2721,12 +2923,7 @@ class _PhraseScorer:
         """The live documents of one segment (its own numbers) where ``terms`` stand in a row."""
         first = order[0]
         occ = self._occurrences(segment, reader, field, terms[first], None)
-        candidates = occ.docs
-        deleted = self.docsets.deleted()
-        if deleted is not None:
-            candidates = candidates[~deleted[candidates + offset]]
-        if allowed is not None:
-            candidates = candidates[allowed[candidates + offset]]
+        candidates = self._live(occ.docs, offset, allowed)
         starts = occ.keys[(occ.keys & 0xFFFFFFFF) >= first] - first  # where the phrase would start
         for i in order[1:]:
             if not len(starts) or not len(candidates):
@@ -2741,6 +2938,40 @@ class _PhraseScorer:
             # only where the phrase has begun: the next words are then often read in part
             candidates = _common(_distinct(starts >> 32), candidates)
         return candidates
+
+    def _segment_near(
+        self, segment: int, reader: Any, offset: int, field: str, terms: tuple[str, ...], slop: int,
+        allowed: np.ndarray | None,
+    ) -> np.ndarray:
+        """The live documents of one segment (its own numbers) where each of ``terms`` stands
+        1 to ``slop`` positions after the one before it (Whoosh's ``SpanNear2``, ordered)."""
+        occ = self._occurrences(segment, reader, field, terms[0], None)
+        candidates = self._live(occ.docs, offset, allowed)
+        ends = occ.keys  # where the words so far end: docnum << 32 | position
+        for term in terms[1:]:
+            if not len(ends) or not len(candidates):
+                return candidates[:0]
+            occ = self._occurrences(segment, reader, field, term, candidates)
+            candidates = _common(candidates, occ.docs)
+            if not len(occ.keys) or not len(candidates):
+                return candidates[:0]
+            reached = []
+            for step in range(1, slop + 1):
+                wanted = ends + step
+                at = np.minimum(np.searchsorted(occ.keys, wanted), len(occ.keys) - 1)
+                reached.append(wanted[occ.keys[at] == wanted])
+            ends = np.unique(np.concatenate(reached))
+            candidates = _common(_distinct(ends >> 32), candidates)
+        return candidates
+
+    def _live(self, docs: np.ndarray, offset: int, allowed: np.ndarray | None) -> np.ndarray:
+        """Those of a segment's ``docs`` that are live (and allowed)."""
+        deleted = self.docsets.deleted()
+        if deleted is not None:
+            docs = docs[~deleted[docs + offset]]
+        if allowed is not None:
+            docs = docs[allowed[docs + offset]]
+        return docs
 
     def _score(
         self, segment: int, reader: Any, offset: int, field: str, terms: tuple[str, ...], docs: np.ndarray
@@ -2764,7 +2995,6 @@ class _PhraseScorer:
             return tree(parts[:half]) + tree(parts[half:])
 
         return tree(raws)
-
 
 
 def _near(first: list[int], second: list[int], slop: int) -> bool:
@@ -2812,32 +3042,9 @@ def _blend_readings(node: Node, frequency: Callable[[str, str], int], size: int)
     return node
 
 
-def _date_order(newest_first: bool) -> Any:
-    """Whoosh's sort by ``published``, undated documents last either way.
-
-    An empty date sorts first, so oldest first maps it past every date;
-    newest first is the collector's ``reverse`` of the plain order (a
-    ``FieldFacet(reverse=True)`` fails on a segment without any date).
-    """
-    facet = whoosh.sorting.FieldFacet("published")
-    return facet if newest_first else whoosh.sorting.TranslateFacet(_undated_last, facet)
-
-
-def _undated_last(key: bytes) -> bytes:
-    return key or b"\xff"
-
-
 def _rank_key(item: tuple[float, int]) -> tuple[float, int]:
     """Higher score first; on a tie the lower document number, as Whoosh's collector."""
     return (item[0], -item[1])
-
-
-def _has_phrase(node: Node | None) -> bool:
-    if isinstance(node, Phrase):
-        return True
-    if isinstance(node, Not):
-        return _has_phrase(node.child)
-    return isinstance(node, (And, Or, AnyWords)) and any(_has_phrase(c) for c in node.children)
 
 
 #: Most readings a phrase with romanized words is searched as.
@@ -2858,58 +3065,3 @@ def _best_readings(
         extended = [(score * w, seq + (t,)) for score, seq in beam for t, w in zip(terms, ws)]
         beam = heapq.nlargest(cap, extended, key=lambda sw: sw[0])
     return [(seq, score) for score, seq in beam]
-
-
-def _or(queries: Iterable[whoosh.query.Query]) -> whoosh.query.Query:
-    queries = list(queries)
-    if not queries:
-        return whoosh.query.NullQuery
-    return queries[0] if len(queries) == 1 else whoosh.query.Or(queries)
-
-
-def _compile_filter(node: FilterNode) -> whoosh.query.Query:
-    """Filter tree -> Whoosh query over the ID fields (exact values, ISO dates compare as text)."""
-    if isinstance(node, Condition):
-        if node.op in ("=", "in"):
-            return _or(whoosh.query.Term(node.field, v) for v in node.values)
-        if node.op == "!=":
-            return whoosh.query.Not(whoosh.query.Term(node.field, node.values[0]))
-        value = node.values[0]
-        if node.op in (">", ">="):
-            return whoosh.query.TermRange(node.field, value, None, startexcl=node.op == ">")
-        return whoosh.query.TermRange(node.field, None, value, endexcl=node.op == "<")
-    if isinstance(node, Negate):
-        return whoosh.query.Not(_compile_filter(node.child))
-    if isinstance(node, AllOf):
-        return whoosh.query.And([_compile_filter(c) for c in node.children])
-    if isinstance(node, AnyOf):
-        return whoosh.query.Or([_compile_filter(c) for c in node.children])
-    raise TypeError(f"not a filter node: {node!r}")
-
-
-class _DeadlineCollector(whoosh.collectors.WrappingCollector):
-    """Stops collecting at a deadline, checked between documents.
-
-    Whoosh's own ``TimeLimitCollector`` starts a timer thread per search and
-    may send SIGALRM to the process, which is unsafe under a threaded server;
-    a clock check per matched document is cheap and deterministic.
-    """
-
-    def __init__(self, child: Any, seconds: float) -> None:
-        self.child = child
-        self.seconds = seconds
-        self.deadline = 0.0
-
-    def prepare(self, top_searcher: Any, q: Any, context: Any) -> None:
-        self.child.prepare(top_searcher, q, context)
-        self.deadline = time.perf_counter() + self.seconds
-
-    def computes_count(self) -> bool:
-        return self.child.computes_count()
-
-    def matches(self) -> Iterator[int]:
-        deadline = self.deadline
-        for sub_docnum in self.child.matches():
-            if time.perf_counter() > deadline:
-                raise TimeLimit
-            yield sub_docnum

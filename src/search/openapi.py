@@ -26,6 +26,13 @@ _ERROR = {
 }
 
 
+#: The index commit an answer comes from (also every answer's ``X-Index-Generation`` header).
+_GENERATION = {
+    "type": "integer", "minimum": 0,
+    "description": "the index commit the answer comes from; a later answer never comes from an earlier one",
+}
+
+
 def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
@@ -149,7 +156,7 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
                         "content": {mimetype: {"schema": schema}},
                     },
                     "400": _error("a parameter, the query or the filter is wrong; the message says what to fix"),
-                    "503": _error("the index is unavailable, or the search ran past its time limit"),
+                    "503": _error("the index is unavailable, the search ran past its time limit (timeout), or too many expensive searches run (busy); Retry-After says when to try again"),
                 },
             }
         }
@@ -176,7 +183,7 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
                     "responses": {
                         "200": _ok("the page of hits", {"$ref": "#/components/schemas/SearchResponse"}),
                         "400": _error("a parameter, the query or the filter is wrong; the message says what to fix"),
-                        "503": _error("the index is unavailable, or the search ran past its time limit"),
+                        "503": _error("the index is unavailable, the search ran past its time limit (timeout), or too many expensive searches run (busy); Retry-After says when to try again"),
                     },
                 }
             },
@@ -224,7 +231,7 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
                             },
                         ),
                         "400": _error("q is missing or too long, or limit is wrong"),
-                        "503": _error("the index is unavailable"),
+                        "503": _error("the index is unavailable, or the answer ran past its time limit (timeout, with Retry-After)"),
                     },
                 }
             },
@@ -247,9 +254,10 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
                             "counts and sizes",
                             {
                                 "type": "object",
-                                "required": ["documents", "sources", "categories", "index_bytes", "last_ingest", "vocabulary_words"],
+                                "required": ["documents", "generation", "sources", "categories", "index_bytes", "last_ingest", "vocabulary_words"],
                                 "properties": {
                                     "documents": {"type": "integer", "minimum": 0},
+                                    "generation": _GENERATION,
                                     "sources": _string_map(),
                                     "categories": _string_map(),
                                     "index_bytes": {"type": "integer", "minimum": 0},
@@ -258,7 +266,7 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
                                 },
                             },
                         ),
-                        "503": _error("the index is unavailable"),
+                        "503": _error("the index is unavailable, or the answer ran past its time limit (timeout, with Retry-After)"),
                     },
                 }
             },
@@ -266,7 +274,7 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
                 "get": {
                     "summary": "Liveness: does the index open",
                     "responses": {
-                        "200": _ok("ok", {"type": "object", "required": ["status", "documents"], "properties": {"status": {"type": "string"}, "documents": {"type": "integer"}}}),
+                        "200": _ok("ok", {"type": "object", "required": ["status", "documents", "generation"], "properties": {"status": {"type": "string"}, "documents": {"type": "integer"}, "generation": _GENERATION}}),
                         "503": _ok("the index cannot be opened", {"type": "object", "required": ["status", "message"], "properties": {"status": {"type": "string"}, "message": {"type": "string"}}}),
                     },
                 }

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, g, render_template, request,
 from .config import Settings
 from .filtering import AllOf, Condition, FilterError, FilterNode, date_bound, describe_filter
 from .params import BadRequest, choice, positive_int
-from .searching import FACETS, SORTS, IndexUnavailable, QueryError, SearchRequest, SearchService, SearchTimeout
+from .searching import FACETS, SORTS, Busy, IndexUnavailable, QueryError, SearchRequest, SearchService, SearchTimeout
 
 __all__ = ["pages", "PageState"]
 
@@ -203,14 +203,18 @@ def search_page() -> tuple[str, int]:
     per_page = settings.default_per_page
     if state.q.strip() and not error:
         try:
+            deadline = g.deadline  # one for the whole page: the search and every facet count
             result = service.search(
                 SearchRequest(q=state.q, page=state.page, per_page=per_page,
-                              filter=state.filter_text(service), facets=FACETS, sort=state.sort)
+                              filter=state.filter_text(service), facets=FACETS, sort=state.sort),
+                deadline,
             )
             facets = dict(result.facets or {})
             for name in FACETS:  # a ticked facet still counts its other values
                 if _selected(state, name):
-                    facets.update(service.facet_counts(state.q, state.filter_text(service, without=name), (name,)))
+                    facets.update(
+                        service.facet_counts(state.q, state.filter_text(service, without=name), (name,), deadline)
+                    )
             g.hits, g.total = len(result.hits), result.total
         except (QueryError, BadRequest) as exc:
             error, status = str(exc), 400
@@ -218,6 +222,8 @@ def search_page() -> tuple[str, int]:
             error, status = f"filter: {exc}", 400
         except SearchTimeout as exc:
             error, status = f"{exc}; narrow the query (fewer prefixes, more words)", 503
+        except Busy as exc:
+            error, status = f"{exc}", 503
         except IndexUnavailable as exc:
             error, status = str(exc), 503
     # Without a result (an error) the ticked values stay, uncounted, so the next search keeps them.

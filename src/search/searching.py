@@ -9,6 +9,7 @@ document's own text is always HTML-escaped around our tags.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import html
 import os
@@ -20,7 +21,8 @@ from typing import Any, Iterator, Sequence
 
 from .analysis import Analyzer
 from .config import Settings
-from .engine import IndexUnavailable, Ranking, ResultSet, SearchIndex, SearchTimeout
+from .deadline import NO_DEADLINE, Deadline, SearchTimeout
+from .engine import IndexUnavailable, Ranking, ResultSet, SearchIndex
 from .filtering import FilterError, FilterNode, describe_filter, parse_filter
 from .querying import Node, Phrase, Prefix, QueryError, Word, describe, parse, positive_leaves
 from .vocabulary import VOCABULARY_FILE, Vocabulary
@@ -35,6 +37,8 @@ __all__ = [
     "QueryError",
     "FilterError",
     "SearchTimeout",
+    "Busy",
+    "Deadline",
     "IndexUnavailable",
     "SORTS",
     "FACETS",
@@ -101,8 +105,60 @@ WARM_WORDS = 30_000
 SERVER_WORDS = 60_000
 
 
+class Busy(RuntimeError):
+    """Every slot for expensive searches in this process is taken (answered 503 with
+    Retry-After): so a flood of them cannot starve the cheap searches beside them."""
+
+
+class ExpensiveSearches:
+    """Admission control: at most ``slots`` expensive searches run at a time in a
+    process, and at most as many wait (until their deadline) for a slot; any
+    more are refused at once with :class:`Busy`.
+
+    A search is expensive when :meth:`SearchIndex.estimate` (postings to read,
+    counted before reading any) passes ``cost``. Cheap searches, nearly all
+    of a search box's, are never held back, and with a bounded number of
+    expensive ones running, a worker's threads stay free for them.
+    """
+
+    def __init__(self, slots: int, cost: int) -> None:
+        self.cost = cost
+        self._slots = threading.BoundedSemaphore(max(slots, 1))
+        self._waiting = threading.BoundedSemaphore(max(slots, 1))
+
+    @contextlib.contextmanager
+    def admit(self, cost: int, deadline: Deadline) -> Iterator[None]:
+        """Hold a slot for the ``with`` block when ``cost`` makes the search expensive."""
+        if cost <= self.cost:
+            yield
+            return
+        if not self._slots.acquire(blocking=False):
+            if not self._waiting.acquire(blocking=False):
+                raise Busy("too many expensive searches are running; try again in a moment")
+            try:
+                admitted = self._slots.acquire(timeout=deadline.remaining() if deadline.seconds else None)
+            finally:
+                self._waiting.release()
+            if not admitted:
+                deadline.check()
+                raise Busy("too many expensive searches are running; try again in a moment")
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
+#: What one exported row costs beyond the search, in postings (its snippet and title).
+EXPORT_ROW_COST = 1_000
+
+
 class SearchService:
-    """Answers searches from one index directory; opens it lazily, sees new commits."""
+    """Answers searches from one index directory; opens it lazily, sees new commits.
+
+    Every public method takes the request's :class:`~search.deadline.Deadline`
+    (a new one with ``query_time_limit`` when none is given) and checks it
+    between its steps: parsing, each search, snippets, did-you-mean.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -112,6 +168,7 @@ class SearchService:
         self._vocabulary_checked = 0.0
         self._vocabulary_stamp: int | None = None
         self._vocabulary_loading = False
+        self.expensive = ExpensiveSearches(settings.expensive_searches, settings.expensive_cost)
 
     def index(self) -> SearchIndex:
         """The open index; raises :class:`IndexUnavailable` (retried on the next call)."""
@@ -129,10 +186,22 @@ class SearchService:
                     self._index = index
         return self._index
 
-    def health(self) -> dict[str, Any]:
-        return {"status": "ok", "documents": self.index().doc_count()}
+    def deadline(self) -> Deadline:
+        """A new deadline of ``query_time_limit`` seconds, for one request."""
+        return Deadline(self.settings.query_time_limit)
 
-    def parse(self, q: str, *, strict: bool = True) -> Node:
+    def generation(self) -> int | None:
+        """The index commit this thread answers from (None without an index)."""
+        try:
+            return self.index().generation()
+        except IndexUnavailable:
+            return None
+
+    def health(self) -> dict[str, Any]:
+        index = self.index()
+        return {"status": "ok", "documents": index.doc_count(), "generation": index.generation()}
+
+    def parse(self, q: str, *, strict: bool = True, deadline: Deadline = NO_DEADLINE) -> Node:
         """Parse ``q`` with the index's analyzer; raises :class:`QueryError`.
 
         ``strict=False`` reads a query without operators as any of its words
@@ -147,7 +216,7 @@ class SearchService:
 
             def roman(word: str) -> list[tuple[str, float]]:
                 # more than needed: the parser drops stop words from a content word's readings
-                return index.read_roman(word, limit=4 * limit, min_score=min_score)
+                return index.read_roman(word, limit=4 * limit, min_score=min_score, deadline=deadline)
 
         return parse(
             q,
@@ -160,8 +229,8 @@ class SearchService:
         )
 
     def _ranked(
-        self, q: str, limit: int, *, filter: FilterNode | None = None,
-        facets: Sequence[str] = (), sort: str = "relevance",
+        self, q: str, offset: int, limit: int, *, filter: FilterNode | None = None,
+        facets: Sequence[str] = (), sort: str = "relevance", deadline: Deadline,
     ) -> tuple[Node, ResultSet, bool]:
         """Parse and rank ``q``: the query tree used, what it found, and
         whether that tree is the relaxed one (the strict one found nothing).
@@ -171,12 +240,13 @@ class SearchService:
         any of its words and phrases, ranked, rather than answering with
         nothing. A phrase still only matches where its words stand together.
         """
-        node = self.parse(q)
-        found = self.find(node, limit, filter=filter, facets=facets, sort=sort)
+        node = self.parse(q, deadline=deadline)
+        found = self.find(node, limit, offset=offset, filter=filter, facets=facets, sort=sort, deadline=deadline)
         if found.total == 0:
-            loose = self.parse(q, strict=False)
+            loose = self.parse(q, strict=False, deadline=deadline)
             if loose != node:
-                return loose, self.find(loose, limit, filter=filter, facets=facets, sort=sort), True
+                relaxed = self.find(loose, limit, offset=offset, filter=filter, facets=facets, sort=sort, deadline=deadline)
+                return loose, relaxed, True
         return node, found, False
 
     def parse_filter(self, text: str) -> FilterNode | None:
@@ -189,36 +259,46 @@ class SearchService:
         return parse_filter(text, max_chars=self.settings.max_filter_chars)
 
     def find(
-        self, node: Node | None, limit: int, *, filter: FilterNode | None = None,
+        self, node: Node | None, limit: int, *, offset: int = 0, filter: FilterNode | None = None,
         facets: Sequence[str] = (), sort: str = "relevance", max_prefix_terms: int | None = None,
+        deadline: Deadline | None = None, extra_cost: int = 0,
     ) -> ResultSet:
-        """The engine search with this service's settings (ranking, prefix cap, time limit)."""
-        return self.index().find(
-            node,
-            limit=limit,
-            max_prefix_terms=max_prefix_terms or self.settings.max_prefix_terms,
-            filter=filter,
-            facets=facets,
-            sort=sort,
-            time_limit=self.settings.query_time_limit,
+        """The engine search with this service's settings (ranking, prefix cap), within
+        ``deadline``, admitted as an expensive search when its estimated cost (plus
+        ``extra_cost``, e.g. an export's rows) says so (:class:`ExpensiveSearches`)."""
+        deadline = deadline or self.deadline()
+        index = self.index()
+        prefix_terms = max_prefix_terms or self.settings.max_prefix_terms
+        cost = extra_cost + index.estimate(
+            node, max_prefix_terms=prefix_terms, budget=self.expensive.cost, deadline=deadline
         )
+        with self.expensive.admit(cost, deadline):
+            return index.find(
+                node, limit=limit, offset=offset, max_prefix_terms=prefix_terms, filter=filter,
+                facets=facets, sort=sort, deadline=deadline,
+            )
 
-    def search(self, request: SearchRequest) -> SearchResponse:
+    def search(self, request: SearchRequest, deadline: Deadline | None = None) -> SearchResponse:
         started = time.perf_counter()
+        deadline = deadline or self.deadline()
         index = self.index()
         flt = self.parse_filter(request.filter)
         offset = (request.page - 1) * request.per_page
         node, found, relaxed = self._ranked(
-            request.q, offset + request.per_page, filter=flt, facets=request.facets, sort=request.sort
+            request.q, offset, request.per_page, filter=flt, facets=request.facets, sort=request.sort,
+            deadline=deadline,
         )
-        total, scored = found.total, found.hits
+        total = found.total
         leaves = positive_leaves(node)
         style = self._snippet_style(request)
-        hits = [_make_hit(score, stored, index.analyzer, leaves, style) for score, stored in scored[offset:]]
+        hits = []
+        for score, stored in found.hits:
+            deadline.check()
+            hits.append(_make_hit(score, stored, index.analyzer, leaves, style))
         suggestion = None
         strict_total = 0 if relaxed else total  # a relaxed answer still deserves a correction
         if strict_total < self.settings.suggest_below:
-            suggestion = self.did_you_mean(request.q, node, strict_total, flt)
+            suggestion = self.did_you_mean(request.q, node, strict_total, flt, deadline=deadline)
         return SearchResponse(
             query=request.q,
             parsed=describe(node),
@@ -241,39 +321,57 @@ class SearchService:
             request.snippets,
         )
 
-    def export(self, request: SearchRequest, max_rows: int) -> tuple[int, Iterator[Hit]]:
+    def export_deadline(self) -> Deadline:
+        """A new deadline of ``export_time_limit`` seconds, for one export."""
+        return Deadline(self.settings.export_time_limit)
+
+    def export(self, request: SearchRequest, max_rows: int, deadline: Deadline | None = None) -> tuple[int, Iterator[Hit]]:
         """``(total, hits)``: every hit of ``request`` (all pages) up to ``max_rows``, in its sort order.
 
         The query and filter are checked and the hits collected now, so errors
         come before an answer starts; the snippets are made as the iterator is
-        consumed, so a long export streams.
-        """
+        consumed, each checking ``deadline`` (the caller writes the whole export
+        before answering, so a timeout is still a clean 503)."""
+        deadline = deadline or self.export_deadline()
         index = self.index()
-        node = self.parse(request.q)
+        node = self.parse(request.q, deadline=deadline)
         flt = self.parse_filter(request.filter)
-        found = self.find(node, max_rows, filter=flt, sort=request.sort)
+        found = self.find(node, max_rows, filter=flt, sort=request.sort, deadline=deadline,
+                          extra_cost=EXPORT_ROW_COST * max_rows)
         leaves = positive_leaves(node)
         style = self._snippet_style(request)
-        rows = (_make_hit(score, stored, index.analyzer, leaves, style) for score, stored in found.hits[:max_rows])
-        return found.total, rows
 
-    def facet_counts(self, q: str, filter: str, names: Sequence[str]) -> dict[str, dict[str, int]]:
+        def rows() -> Iterator[Hit]:
+            for score, stored in found.hits[:max_rows]:
+                deadline.check()
+                yield _make_hit(score, stored, index.analyzer, leaves, style)
+
+        return found.total, rows()
+
+    def facet_counts(
+        self, q: str, filter: str, names: Sequence[str], deadline: Deadline | None = None
+    ) -> dict[str, dict[str, int]]:
         """Facet counts of ``names`` over the documents ``q`` finds under ``filter`` (no hits).
 
         The search page counts a facet under the *other* facets' selections, so
         a ticked source still shows how many documents the other sources have.
         """
-        found = self.find(self.parse(q), 1, filter=self.parse_filter(filter), facets=names)
+        deadline = deadline or self.deadline()
+        found = self.find(
+            self.parse(q, deadline=deadline), 1, filter=self.parse_filter(filter), facets=names, deadline=deadline
+        )
         return _facet_counts(found.facets)
 
     # -- help for the searcher -------------------------------------------
 
-    def vocabulary(self) -> Vocabulary:
+    def vocabulary(self, deadline: Deadline = NO_DEADLINE) -> Vocabulary:
         """The index's surface vocabulary, reloaded when an ingest has saved a new one.
 
         Loading it takes seconds on a large index, so after the first load a
         new file is read in the background while searches go on with the
         previous one (with ``refresh_seconds`` 0, at once: every change seen).
+        The first load is the warm-up's (:meth:`warm_up`): a request that comes
+        before it is done waits for it until ``deadline``.
         """
         index = self.index()
         path = os.path.join(index.path, VOCABULARY_FILE)
@@ -294,19 +392,28 @@ class SearchService:
                     self._vocabulary_loading = True
                     threading.Thread(target=self._reload_vocabulary, args=(index, stamp), daemon=True).start()
                 return cached
-            self._vocabulary, self._vocabulary_stamp = _load_vocabulary(index, stamp), stamp
-            return self._vocabulary
+            if cached is not None or not self._vocabulary_loading:
+                self._vocabulary, self._vocabulary_stamp = _load_vocabulary(index, stamp), stamp
+                return self._vocabulary
+        while True:  # the first load is under way in the warm-up: wait for it
+            deadline.check()
+            time.sleep(0.01)
+            with self._lock:
+                if self._vocabulary is not None:
+                    return self._vocabulary
+                if not self._vocabulary_loading:
+                    return self.vocabulary(deadline)
 
-    def _reload_vocabulary(self, index: SearchIndex, stamp: int | None) -> None:
+    def _reload_vocabulary(self, index: SearchIndex, stamp: int | None, pause: float = 0.003) -> None:
         try:
-            loaded = _load_vocabulary(index, stamp, pause=0.003)  # leave the searches room
+            loaded = _load_vocabulary(index, stamp, pause=pause)  # leave the searches room
             with self._lock:
                 self._vocabulary, self._vocabulary_stamp = loaded, stamp
         finally:
             self._vocabulary_loading = False
 
     def warm_up(self, *, background: bool = True) -> None:
-        """Open the index, file its words under their phonetic keys, read the most
+        """Open the index, read its lexicons (prefixes, phonetic keys), read the most
         common words' positions, load the vocabulary and analyse its most common
         words (in a thread unless ``background`` is False): the first romanized
         query, phrase, did-you-mean and snippets after a server starts then do
@@ -315,6 +422,14 @@ class SearchService:
         def load() -> None:
             try:
                 index = self.index()
+                with self._lock:
+                    first = self._vocabulary is None and not self._vocabulary_loading
+                    if first:
+                        self._vocabulary_loading = True
+                if first:
+                    path = os.path.join(index.path, VOCABULARY_FILE)
+                    stamp = os.stat(path).st_mtime_ns if os.path.exists(path) else None
+                    self._reload_vocabulary(index, stamp, pause=0.0)
                 index.warm_up(self.settings.phrase_warm_share)
                 for word in self.vocabulary().common_words(WARM_WORDS):
                     index.analyzer.word(word)  # remembered: snippets analyse hits' text word by word
@@ -326,19 +441,22 @@ class SearchService:
         else:
             load()
 
-    def did_you_mean(self, q: str, node: Node, total: int, flt: FilterNode | None = None) -> str | None:
+    def did_you_mean(
+        self, q: str, node: Node, total: int, flt: FilterNode | None = None, deadline: Deadline = NO_DEADLINE
+    ) -> str | None:
         """``q`` with unknown or rare words replaced by close, common index words.
 
         Returned only when the corrected query finds more documents than ``q``
         (``किसन आंदोलन`` -> ``किसान आंदोलन``).
         """
         index = self.index()
-        vocabulary = self.vocabulary()
+        vocabulary = self.vocabulary(deadline)
         corrected = q
         changed = False
         for leaf in positive_leaves(node):
             if not isinstance(leaf, Word) or leaf.stop:
                 continue
+            deadline.check()
             known = max(index.doc_frequency(t) for t in leaf.terms)
             if known >= self.settings.suggest_below:
                 continue  # a word found often enough is not the misspelling
@@ -351,16 +469,17 @@ class SearchService:
         if not changed:
             return None
         try:
-            better = self.find(self.parse(corrected), 1, filter=flt).total
-        except (QueryError, SearchTimeout):
+            better = self.find(self.parse(corrected, deadline=deadline), 1, filter=flt, deadline=deadline).total
+        except (QueryError, Busy):
             return None
         return corrected if better > total else None
 
-    def suggest(self, q: str, limit: int) -> dict[str, Any]:
+    def suggest(self, q: str, limit: int, deadline: Deadline | None = None) -> dict[str, Any]:
         """Completions of the last, partial word of ``q`` and titles that match as typed."""
         started = time.perf_counter()
+        deadline = deadline or self.deadline()
         head, _, last = q.rstrip().rpartition(" ") if not q.endswith(" ") else (q.rstrip(), "", "")
-        vocabulary = self.vocabulary()
+        vocabulary = self.vocabulary(deadline)
         completions = []
         # A phrase or group being typed ("भार, (भार) or an excluded word (-भार):
         # the word is completed, the syntax before it kept.
@@ -382,7 +501,7 @@ class SearchService:
             query += "".join(f" -title:{w}" for w in excluded)
             try:
                 # The last word's 10 most common completions are enough here.
-                found = self.find(self.parse(query), limit, max_prefix_terms=10)
+                found = self.find(self.parse(query, deadline=deadline), limit, max_prefix_terms=10, deadline=deadline)
                 titles = [{"id": h["id"], "title": h.get("title", "")} for _, h in found.hits]
             except QueryError:
                 titles = []
@@ -400,23 +519,25 @@ class SearchService:
             return None
         return {name: stored.get(name, "") for name in ("id", "title", "body", "url", "published", "source", "category")}
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, deadline: Deadline | None = None) -> dict[str, Any]:
         """Document count, per-source and per-category counts, index size, last ingest."""
+        deadline = deadline or self.deadline()
         index = self.index()
-        everything = self.find(None, 1, facets=("source", "category"))
+        everything = self.find(None, 1, facets=("source", "category"), deadline=deadline)
         files = index.files()
         return {
             "documents": everything.total,
+            "generation": index.generation(),
             "sources": _by_count(everything.facets["source"]),
             "categories": _by_count(everything.facets["category"]),
             "index_bytes": files["index_bytes"],
             "last_ingest": files["last_commit"],
-            "vocabulary_words": len(self.vocabulary()),
+            "vocabulary_words": len(self.vocabulary(deadline)),
         }
 
     def ranked_ids(self, q: str, limit: int) -> list[str]:
         """Just the ranked ids for ``q``, through the same parse and ranking as :meth:`search`."""
-        _, found, _ = self._ranked(q, limit)
+        _, found, _ = self._ranked(q, 0, limit, deadline=self.deadline())
         return [stored["id"] for _, stored in found.hits]
 
 

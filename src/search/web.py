@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import tempfile
 import time
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
-from flask import Flask, Response, g, jsonify, request, stream_with_context
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .config import Settings, SettingsError
@@ -23,7 +24,7 @@ from .exporting import csv_chunks, json_chunks
 from .openapi import openapi_spec
 from .pages import pages
 from .params import BadRequest, positive_int, required_q, search_request
-from .searching import FilterError, IndexUnavailable, QueryError, SearchService, SearchTimeout
+from .searching import Busy, FilterError, IndexUnavailable, QueryError, SearchService, SearchTimeout
 
 __all__ = ["create_app"]
 
@@ -76,22 +77,30 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def start_clock() -> None:
+        """The request's one deadline: every step of its answer checks it."""
         g.started = time.perf_counter()
+        g.deadline = service.deadline()
 
     @app.get("/search")
     def search() -> Any:
-        response = service.search(search_request(request.args, settings))
+        response = service.search(search_request(request.args, settings), g.deadline)
         g.hits, g.total = len(response.hits), response.total
         return jsonify(response.as_dict())
 
     def export(kind: str) -> Response:
-        """All pages of a search, up to ``export_max_rows``, streamed as CSV or JSON."""
+        """All pages of a search, up to ``export_max_rows``, as CSV or JSON.
+
+        The whole file is written (in memory, then a temporary file past
+        ``EXPORT_MEMORY_BYTES``) before the answer starts, within the export's
+        own time limit: a search or snippets past it are a clean 503, never a
+        download cut short without a word."""
+        deadline = service.export_deadline()
         wanted = search_request(request.args, settings, paged=False)
         limit = positive_int(request.args, "limit", settings.export_max_rows, settings.export_max_rows)
-        total, hits = service.export(wanted, limit)
+        total, hits = service.export(wanted, limit, deadline)
         g.hits, g.total = min(total, limit), total
         if kind == "csv":
-            body = csv_chunks(hits, pre=wanted.highlight_pre_tag, post=wanted.highlight_post_tag)
+            chunks = csv_chunks(hits, pre=wanted.highlight_pre_tag, post=wanted.highlight_post_tag)
             mimetype = "text/csv"
         else:
             head = {
@@ -101,9 +110,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 "total": total,
                 "exported": min(total, limit),
             }
-            body = json_chunks(head, hits)
+            chunks = json_chunks(head, hits)
             mimetype = "application/json"
-        response = Response(stream_with_context(body), mimetype=mimetype)
+        response = Response(_spooled(chunks), mimetype=mimetype)
         response.headers["Content-Disposition"] = f'attachment; filename="hindi-search-results.{kind}"'
         response.headers["X-Total-Count"] = str(total)
         response.headers["X-Export-Rows"] = str(min(total, limit))
@@ -123,7 +132,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         limit = positive_int(request.args, "limit", settings.suggest_limit, settings.max_suggest_limit)
         if len(q) > settings.max_query_chars:
             raise BadRequest(f"'q' is longer than {settings.max_query_chars} characters")
-        answer = service.suggest(q, limit)
+        answer = service.suggest(q, limit, g.deadline)
         g.hits = len(answer["completions"]) + len(answer["titles"])
         return jsonify(answer)
 
@@ -136,7 +145,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.get("/stats")
     def stats() -> Any:
-        return jsonify(service.stats())
+        return jsonify(service.stats(g.deadline))
 
     @app.get("/openapi.json")
     def openapi() -> Any:
@@ -164,6 +173,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.errorhandler(SearchTimeout)
     def timeout(exc: SearchTimeout) -> Any:
         response, status = _error(503, "timeout", f"{exc}; narrow the query (fewer prefixes, more words)")
+        response.headers["Retry-After"] = "1"
+        return response, status
+
+    @app.errorhandler(Busy)
+    def busy(exc: Busy) -> Any:
+        response, status = _error(503, "busy", f"{exc} (expensive searches are answered one at a time)")
         response.headers["Retry-After"] = "1"
         return response, status
 
@@ -208,6 +223,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return response
 
     @app.after_request
+    def generation(response: Response) -> Response:
+        """The index commit the answer comes from: it never goes back for a client that
+        asks again (each request reads the latest commit), whichever worker answers."""
+        if "deadline" in g:  # (not for requests refused before they began)
+            seen = service.generation()
+            if seen is not None:
+                response.headers["X-Index-Generation"] = str(seen)
+        return response
+
+    @app.after_request
     def security_headers(response: Response) -> Response:
         """HTML pages run only our own scripts and styles, and are never framed by other sites."""
         if response.mimetype == "text/html":
@@ -239,3 +264,27 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(pages)
     return app
+
+
+#: An export is kept in memory up to this size while it is written, then in a temporary file.
+EXPORT_MEMORY_BYTES = 8 << 20
+
+
+def _spooled(chunks: Iterator[str]) -> Iterator[bytes]:
+    """Write every chunk of an answer now (raising its errors before any byte is sent),
+    then hand the written bytes over in blocks."""
+    spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_MEMORY_BYTES)
+    try:
+        for chunk in chunks:
+            spool.write(chunk.encode("utf-8"))
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+
+    def blocks() -> Iterator[bytes]:
+        with spool:
+            while block := spool.read(64 << 10):
+                yield block
+
+    return blocks()

@@ -1,4 +1,5 @@
-"""``hindi-search query``, run as a subprocess the way an analyst runs it."""
+"""``hindi-search``, run as a subprocess the way an analyst or a scheduler runs it:
+``query`` output, and settings that cannot be read."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from conftest import ROOT, free_port, hindi_docs, write_jsonl
 
 ESC = "\x1b["
 
@@ -112,3 +116,59 @@ def test_bad_input_exits_2_with_a_message(sample_index, args, message):
 def test_missing_index_exits_2(tmp_path):
     done = run_query(str(tmp_path / "none"), "भारत")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+#: ``hindi-search`` as installed (the console script ``search.cli:main``).
+HINDI_SEARCH = Path(sys.executable).with_name("hindi-search")
+
+
+def program(name: str) -> list[str]:
+    if name == "ingest.py":
+        return [sys.executable, str(ROOT / "ingest.py")]
+    if not HINDI_SEARCH.exists():
+        pytest.skip(f"no console script at {HINDI_SEARCH} (pip install -e .)")
+    return [str(HINDI_SEARCH), name.split()[-1]]
+
+
+# --------------------------------------------------------------------------
+# Settings that cannot be read: one line naming the variable, exit status 78
+# (EX_CONFIG, which a systemd unit or a scheduler can tell from every other).
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ingest.py", "hindi-search ingest", "hindi-search query",
+                                  "hindi-search serve", "hindi-search settings"])
+def test_a_bad_setting_is_one_line_and_status_78(tmp_path, name):
+    feed = write_jsonl(tmp_path / "in.jsonl", hindi_docs(2))
+    extra = {
+        "ingest.py": [str(feed)], "hindi-search ingest": [str(feed)], "hindi-search query": ["भारत"],
+        "hindi-search serve": ["--port", str(free_port())], "hindi-search settings": [],
+    }[name]
+    index = [] if name.endswith("settings") else ["--index", str(tmp_path / "index")]
+    done = subprocess.run(
+        [*program(name), *extra, *index], capture_output=True, text=True, encoding="utf-8", timeout=120,
+        env={**os.environ, "SEARCH_MAX_PER_PAGE": "abc"},
+    )
+    assert done.returncode == 78, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SEARCH_MAX_PER_PAGE must be a whole number" in lines[0] and "'abc'" in lines[0], lines
+    assert not (tmp_path / "index").exists(), "nothing was done"
+
+
+@pytest.mark.parametrize(
+    "variable, value, message",
+    [
+        ("SEARCH_MAX_PER_PAGE", "abc", "SEARCH_MAX_PER_PAGE must be a whole number (default 100), got 'abc'"),
+        ("SEARCH_QUERY_TIME_LIMIT", "soon", "SEARCH_QUERY_TIME_LIMIT must be a number"),
+        ("SEARCH_QUERY_TIME_LIMIT", "nan", "SEARCH_QUERY_TIME_LIMIT must be a finite number"),
+        ("SEARCH_MAX_PAGE", "-5", "SEARCH_MAX_PAGE must not be negative"),
+        ("SEARCH_LOG_QUERIES", "all", "SEARCH_LOG_QUERIES must be text, hash or none"),
+    ],
+)
+def test_settings_errors_name_the_variable_and_what_it_must_be(variable, value, message):
+    from search.config import Settings, SettingsError
+
+    with pytest.raises(SettingsError) as error:
+        Settings.load(environ={variable: value})
+    assert message in str(error.value)

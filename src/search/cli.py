@@ -9,6 +9,8 @@ not an index (nothing written; ``--rebuild`` builds a new one), 75 another
 ingest held the index longer than ``--wait`` (EX_TEMPFAIL: a scheduler may
 simply try again next time). Of ``query``
 (as grep): 0 something found, 1 nothing found, 2 a bad query or filter, or no index.
+Of every command: 78 a setting (``SEARCH_*``) has a value it cannot take
+(EX_CONFIG: one line names the variable; nothing was done).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import threading
 import time
 from typing import IO, Any, Sequence
 
-from .config import SETTINGS_HELP, Settings
+from .config import SETTINGS_HELP, Settings, SettingsError
 from .documents import FORMATS, InputProgress, Reject, parse_field_map
 from .engine import IndexLocked, IndexUnavailable, IndexWriteFailed
 from .exporting import csv_chunks, plain_text
@@ -32,6 +34,8 @@ from .searching import FilterError, Hit, QueryError, SearchRequest, SearchServic
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
 EXIT_INTERRUPTED, EXIT_STORAGE, EXIT_DAMAGED = 3, 4, 5
+#: A setting cannot be read (EX_CONFIG of sysexits.h): a status no other failure has.
+EXIT_CONFIG = 78
 #: Errors that mean the index's disk or directory refuses writes, whatever the file.
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 DEFAULT_PROCS = max(1, min(os.cpu_count() or 1, 4))
@@ -349,7 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        print(f"{args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
 
 
 def ingest_main(argv: Sequence[str] | None = None) -> int:

@@ -267,6 +267,7 @@ def test_a_bad_setting_is_one_line_and_status_78(tmp_path, name):
         ("SEARCH_QUERY_TIME_LIMIT", "nan", "SEARCH_QUERY_TIME_LIMIT must be a finite number"),
         ("SEARCH_MAX_PAGE", "-5", "SEARCH_MAX_PAGE must not be negative"),
         ("SEARCH_LOG_QUERIES", "all", "SEARCH_LOG_QUERIES must be text, hash or none"),
+        ("SEARCH_PUBLIC_URL", "javascript:alert(1)", "SEARCH_PUBLIC_URL must be an http:// or https:// address"),
     ],
 )
 def test_settings_errors_name_the_variable_and_what_it_must_be(variable, value, message):

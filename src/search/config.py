@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Mapping
 
@@ -97,6 +98,11 @@ class Settings:
         0.2, "When the server opens the index, read the positions of the words found in at least this share of "
         "the documents, so the first phrases with them are fast (about 2 s and 58 MB at 55,737 documents); 0: none.",
     )
+    # Widget demo and production serving (issue 16, smaller findings)
+    public_url: str = _setting(
+        "", "This service's address as browsers reach it (https://search.example.com), shown by /widget-demo "
+        "in the snippet other sites copy; empty: the demo uses the page's own origin. Never taken from a request."
+    )
 
     @classmethod
     def load(
@@ -136,9 +142,19 @@ SETTINGS_HELP: dict[str, tuple[Any, str]] = {
 _KIND_NAMES = {int: "a whole number", float: "a number", str: "text"}
 
 
+def _public_url(value: str) -> str | None:
+    """Why ``public_url`` is wrong, or None: empty, or an http(s) origin (a path prefix allowed)."""
+    if not value:
+        return None
+    if not re.fullmatch(r"https?://[^\s\"'<>\\?#]+", value):
+        return "an http:// or https:// address like https://search.example.com"
+    return None
+
+
 #: Settings whose values are checked beyond their kind: name -> a function saying what is wrong, or None.
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "log_queries": lambda v: None if v in ("text", "hash", "none") else "text, hash or none",
+    "public_url": _public_url,
 }
 
 

@@ -163,9 +163,10 @@ def http_get(url: str, timeout: float = 30) -> tuple[int, dict]:
 
 
 @contextlib.contextmanager
-def gunicorn(index: Path, log_path: Path, workers: int = 2, threads: int = 1, **env: str):
+def gunicorn(index: Path, log_path: Path, workers: int = 2, threads: int = 1, config: str | None = None, **env: str):
     """Serve ``index`` with ``gunicorn -w workers --threads threads`` on a free loopback port;
-    yields the base URL."""
+    yields the base URL. ``config``: a gunicorn ``-c`` argument, e.g. ``python:search.serving``
+    (the production configuration; ``-w`` and ``--threads`` still override it)."""
     import time
 
     port = free_port()
@@ -173,7 +174,8 @@ def gunicorn(index: Path, log_path: Path, workers: int = 2, threads: int = 1, **
     binary = Path(sys.executable).with_name("gunicorn")
     log = open(log_path, "w+", encoding="utf-8")  # a file: a full pipe would block the server
     server = subprocess.Popen(
-        [str(binary), "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}", "search:create_app()"],
+        [str(binary), *(["-c", config] if config else []), "-w", str(workers), "--threads", str(threads),
+         "-b", f"127.0.0.1:{port}", "search:create_app()"],
         env=environment, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"

@@ -125,3 +125,43 @@ def test_cells_a_spreadsheet_would_run_are_quoted(tmp_path):
 
 def test_plain_text_with_other_tags():
     assert plain_text("[किसान] &amp; मजदूर", "[", "]") == "किसान & मजदूर"
+
+
+#: Cells a spreadsheet program runs (or hands to DDE) although they do not start
+#: with a plain = + - @: other starters, invisible characters before one, and
+#: the fullwidth, small, superscript and subscript forms of each.
+FORMULAS = [
+    "|cmd /C calc", ";=1+1", "%=1+1",
+    "\ufeff=1+1", "\u200b=1+1", "\u200e+1", "\u2060@SUM(A1)", "\u00ad=1", " =1+1", "\u00a0=1+1", "\n=1+1",
+    "＝1+1", "﹦1+1", "⁼1+1", "₌1+1",
+    "＋1+1", "﹢1+1", "⁺1", "₊1", "－1+1", "﹣1+1", "⁻1", "₋1", "\u22121",
+    "＠SUM(A1)", "﹫SUM(A1)", "｜cmd", "；=1", "％=1", "﹪=1",
+    "\ufeff\u200b＝HYPERLINK(\"http://evil.example\")",
+]
+
+
+@pytest.mark.parametrize("value", FORMULAS, ids=[ascii(v)[1:-1][:14] for v in FORMULAS])
+def test_more_formula_starters_are_quoted(value):
+    from search.exporting import spreadsheet_safe
+
+    assert spreadsheet_safe(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["किसान", "50% बढ़ोतरी", "a=b", " किसान", "\u200dकिसान", "", "  ", "2026-03-01"])
+def test_plain_cells_stay_as_they_are(value):
+    from search.exporting import spreadsheet_safe
+
+    assert spreadsheet_safe(value) == value
+
+
+def test_the_export_quotes_them(tmp_path):
+    from conftest import write_jsonl
+    from search import ingest, read_inputs
+
+    titles = ["\ufeff=HYPERLINK(\"http://evil.example\",\"किसान\")", "＝1+1 किसान", "|cmd किसान", "﹦2 किसान"]
+    records = [{"id": f"t{n}", "title": title, "body": "किसान"} for n, title in enumerate(titles)]
+    index = tmp_path / "index"
+    ingest(read_inputs([str(write_jsonl(tmp_path / "docs.jsonl", records))]), str(index))
+    client = create_app({"index": str(index)}).test_client()
+    rows = {r["id"]: r for r in csv_rows(client.get("/export.csv", query_string={"q": "किसान"}))}
+    assert {rows[f"t{n}"]["title"] for n in range(len(titles))} == {"'" + t for t in titles}

@@ -142,3 +142,23 @@ def test_denial_of_service_limits(hostile, params, message):
     response = hostile.get("/search", query_string=params)
     assert response.status_code == 400 and message in response.get_json()["message"], response.get_json()
     assert hostile.get("/suggest", query_string={"q": "भ" * 1001}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Host": "evil.example"}, {"Host": "evil.example:8000"}, {"X-Forwarded-Host": "evil.example"},
+     {"Host": 'x"><script src=//evil.example/x.js></script>'}],
+    ids=["host", "host-port", "forwarded-host", "markup-in-host"],
+)
+def test_the_widget_demo_never_reflects_request_headers(hostile_index, headers):
+    """The snippet other sites copy names this service: from SEARCH_PUBLIC_URL, never
+    from the request (a forged Host would be served to everyone behind a cache)."""
+    for config, api in (({}, None), ({"public_url": "https://search.example.org/"}, "https://search.example.org")):
+        client = create_app({"index": hostile_index, "refresh_seconds": 0, **config}).test_client()
+        response = client.get("/widget-demo", headers=headers)
+        markup = response.get_data(as_text=True)
+        assert response.status_code == 200 and "evil.example" not in markup, markup
+        box = Page(markup).find("div", **{"data-hindi-search": ""})[0]
+        assert box["attrs"].get("data-api") == api
+        if api:
+            assert f'{api}/widget.js' in markup, "the snippet names the configured address"

@@ -1,19 +1,25 @@
 """Production serving: gunicorn with two workers answers searches over loopback
-while an ingest commits, and every worker picks up the new documents."""
+while an ingest commits, and every worker picks up the new documents; the shipped
+configuration (``gunicorn -c python:search.serving``) takes the longest query the
+settings allow, answers gunicorn's own errors in JSON and refuses bad settings
+before forking."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, gunicorn, http_get, write_jsonl
+from conftest import ROOT, free_port, gunicorn, http_get, write_jsonl
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +79,88 @@ def test_two_workers_answer_while_an_ingest_commits(served_index, tmp_path, run_
     access = [json.loads(line) for line in (tmp_path / "gunicorn.log").read_text().splitlines() if line.startswith("{")]
     searches = [entry for entry in access if entry.get("path") == "/search"]
     assert len(searches) >= len(statuses) and {"query", "status", "took_ms", "hits", "total"} <= set(searches[-1])
+
+
+# --------------------------------------------------------------------------
+# The shipped configuration: gunicorn -c python:search.serving
+# --------------------------------------------------------------------------
+
+CONFIG = "python:search.serving"
+
+
+@pytest.fixture
+def production(sample_index: str, tmp_path: Path):
+    """The sample index served with the shipped configuration (one worker, to be quick)."""
+    with gunicorn(Path(sample_index), tmp_path / "gunicorn.log", workers=1, threads=2, config=CONFIG) as base:
+        yield base
+
+
+def _raw(base: str, request: bytes) -> tuple[int, str, dict]:
+    """Send ``request`` as is; (status, Content-Type, JSON body) of the answer."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers.get("Content-Type", ""), json.loads(body)
+
+
+def test_the_longest_query_and_filter_the_settings_allow_are_answered(production):
+    """1,000 Devanagari characters of query and of filter: 9 bytes each in the URL,
+    18 KB of request line (gunicorn's default limit is 4,094 bytes, its most 8,190)."""
+    q = "भारत" * 250
+    flt = 'source = "' + "स" * 989 + '"'
+    assert len(q) == 1000 and len(flt) == 1000
+    url = production + "/search?" + urllib.parse.urlencode({"q": q, "filter": flt})
+    assert len(url) > 2 * 8190
+    status, body = http_get(url)
+    assert status == 200 and body["query"] == q, body
+    # The search page's own URL comes back as a Referer of the page's requests.
+    request = urllib.request.Request(production + "/suggest?q=%E0%A4%AD%E0%A4%BE", headers={"Referer": url})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+
+
+def test_gunicorns_own_errors_are_json(production):
+    status, kind, body = _raw(production, b"GET /search?q=" + b"%E0%A4%AD" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (status, kind, body["error"]) == (414, "application/json", "uri_too_long"), body
+    assert "1000 characters" in body["message"]
+    status, kind, body = _raw(production, b"GET /search?q=x HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n")
+    assert (status, kind, body["error"]) == (431, "application/json", "request_header_fields_too_large"), body
+    status, kind, body = _raw(production, b"GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (status, kind, body["error"]) == (400, "application/json", "bad_request"), body
+    assert http_get(production + "/health")[0] == 200, "the worker serves on"
+
+
+def test_a_bad_setting_stops_gunicorn_before_forking(sample_index, tmp_path):
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", CONFIG, "-b", f"127.0.0.1:{free_port()}"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "SEARCH_INDEX": sample_index, "SEARCH_MAX_PER_PAGE": "abc"},
+    )
+    log = done.stdout + done.stderr
+    assert done.returncode == 78, log
+    assert "Traceback" not in log and "Booting worker" not in log, log
+    errors = [line for line in log.splitlines() if "[ERROR]" in line]
+    assert len(errors) == 1 and "SEARCH_MAX_PER_PAGE must be a whole number" in errors[0], log
+
+
+def test_the_configuration_sets_only_what_it_means_to():
+    """gunicorn reads every module-level name of the config that is one of its settings."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    import search.serving as serving
+    from search.config import Settings
+
+    names = {setting.name for setting in KNOWN_SETTINGS} & set(vars(serving))
+    assert names == {
+        "wsgi_app", "worker_class", "workers", "threads", "timeout", "graceful_timeout", "on_starting",
+        "limit_request_line", "limit_request_fields", "limit_request_field_size",
+    }
+    longest = serving.request_line_bytes(Settings())
+    assert longest >= 12 * (Settings().max_query_chars + Settings().max_filter_chars)
+    assert serving.limit_request_field_size > longest, "a Referer holds a whole search URL"

@@ -9,6 +9,13 @@ not an index (nothing written; ``--rebuild`` builds a new one), 75 another
 ingest held the index longer than ``--wait`` (EX_TEMPFAIL: a scheduler may
 simply try again next time). Of ``query``
 (as grep): 0 something found, 1 nothing found, 2 a bad query or filter, or no index.
+Of every command: 3 stopped by SIGTERM/SIGINT, 78 a setting (``SEARCH_*``) has a
+value it cannot take (EX_CONFIG: one line names the variable; nothing was done).
+
+This module imports only the standard library and :mod:`search.config` at the
+top: :func:`main` installs the signal handlers first, then loads the rest (Whoosh,
+numpy, Flask take half a second), so a signal at any moment after the first
+line of the program is handled the same way.
 """
 
 from __future__ import annotations
@@ -21,17 +28,20 @@ import signal
 import sys
 import threading
 import time
-from typing import IO, Any, Sequence
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING, Any, Iterator, Sequence
 
-from .config import SETTINGS_HELP, Settings
-from .documents import FORMATS, InputProgress, Reject, parse_field_map
-from .engine import IndexLocked, IndexUnavailable, IndexWriteFailed
-from .exporting import csv_chunks, plain_text
-from .indexing import MAX_SEGMENTS, IngestReport, ingest, read_inputs
-from .searching import FilterError, Hit, QueryError, SearchRequest, SearchService, SearchTimeout, SORTS
+from .config import SETTINGS_HELP, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from .documents import InputProgress, Reject
+    from .indexing import IngestReport
+    from .searching import Hit
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
 EXIT_INTERRUPTED, EXIT_STORAGE, EXIT_DAMAGED = 3, 4, 5
+#: A setting cannot be read (EX_CONFIG of sysexits.h): a status no other failure has.
+EXIT_CONFIG = 78
 #: Errors that mean the index's disk or directory refuses writes, whatever the file.
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 DEFAULT_PROCS = max(1, min(os.cpu_count() or 1, 4))
@@ -81,33 +91,78 @@ class _ProgressBar:
         sys.stderr.flush()
 
 
-class _StopOnSignal:
-    """SIGTERM or SIGINT asks the ingest to stop at the next record, commit what it has
-    read (so it ends at a batch boundary) and report; a second signal stops at once,
-    cancelling the batch in progress (the last commit stays)."""
+class _Signals:
+    """SIGTERM and SIGINT, handled from the program's first moment to its last.
 
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+    Python's defaults would kill the process (SIGTERM: no report, status -15)
+    or raise KeyboardInterrupt wherever the program happens to be (SIGINT: a
+    traceback, status 1), also while it is still importing or after its report.
+    Here a signal is only *noted* (the command ends with status 3) except:
+
+    - while an ingest runs (:meth:`stoppable`): the first asks it to stop at the
+      next record, commit what it has read (so it ends at a batch boundary) and
+      report; a second stops it at once, cancelling the batch in progress (the
+      last commit stays);
+    - while another command runs (:meth:`interruptible`): the first stops it.
+
+    Either raises KeyboardInterrupt once, only inside the block that expects it.
+    A signal before the command starts means it does not start.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.received: int | None = None
+        #: When a signal raises KeyboardInterrupt: never, on the first one, or on one after the first.
+        self._raise: str = "never"
         self._previous: dict[int, Any] = {}
 
     def __call__(self) -> bool:
+        """Has a signal come (the ``stop`` an ingest asks before each record)?"""
         return self.received is not None
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.received is not None:
+        earlier = self.received is not None
+        if not earlier:
+            self.received = signum
+        if self._raise == "always" or (self._raise == "after_first" and earlier):
+            self._raise = "never"  # once: a flood of signals must not interrupt the clean-up
             raise KeyboardInterrupt
-        self.received = signum
 
-    def __enter__(self) -> "_StopOnSignal":
+    def install(self) -> "_Signals":
         if threading.current_thread() is threading.main_thread():  # only there can Python handle signals
             self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def restore(self) -> None:
         for s, handler in self._previous.items():
             signal.signal(s, handler)
+        self._previous = {}
+
+    def ignore_from_now(self) -> None:
+        """The exit status is decided: later signals are ignored. (Not restored: at
+        its very end CPython resets every Python handler to the default, which
+        would let a last SIGTERM kill the process with status -15; an ignored
+        signal stays ignored.)"""
+        if self._previous:
+            for s in self.SIGNALS:
+                signal.signal(s, signal.SIG_IGN)
+
+    @contextmanager
+    def _raising(self, when: str) -> Iterator["_Signals"]:
+        self._raise = when
+        try:
+            yield self
+        finally:
+            self._raise = "never"
+
+    def stoppable(self) -> Any:
+        """Around an ingest: the first signal stops it at a record, a second at once."""
+        return self._raising("after_first")
+
+    def interruptible(self) -> Any:
+        """Around a command that stops at once (a query, the server)."""
+        return self._raising("always")
 
 
 def is_storage_error(exc: OSError, index: str) -> bool:
@@ -120,7 +175,14 @@ def is_storage_error(exc: OSError, index: str) -> bool:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from .documents import InputProgress, parse_field_map
+    from .engine import IndexLocked, IndexUnavailable, IndexWriteFailed
+    from .indexing import IngestReport, ingest, read_inputs
+
     settings = Settings.load({"index": args.index})
+    stop: _Signals = args.signals
+    if stop():  # a signal while the program was starting: nothing is read or written
+        return _report_ingest(args, settings.index, IngestReport(interrupted=True), stop)
     if not args.inputs and not args.delete:
         print("ingest: error: give input files, directories or -, or --delete ID", file=sys.stderr)
         return EXIT_USAGE
@@ -138,7 +200,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     bar = _ProgressBar(progress) if not (args.quiet or args.json) and sys.stderr.isatty() else None
     try:
         items = read_inputs(args.inputs, field_map=field_map, stdin_format=args.format, progress=progress)
-        with _StopOnSignal() as stop:
+        with stop.stoppable():
             report = ingest(
                 items,
                 settings.index,
@@ -179,10 +241,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     finally:
         rejects.close()
+    return _report_ingest(args, settings.index, report, stop)
+
+
+def _report_ingest(args: argparse.Namespace, index: str, report: IngestReport, stop: _Signals) -> int:
+    """Print the report (stdout) and what a stop means (stderr); the exit status."""
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
     elif not args.quiet:
-        print(f"ingest into {settings.index}: {report.summary()}")
+        print(f"ingest into {index}: {report.summary()}")
         for note in report.notes:
             print(f"note: {note}")
         if report.rejected and args.rejects:
@@ -213,6 +280,8 @@ def terminal_text(fragment: str, colour: bool) -> str:
     >>> terminal_text("<mark>किसान</mark>", colour=True) == _MARK_ON + "किसान" + _RESET
     True
     """
+    from .exporting import plain_text
+
     if colour:  # the document's own text is escaped, so every literal <mark> is ours
         fragment = fragment.replace("<mark>", _MARK_ON).replace("</mark>", _RESET)
     return plain_text(fragment)
@@ -232,6 +301,10 @@ def _print_table(hits: list[Hit], colour: bool, out: IO[str]) -> None:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
+    from .engine import IndexUnavailable
+    from .exporting import csv_chunks
+    from .searching import FilterError, QueryError, SearchRequest, SearchService, SearchTimeout
+
     settings = Settings.load({"index": args.index})
     if not 1 <= args.limit <= settings.export_max_rows:
         print(f"query: error: --limit must be 1 … {settings.export_max_rows}", file=sys.stderr)
@@ -282,6 +355,10 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .documents import FORMATS
+    from .indexing import MAX_SEGMENTS
+    from .searching import SORTS
+
     parser = argparse.ArgumentParser(prog="hindi-search", description="Hindi full-text search.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -347,11 +424,46 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return args.func(args)
+    """``hindi-search``. Without ``argv`` this is the program (the console script,
+    ``python -m search``): its signal handlers stay until the process ends. Code
+    that passes ``argv`` gets its own handlers back when the command returns."""
+    return _run(sys.argv[1:] if argv is None else list(argv), whole_process=argv is None)
 
 
 def ingest_main(argv: Sequence[str] | None = None) -> int:
     """``python ingest.py …`` = ``hindi-search ingest …``."""
-    return main(["ingest", *(sys.argv[1:] if argv is None else argv)])
+    return _run(["ingest", *(sys.argv[1:] if argv is None else argv)], whole_process=argv is None)
+
+
+def _run(argv: list[str], whole_process: bool) -> int:
+    signals = _Signals().install()  # before the imports below, which take half a second
+    command = "hindi-search"
+    try:
+        args = build_parser().parse_args(argv)
+        args.signals = signals
+        command = args.command
+        if command == "ingest":
+            status = args.func(args)  # stops at a record boundary and reports, also when stopped already
+        elif signals():  # a signal while starting: the command does not start
+            status = EXIT_INTERRUPTED
+        else:
+            with signals.interruptible():
+                status = args.func(args)
+    except SettingsError as exc:
+        print(f"{command}: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:  # the signal that stopped a query or the server
+        status = EXIT_INTERRUPTED
+    finally:
+        if whole_process:
+            signals.ignore_from_now()
+        else:
+            signals.restore()
+    if signals.received is not None and status in (EXIT_OK, EXIT_REJECTED, EXIT_INTERRUPTED):
+        if command != "ingest":
+            print(f"{command}: stopped by signal {signals.received}", file=sys.stderr)
+        elif status != EXIT_INTERRUPTED:
+            print(f"ingest: signal {signals.received} came after the run had finished: "
+                  "everything read is committed", file=sys.stderr)
+        status = EXIT_INTERRUPTED
+    return status

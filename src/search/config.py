@@ -8,9 +8,11 @@ mapping), environment variables ``SEARCH_<NAME>``, then the default here.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 __all__ = ["Settings", "SETTINGS_HELP", "SettingsError"]
 
@@ -111,6 +113,11 @@ class Settings:
         1, "Expensive searches run at a time in a server process (as many more wait; any more are answered "
         "503 busy with Retry-After), so a flood of them leaves the threads free for cheap ones."
     )
+    # Widget demo and production serving (issue 16, smaller findings)
+    public_url: str = _setting(
+        "", "This service's address as browsers reach it (https://search.example.com), shown by /widget-demo "
+        "in the snippet other sites copy; empty: the demo uses the page's own origin. Never taken from a request."
+    )
 
     @classmethod
     def load(
@@ -123,16 +130,17 @@ class Settings:
         """
         environ = os.environ if environ is None else environ
         settings = cls()
-        values: dict[str, Any] = {}
+        values: dict[str, tuple[Any, str]] = {}  # name -> (value, where it came from, for the error)
         for f in fields(cls):
-            env_value = environ.get(f"SEARCH_{f.name.upper()}")
+            variable = f"SEARCH_{f.name.upper()}"
+            env_value = environ.get(variable)
             if env_value is not None:
-                values[f.name] = env_value
+                values[f.name] = (env_value, variable)
         for key, value in (mapping or {}).items():
             name = key.lower().removeprefix("search_")
             if name in _NAMES and value is not None:
-                values[name] = value
-        return replace(settings, **{k: _coerce(k, v) for k, v in values.items()})
+                values[name] = (value, f"setting {name!r}")
+        return replace(settings, **{k: _coerce(k, v, where) for k, (v, where) in values.items()})
 
     def allowed_origins(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
@@ -145,14 +153,46 @@ SETTINGS_HELP: dict[str, tuple[Any, str]] = {
 }
 
 
-def _coerce(name: str, value: Any) -> Any:
-    kind = type(_NAMES[name].default)
+#: What a value of each kind must look like, for the error message.
+_KIND_NAMES = {int: "a whole number", float: "a number", str: "text"}
+
+
+def _public_url(value: str) -> str | None:
+    """Why ``public_url`` is wrong, or None: empty, or an http(s) origin (a path prefix allowed)."""
+    if not value:
+        return None
+    if not re.fullmatch(r"https?://[^\s\"'<>\\?#]+", value):
+        return "an http:// or https:// address like https://search.example.com"
+    return None
+
+
+#: Settings whose values are checked beyond their kind: name -> a function saying what is wrong, or None.
+_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "log_queries": lambda v: None if v in ("text", "hash", "none") else "text, hash or none",
+    "public_url": _public_url,
+}
+
+
+def _coerce(name: str, value: Any, where: str | None = None) -> Any:
+    """``value`` as the setting's kind; :class:`SettingsError` naming ``where`` (the
+    environment variable, or the setting) and what the value must be."""
+    where = where or f"setting {name!r}"
+    default = _NAMES[name].default
+    kind = type(default)
+    wanted = f"(default {default!r}), got {value!r}"
     if isinstance(value, kind) and not isinstance(value, bool):
-        return value
-    try:
-        result = kind(value)
-    except (TypeError, ValueError):
-        raise SettingsError(f"setting {name!r} must be {kind.__name__}, got {value!r}") from None
+        result = value
+    else:
+        try:
+            result = kind(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{where} must be {_KIND_NAMES.get(kind, kind.__name__)} {wanted}") from None
+    if kind is float and not math.isfinite(result):
+        raise SettingsError(f"{where} must be a finite number {wanted}")
     if kind in (int, float) and result < 0:
-        raise SettingsError(f"setting {name!r} must not be negative, got {value!r}")
+        raise SettingsError(f"{where} must not be negative {wanted}")
+    check = _CHECKS.get(name)
+    problem = check(result) if check else None
+    if problem:
+        raise SettingsError(f"{where} must be {problem} {wanted}")
     return result

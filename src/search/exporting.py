@@ -12,6 +12,7 @@ import csv
 import html
 import io
 import json
+import unicodedata
 from typing import Any, Iterable, Iterator
 
 from .searching import Hit
@@ -39,17 +40,36 @@ def _csv_line(values: Iterable[Any]) -> str:
     return out.getvalue()
 
 
-#: A cell starting with one of these is a formula to a spreadsheet program.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A cell whose first visible character is one of these is a formula (or a DDE
+#: command, ``|``) to some spreadsheet program. Compared after NFKC, so the
+#: fullwidth, small, superscript and subscript forms (``＝ ﹦ ⁼ ₌ ＋ ﹢ － ﹣ ＠ ﹫ ｜ ；
+#: ％``) count as the characters they stand for; U+2212 MINUS SIGN is one too.
+_FORMULA_START = frozenset("=+-@|;%\t\r\u2212")
+
+
+def _first_visible(value: str) -> str:
+    """The first character a spreadsheet would not drop: leading white space and
+    invisible format characters (U+FEFF, U+200B, U+200E, U+2060 ...) are skipped,
+    as spreadsheet programs trim them before reading a formula."""
+    for char in value:
+        if char in "\t\r":  # formula starters themselves
+            return char
+        if char.isspace() or unicodedata.category(char) == "Cf":
+            continue
+        return char
+    return ""
 
 
 def spreadsheet_safe(value: str) -> str:
     """``value`` with a leading ``'`` when a spreadsheet would run it as a formula (CSV injection).
 
-    >>> spreadsheet_safe("=1+1"), spreadsheet_safe("किसान")
-    ("'=1+1", 'किसान')
+    >>> spreadsheet_safe("=1+1"), spreadsheet_safe("किसान"), spreadsheet_safe("＝1+1")
+    ("'=1+1", 'किसान', "'＝1+1")
     """
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    first = _first_visible(value)
+    if first and (first in _FORMULA_START or unicodedata.normalize("NFKC", first)[:1] in _FORMULA_START):
+        return "'" + value
+    return value
 
 
 def csv_chunks(

@@ -259,5 +259,11 @@ def widget_script() -> Response:
 
 @pages.get("/widget-demo")
 def widget_demo() -> str:
-    """A page that embeds the widget exactly as the README tells a site to."""
-    return render_template("widget_demo.html", api=request.host_url.rstrip("/"))
+    """A page that embeds the widget exactly as the README tells a site to.
+
+    Its ``data-api`` is ``SEARCH_PUBLIC_URL``, never a request header (a forged
+    ``Host`` would be written into the page, and into any cache in front of it);
+    unset, the element has none and the widget calls the origin it was loaded from.
+    """
+    settings: Settings = current_app.config["SETTINGS"]
+    return render_template("widget_demo.html", api=settings.public_url.rstrip("/"))

@@ -230,7 +230,7 @@ class SearchService:
 
     def _ranked(
         self, q: str, offset: int, limit: int, *, filter: FilterNode | None = None,
-        facets: Sequence[str] = (), sort: str = "relevance", deadline: Deadline,
+        facets: Sequence[str] = (), sort: str = "relevance", deadline: Deadline, extra_cost: int = 0,
     ) -> tuple[Node, ResultSet, bool]:
         """Parse and rank ``q``: the query tree used, what it found, and
         whether that tree is the relaxed one (the strict one found nothing).
@@ -241,12 +241,12 @@ class SearchService:
         nothing. A phrase still only matches where its words stand together.
         """
         node = self.parse(q, deadline=deadline)
-        found = self.find(node, limit, offset=offset, filter=filter, facets=facets, sort=sort, deadline=deadline)
+        wanted = dict(offset=offset, filter=filter, facets=facets, sort=sort, deadline=deadline, extra_cost=extra_cost)
+        found = self.find(node, limit, **wanted)
         if found.total == 0:
             loose = self.parse(q, strict=False, deadline=deadline)
             if loose != node:
-                relaxed = self.find(loose, limit, offset=offset, filter=filter, facets=facets, sort=sort, deadline=deadline)
-                return loose, relaxed, True
+                return loose, self.find(loose, limit, **wanted), True
         return node, found, False
 
     def parse_filter(self, text: str) -> FilterNode | None:
@@ -334,10 +334,11 @@ class SearchService:
         before answering, so a timeout is still a clean 503)."""
         deadline = deadline or self.export_deadline()
         index = self.index()
-        node = self.parse(request.q, deadline=deadline)
         flt = self.parse_filter(request.filter)
-        found = self.find(node, max_rows, filter=flt, sort=request.sort, deadline=deadline,
-                          extra_cost=EXPORT_ROW_COST * max_rows)
+        node, found, _ = self._ranked(  # what /search finds, the relaxed reading included
+            request.q, 0, max_rows, filter=flt, sort=request.sort, deadline=deadline,
+            extra_cost=EXPORT_ROW_COST * max_rows,
+        )
         leaves = positive_leaves(node)
         style = self._snippet_style(request)
 

@@ -148,9 +148,9 @@ def test_an_export_past_its_limit_is_a_clean_503(long_documents):
         assert answer.headers["Retry-After"]
 
 
-def test_expensive_searches_are_admitted_one_at_a_time(sample_index, monkeypatch):
-    """With every search expensive (cost threshold 0) and one slot: one runs, one waits,
-    any more are answered 503 ``busy`` with Retry-After at once; the slot is handed on."""
+def test_expensive_searches_share_a_budget(sample_index, monkeypatch):
+    """With every search over the cheap cost and a budget that holds one: one runs, one
+    waits, any more are answered 503 ``busy`` with Retry-After at once; room is handed on."""
     from search.engine import SearchIndex
 
     release = threading.Event()
@@ -163,7 +163,7 @@ def test_expensive_searches_are_admitted_one_at_a_time(sample_index, monkeypatch
         return find(self, *args, **kwargs)
 
     monkeypatch.setattr(SearchIndex, "find", slow_find)
-    app = create_app({"index": sample_index, "expensive_cost": 0, "expensive_searches": 1})
+    app = create_app({"index": sample_index, "cheap_cost": 0, "work_budget": 1})
     answers: dict[str, object] = {}
 
     def ask(name: str) -> None:
@@ -171,10 +171,10 @@ def test_expensive_searches_are_admitted_one_at_a_time(sample_index, monkeypatch
 
     first = threading.Thread(target=ask, args=("first",))
     first.start()
-    assert running.acquire(timeout=30)  # the first holds the slot
+    assert running.acquire(timeout=30)  # the first holds the budget
     second = threading.Thread(target=ask, args=("second",))
     second.start()
-    time.sleep(0.2)  # the second is waiting for the slot (not refused)
+    time.sleep(0.2)  # the second is waiting for room (not refused)
     assert "second" not in answers
     ask("third")
     third = answers["third"]
@@ -185,19 +185,29 @@ def test_expensive_searches_are_admitted_one_at_a_time(sample_index, monkeypatch
     assert answers["first"].status_code == 200 and answers["second"].status_code == 200
 
 
-def test_cheap_searches_are_never_held_back(sample_index, monkeypatch):
-    """Below the cost threshold a search takes no slot: with the only slot held, it runs."""
-    from search.searching import ExpensiveSearches
+def test_cheap_searches_are_never_held_back(sample_index):
+    """At or below the cheap cost a search takes no room: with the whole budget taken, it runs."""
+    from search.deadline import Deadline
 
-    app = create_app({"index": sample_index, "expensive_searches": 1})
+    app = create_app({"index": sample_index, "work_budget": 1000, "query_time_limit": 0.5})
     service = app.extensions["search"]
-    assert isinstance(service.expensive, ExpensiveSearches)
-    assert service.expensive._slots.acquire(blocking=False)  # an expensive search is running
+    holder = threading.Event()
+    done = threading.Event()
+
+    def hold() -> None:
+        with service.expensive.admit(10**9, Deadline(60)):
+            holder.set()
+            done.wait(60)
+
+    threading.Thread(target=hold, daemon=True).start()
+    assert holder.wait(30)
     try:
         answer = app.test_client().get("/search", query_string={"q": "भारत"})
         assert answer.status_code == 200 and answer.get_json()["total"] > 0
+        busy = app.test_client().get("/search", query_string={"q": " ".join(p + "*" for p in PREFIXES[:20])})
+        assert busy.status_code in (503,) and busy.get_json()["error"] in ("busy", "timeout")
     finally:
-        service.expensive._slots.release()
+        done.set()
 
 
 def test_the_cost_estimate_tells_expensive_from_cheap(repeated_titles):

@@ -158,7 +158,7 @@ def test_the_configuration_sets_only_what_it_means_to():
 
     names = {setting.name for setting in KNOWN_SETTINGS} & set(vars(serving))
     assert names == {
-        "wsgi_app", "worker_class", "workers", "threads", "timeout", "graceful_timeout", "on_starting",
+        "wsgi_app", "worker_class", "workers", "threads", "timeout", "graceful_timeout", "on_starting", "post_fork",
         "limit_request_line", "limit_request_fields", "limit_request_field_size",
     }
     longest = serving.request_line_bytes(Settings())

@@ -105,13 +105,13 @@ class Settings:
         30.0, "Seconds an export (/export.csv, /export.json) may take, search and every row's snippet included, "
         "before it is stopped with a 503 answer (0: no limit)."
     )
-    expensive_cost: int = _setting(
-        2_000_000, "A search whose estimated cost (postings to read, counted before reading any) is above this is "
-        "expensive: at most expensive_searches of them run at a time in a server process."
+    cheap_cost: int = _setting(
+        5_000, "A search estimated (from document frequencies, before anything is read) to take at most this many "
+        "microseconds of work is cheap: it is never held back by admission control."
     )
-    expensive_searches: int = _setting(
-        1, "Expensive searches run at a time in a server process (as many more wait; any more are answered "
-        "503 busy with Retry-After), so a flood of them leaves the threads free for cheap ones."
+    work_budget: int = _setting(
+        50_000, "Microseconds of estimated work the searches that are not cheap may have running at once in a server "
+        "process (one larger runs alone); one more waits, any more are answered 503 busy with Retry-After."
     )
     # Widget demo and production serving (issue 16, smaller findings)
     public_url: str = _setting(

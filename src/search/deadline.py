@@ -29,10 +29,23 @@ class SearchTimeout(RuntimeError):
     """A search ran past its time limit and was stopped."""
 
 
-class Deadline:
-    """A point in time a piece of work must finish by; ``seconds`` 0 means none."""
+#: How long an expensive search works between two pauses, and how long it pauses
+#: (seconds): it gives up the interpreter and the CPU for a moment.
+NICE_SLICE = 0.002
+NICE_PAUSE = 0.0005
 
-    __slots__ = ("at", "seconds")
+
+class Deadline:
+    """A point in time a piece of work must finish by; ``seconds`` 0 means none.
+
+    ``nice`` (set while an expensive search runs, see
+    :class:`~search.searching.ExpensiveSearches`): every :meth:`check` after
+    :data:`NICE_SLICE` of work pauses for :data:`NICE_PAUSE`, giving up the
+    interpreter and the CPU, so that the cheap searches of other threads run in
+    between instead of waiting for Python's switch interval at every step.
+    """
+
+    __slots__ = ("at", "seconds", "nice", "_yielded")
 
     def __init__(self, seconds: float = 0.0, *, at: float | None = None) -> None:
         self.seconds = seconds
@@ -40,14 +53,20 @@ class Deadline:
             self.at = at
         else:
             self.at = time.perf_counter() + seconds if seconds > 0 else math.inf
+        self.nice = False
+        self._yielded = 0.0
 
     def expired(self) -> bool:
         return time.perf_counter() > self.at
 
     def check(self) -> None:
         """Raise :class:`SearchTimeout` once the deadline has passed."""
-        if time.perf_counter() > self.at:
+        now = time.perf_counter()
+        if now > self.at:
             raise SearchTimeout(f"the search took longer than {self.seconds:g} s and was stopped")
+        if self.nice and now - self._yielded > NICE_SLICE:
+            time.sleep(NICE_PAUSE)  # releases the interpreter and the CPU: a waiting thread takes them
+            self._yielded = time.perf_counter()
 
     def remaining(self) -> float:
         return max(0.0, self.at - time.perf_counter())
@@ -57,7 +76,9 @@ class Deadline:
         time left, so the answer still has time for its snippets when it is cut short."""
         if math.isinf(self.at):
             return self
-        return Deadline(self.seconds, at=time.perf_counter() + fraction * self.remaining())
+        shared = Deadline(self.seconds, at=time.perf_counter() + fraction * self.remaining())
+        shared.nice = self.nice
+        return shared
 
 
 #: For work that has no time limit (ingest, tools, tests).

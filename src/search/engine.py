@@ -412,6 +412,8 @@ class SearchIndex:
         self._lexicons: dict[str, _Lexicon] = {}
         self._lexicons_filed = threading.Condition()
         self._lexicons_filing = False  # a thread reads new segments' lexicons
+        #: Romanized words' readings, by word and the lexicons read against (shared by threads).
+        self._readings: dict[tuple[Any, ...], list[tuple[str, float]]] = {}
         #: Word positions for phrases (:class:`_Occurrences`), kept the same way.
         self._positions = _SegmentCache(_all_occurrences, _occurrences_size, positions_bytes)
 
@@ -610,8 +612,15 @@ class SearchIndex:
         """The Devanagari index terms a romanized ``word`` may stand for, with a
         closeness weight, best first (``bharat`` -> ``[("भारत", 1.0), ...]``)."""
         maps = self.roman_keys(deadline=deadline)
-        terms = {t for k in candidate_keys(word) for keys in maps for t in keys.get(k, ())}
-        return best_matches(word, sorted(terms), limit=limit, min_score=min_score)
+        wanted = (word, limit, min_score, tuple(map(id, maps)))
+        found = self._readings.get(wanted)
+        if found is None:
+            terms = {t for k in candidate_keys(word) for keys in maps for t in keys.get(k, ())}
+            found = best_matches(word, sorted(terms), limit=limit, min_score=min_score)
+            if len(self._readings) >= _READINGS_REMEMBERED:
+                self._readings.clear()
+            self._readings[wanted] = found
+        return list(found)
 
     def generation(self) -> int:
         """The commit this thread's searcher reads (it grows with every commit)."""
@@ -619,10 +628,11 @@ class SearchIndex:
 
     def estimate(self, node: Node | None, *, max_prefix_terms: int = 50, budget: int = 1 << 62,
                  deadline: Deadline = NO_DEADLINE) -> int:
-        """What answering ``node`` will cost, in postings read (a posting with positions
-        counts twice), before any is read: from document frequencies and the prefixes'
-        expansions, both of which the search then reuses. Counting stops once past
-        ``budget``. The search service admits expensive queries one at a time by it."""
+        """About how long answering ``node`` will take, in microseconds, before anything is
+        read: from document frequencies (from the lexicons), which postings are kept in
+        memory already, and the prefixes' expansions (which the search then reuses).
+        Counting stops once past ``budget``. The search service admits expensive queries
+        one at a time by it."""
         searcher = self.searcher()
         docsets: _DocSets = self._local.docsets
         compiler = _Compiler(self, searcher, docsets, self.ranking, max_prefix_terms, deadline)
@@ -1755,6 +1765,8 @@ class _Compiler:
         )
 
 
+#: Romanized words whose readings an index keeps (a search box repeats them as it is typed into).
+_READINGS_REMEMBERED = 10_000
 #: Prefix expansions a thread keeps per index generation.
 _EXPANSIONS_REMEMBERED = 512
 
@@ -1953,6 +1965,8 @@ class _DocSets:
         self.scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self.scores_size = 0
         self.frequencies: dict[tuple[str, str], int] = {}
+        #: In how many segments a term is, where the lexicons told (see :meth:`cost`).
+        self.presence: dict[tuple[str, str], int] = {}
         #: The feedback words of recent long queries (with their filter), oldest first.
         self.feedback: dict[tuple[Node, FilterNode | None], list[tuple[str, float]]] = {}
         #: Prefix expansions (see :meth:`_Compiler.expand`), oldest first.
@@ -2002,30 +2016,42 @@ class _DocSets:
             self._remember_frequency((field, term), n)
         return n
 
-    def cost(self, field: str, term: str, positions: "_SegmentCache | None" = None) -> int:
-        """What reading a term's postings (with ``positions``: its phrase positions) costs, in
-        postings decoded (:func:`_estimate`): a term whose postings are kept already costs
-        the arrays' work only, about a sixteenth."""
+    def cost(self, field: str, term: str, positions: "_SegmentCache | None" = None) -> float:
+        """What reading a term's postings (with ``positions``: its phrase positions) will
+        take, in microseconds (see :func:`_estimate`): decoding each posting list from its
+        file, or, for a term whose postings are kept already, the arrays' work only."""
         df = self.frequency(field, term)
         if not df:
-            return 1
+            return _COST_PER_TERM_KEPT
         leaves = self.searcher.leaf_searchers()
         first = leaves[0][0].reader() if leaves else None
+        cache = positions if positions is not None else self.segments
+        kept = first is not None and cache.holds(first, field, term)
+        if positions is None:
+            kept = kept or (field, term) in self.scores
         if positions is not None:
-            kept = first is not None and positions.holds(first, field, term)
-            return df // 8 + _TERM_COST_KEPT if kept else 3 * df + _TERM_COST * len(leaves)
-        kept = (field, term) in self.scores or (first is not None and self.segments.holds(first, field, term))
-        return df // 16 + _TERM_COST_KEPT if kept else df + _TERM_COST * len(leaves)
+            per_posting, kept_share = _COST_PER_POSITIONS, _COST_KEPT_POSITIONS_SHARE
+        else:
+            per_posting, kept_share = _COST_PER_POSTING, _COST_KEPT_SHARE
+        if kept:
+            return df * per_posting * kept_share + _COST_PER_TERM_KEPT
+        return df * per_posting + _COST_PER_LIST * self.presence.get((field, term), len(leaves))
 
     def _lookup_frequency(self, field: str, term: str) -> int:
         """From the segments' lexicons (binary searches in memory) when all are read, else
-        from the term index (several small reads a segment)."""
-        found = 0
+        from the term index (several small reads a segment). Also notes in how many
+        segments the term is (:attr:`presence`), for :meth:`cost`."""
+        found = segments = 0
         for sub, _ in self.searcher.leaf_searchers():
             lexicon = self.lexicons.get(_segment_id(sub.reader()) or "")
             if lexicon is None or field not in lexicon.terms:
                 return self.searcher.doc_frequency(field, term)
-            found += lexicon.frequency(field, term)
+            df = lexicon.frequency(field, term)
+            found += df
+            segments += df > 0
+        if len(self.presence) >= _FREQUENCIES_REMEMBERED:
+            del self.presence[next(iter(self.presence))]
+        self.presence[(field, term)] = segments
         return found
 
     def _remember_frequency(self, key: tuple[str, str], n: int) -> None:
@@ -2284,22 +2310,29 @@ def _condition_holds(node: Condition, value: str) -> bool:
     return value <= bound
 
 
-#: What a search's set operations cost in :func:`_estimate`, per query node, in postings:
-#: a bitset of every document is about ``size / 64`` machine words.
-_NODE_COST_SHARE = 64
-#: What reading one term's postings in a segment costs beyond the postings themselves
-#: (finding them, the arrays), in postings; and a kept term's.
-_TERM_COST = 100
-_TERM_COST_KEPT = 4
+#: The cost model of :func:`_estimate`, in microseconds (measured on this project's
+#: machines with ``bench/load.py``-style queries, rounded up): decoding a posting, or
+#: a posting with its positions, from the file; finding and reading one posting list
+#: in a segment; the share of that work left when the postings (or positions) are
+#: kept in memory already (array operations), and what a kept term costs on top; a
+#: set operation over every document, per document.
+_COST_PER_POSTING = 1.0
+_COST_PER_POSITIONS = 2.0
+_COST_PER_LIST = 100.0
+_COST_KEPT_SHARE = 0.05
+#: (A phrase reads the rarest word's positions first, then only where it stands.)
+_COST_KEPT_POSITIONS_SHARE = 0.005
+_COST_PER_TERM_KEPT = 60.0
+_COST_PER_DOCUMENT = 0.0002
 
 
 def _estimate(node: Node | None, compiler: _Compiler, docsets: "_DocSets", budget: int, positions: "_SegmentCache") -> int:
-    """The work of answering ``node``, in postings decoded (see :meth:`SearchIndex.estimate`)."""
-    per_node = docsets.size // _NODE_COST_SHARE + 1
+    """What answering ``node`` will take, in microseconds (see :meth:`SearchIndex.estimate`)."""
+    per_node = docsets.size * _COST_PER_DOCUMENT
     if node is None:
-        return per_node
+        return int(per_node) + 1
     cost = docsets.cost
-    total = 0
+    total = 0.0
     stack: list[Node] = [node]
     while stack and total <= budget:
         current = stack.pop()
@@ -2313,16 +2346,17 @@ def _estimate(node: Node | None, compiler: _Compiler, docsets: "_DocSets", budge
                     total += cost(f, t)
                     if total > budget:
                         break
-        elif isinstance(current, Phrase):
+        elif isinstance(current, Phrase):  # its rarest word's positions, then the others' where it stands
             for f, terms, _ in _PhraseScorer.readings(current, compiler):
-                total += sum(cost(f, t, positions) for t in terms)
+                rarest = min(terms, key=lambda t: docsets.frequency(f, t))
+                total += len(terms) * cost(f, rarest, positions)
         elif isinstance(current, Not):
             stack.append(current.child)
         else:
             if isinstance(current, And) and compiler.nearby(current) is not None:
                 total += per_node * MAX_PHRASE_READINGS
             stack.extend(current.children)
-    return total
+    return int(total)
 
 
 class _Evaluator:

@@ -25,6 +25,7 @@ from .deadline import NO_DEADLINE, Deadline, SearchTimeout
 from .engine import IndexUnavailable, Ranking, ResultSet, SearchIndex
 from .filtering import FilterError, FilterNode, describe_filter, parse_filter
 from .querying import Node, Phrase, Prefix, QueryError, Word, describe, parse, positive_leaves
+from .romanized import is_roman
 from .vocabulary import VOCABULARY_FILE, Vocabulary
 
 __all__ = [
@@ -111,45 +112,100 @@ class Busy(RuntimeError):
 
 
 class ExpensiveSearches:
-    """Admission control: at most ``slots`` expensive searches run at a time in a
-    process, and at most as many wait (until their deadline) for a slot; any
-    more are refused at once with :class:`Busy`.
+    """Admission control: the searches that are not cheap share a budget of work.
 
-    A search is expensive when :meth:`SearchIndex.estimate` (postings to read,
-    counted before reading any) passes ``cost``. Cheap searches, nearly all
-    of a search box's, are never held back, and with a bounded number of
-    expensive ones running, a worker's threads stay free for them.
+    Each search's cost is estimated before it runs (microseconds of work, from
+    :meth:`SearchIndex.estimate` and the query's text, :func:`text_cost`). A
+    search estimated at ``cheap`` or less (nearly all of a search box's) is never
+    held back. The others run while their estimates together stay within
+    ``budget`` per process (one larger than the whole budget runs alone); one
+    more waits for room until its deadline, and any more are refused at once
+    with :class:`Busy` (503 with Retry-After). So however many clients flood a
+    server with expensive queries, only a bounded amount of such work runs at a
+    time, and a worker's threads and interpreter stay free for the cheap ones.
     """
 
-    def __init__(self, slots: int, cost: int) -> None:
-        self.cost = cost
-        self._slots = threading.BoundedSemaphore(max(slots, 1))
-        self._waiting = threading.BoundedSemaphore(max(slots, 1))
+    def __init__(self, cheap: int, budget: int) -> None:
+        self.cheap = cheap
+        self.budget = max(budget, 1)
+        self._used = 0
+        self._waiting = False
+        self._room = threading.Condition()
+        self._holding = threading.local()  # what this thread holds already (a search's several steps)
 
     @contextlib.contextmanager
     def admit(self, cost: int, deadline: Deadline) -> Iterator[None]:
-        """Hold a slot for the ``with`` block when ``cost`` makes the search expensive."""
-        if cost <= self.cost:
+        """Hold room for the ``with`` block's work, ``cost`` microseconds (:class:`Busy` when none)."""
+        held = getattr(self._holding, "amount", 0)
+        need = min(cost, self.budget) - held if cost > self.cheap else 0
+        if need <= 0:
             yield
             return
-        if not self._slots.acquire(blocking=False):
-            if not self._waiting.acquire(blocking=False):
-                raise Busy("too many expensive searches are running; try again in a moment")
-            try:
-                admitted = self._slots.acquire(timeout=deadline.remaining() if deadline.seconds else None)
-            finally:
-                self._waiting.release()
-            if not admitted:
-                deadline.check()
-                raise Busy("too many expensive searches are running; try again in a moment")
+        self._take(need, deadline)
+        self._holding.amount = held + need
+        nice, deadline.nice = deadline.nice, True  # it yields the interpreter as it goes
         try:
             yield
         finally:
-            self._slots.release()
+            deadline.nice = nice
+            self._holding.amount = held
+            with self._room:
+                self._used -= need
+                self._room.notify_all()
+
+    def _take(self, need: int, deadline: Deadline) -> None:
+        with self._room:
+            if self._used + need <= self.budget or self._used == 0:
+                self._used += need
+                return
+            if self._waiting:
+                raise Busy("too many expensive searches are running; try again in a moment")
+            self._waiting = True
+            try:
+                admitted = self._room.wait_for(
+                    lambda: self._used + need <= self.budget or self._used == 0,
+                    timeout=deadline.remaining() if deadline.seconds else None,
+                )
+            finally:
+                self._waiting = False
+            if not admitted:
+                deadline.check()
+                raise Busy("too many expensive searches are running; try again in a moment")
+            self._used += need
 
 
-#: What one exported row costs beyond the search, in postings (its snippet and title).
-EXPORT_ROW_COST = 1_000
+#: What a query's text alone says it will cost, in microseconds, before it is parsed
+#: (:func:`text_cost`): a prefix expands to up to ``max_prefix_terms`` terms in title and
+#: body, a Latin-script word is read against the index's terms, any word is looked up.
+PREFIX_TEXT_COST = 10_000
+ROMAN_TEXT_COST = 1_000
+WORD_TEXT_COST = 200
+
+
+def text_cost(q: str) -> int:
+    """A lower bound of what searching ``q`` costs, from its text alone (microseconds).
+
+    Parsing a query (reading romanized words, expanding prefixes) is itself work;
+    a flood of queries with 150 prefixes or 150 romanized words would keep a
+    server's threads busy just being refused. A query whose text says it is
+    expensive is admitted (:class:`ExpensiveSearches`) before it is parsed.
+
+    >>> text_cost("भारत रूस"), text_cost("भा* रू*"), text_cost("bharat rus")
+    (400, 20400, 2400)
+    """
+    cost = 0
+    for word in q.split():
+        cost += WORD_TEXT_COST
+        if word.endswith("*"):
+            cost += PREFIX_TEXT_COST
+        elif is_roman(word.strip('"()-')):
+            cost += ROMAN_TEXT_COST
+    return cost
+
+
+#: What one hit shown costs beyond the search, in microseconds (its stored fields, snippet
+#: and title), for :class:`ExpensiveSearches`.
+HIT_COST = 300
 
 
 class SearchService:
@@ -168,7 +224,7 @@ class SearchService:
         self._vocabulary_checked = 0.0
         self._vocabulary_stamp: int | None = None
         self._vocabulary_loading = False
-        self.expensive = ExpensiveSearches(settings.expensive_searches, settings.expensive_cost)
+        self.expensive = ExpensiveSearches(settings.cheap_cost, settings.work_budget)
 
     def index(self) -> SearchIndex:
         """The open index; raises :class:`IndexUnavailable` (retried on the next call)."""
@@ -240,14 +296,15 @@ class SearchService:
         any of its words and phrases, ranked, rather than answering with
         nothing. A phrase still only matches where its words stand together.
         """
-        node = self.parse(q, deadline=deadline)
-        wanted = dict(offset=offset, filter=filter, facets=facets, sort=sort, deadline=deadline, extra_cost=extra_cost)
-        found = self.find(node, limit, **wanted)
-        if found.total == 0:
-            loose = self.parse(q, strict=False, deadline=deadline)
-            if loose != node:
-                return loose, self.find(loose, limit, **wanted), True
-        return node, found, False
+        with self.expensive.admit(text_cost(q) + extra_cost, deadline):
+            node = self.parse(q, deadline=deadline)
+            wanted = dict(offset=offset, filter=filter, facets=facets, sort=sort, deadline=deadline, extra_cost=extra_cost)
+            found = self.find(node, limit, **wanted)
+            if found.total == 0:
+                loose = self.parse(q, strict=False, deadline=deadline)
+                if loose != node:
+                    return loose, self.find(loose, limit, **wanted), True
+            return node, found, False
 
     def parse_filter(self, text: str) -> FilterNode | None:
         """Parse the ``filter`` parameter; raises :class:`FilterError` saying where it fails.
@@ -270,7 +327,7 @@ class SearchService:
         index = self.index()
         prefix_terms = max_prefix_terms or self.settings.max_prefix_terms
         cost = extra_cost + index.estimate(
-            node, max_prefix_terms=prefix_terms, budget=self.expensive.cost, deadline=deadline
+            node, max_prefix_terms=prefix_terms, budget=self.expensive.budget, deadline=deadline
         )
         with self.expensive.admit(cost, deadline):
             return index.find(
@@ -286,7 +343,7 @@ class SearchService:
         offset = (request.page - 1) * request.per_page
         node, found, relaxed = self._ranked(
             request.q, offset, request.per_page, filter=flt, facets=request.facets, sort=request.sort,
-            deadline=deadline,
+            deadline=deadline, extra_cost=HIT_COST * request.per_page,
         )
         total = found.total
         leaves = positive_leaves(node)
@@ -337,7 +394,7 @@ class SearchService:
         flt = self.parse_filter(request.filter)
         node, found, _ = self._ranked(  # what /search finds, the relaxed reading included
             request.q, 0, max_rows, filter=flt, sort=request.sort, deadline=deadline,
-            extra_cost=EXPORT_ROW_COST * max_rows,
+            extra_cost=HIT_COST * max_rows,
         )
         leaves = positive_leaves(node)
         style = self._snippet_style(request)

@@ -238,3 +238,55 @@ def test_no_answer_comes_from_an_older_commit_than_one_seen(tmp_path: Path):
     second = workers[1].get("/search", query_string={"q": "भारत"})
     assert int(second.headers["X-Index-Generation"]) >= seen
     assert workers[1].get("/health").get_json()["documents"] == 80
+
+
+def _hold_and_die(admission, deadline_seconds: float) -> None:
+    """In a forked process: take the whole budget and die without giving it back."""
+    import os
+
+    from search.deadline import Deadline
+
+    with admission.admit(10**9, Deadline(deadline_seconds)):
+        os._exit(0)
+
+
+def test_the_budget_is_shared_by_processes_and_a_dead_ones_share_comes_back():
+    """One budget for all of a server's workers (made before they fork); what a worker
+    killed in the middle of a search held is given back when room is next needed."""
+    import multiprocessing
+
+    from search.deadline import Deadline
+    from search.searching import Busy, ExpensiveSearches
+
+    admission = ExpensiveSearches(cheap=10, budget=1000)
+    child = multiprocessing.get_context("fork").Process(target=_hold_and_die, args=(admission, 60))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0 and admission.used() == 1000  # held by a process that is gone
+    with admission.admit(600, Deadline(5)):  # reclaimed
+        assert admission.used() == 600
+        waiter = threading.Thread(target=_try, args=(admission, 600, 2))  # does not fit: waits
+        waiter.start()
+        time.sleep(0.2)
+        refused = threading.Thread(target=_try, args=(admission, 600, 2, True))  # another: refused at once
+        refused.start()
+        refused.join(10)
+        waiter.join(10)
+    assert admission.used() == 0 and _REFUSED == [True]
+
+
+_REFUSED: list[bool] = []
+
+
+def _try(admission, cost: int, seconds: float, note: bool = False) -> None:
+    from search.deadline import Deadline, SearchTimeout
+    from search.searching import Busy
+
+    try:
+        with admission.admit(cost, Deadline(seconds)):
+            pass
+    except Busy:
+        if note:
+            _REFUSED.append(True)
+    except SearchTimeout:
+        pass

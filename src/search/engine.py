@@ -812,14 +812,15 @@ class SearchIndex:
         warmed = 0
         if share <= 0:
             return warmed
-        searcher = self.searcher()
         for field in TEXT_FIELDS:  # this thread's document lengths, as phrases score with them
             self._local.docsets.norms(field)
-        for sub, _ in searcher.leaf_searchers():
-            reader = sub.reader()
+        for reader, lexicon in self.lexicons():
             least = share * reader.doc_count_all()
             for field in TEXT_FIELDS:
-                common = [t.decode("utf-8") for t, info in reader.iter_field(field) if info.doc_frequency() >= least]
+                if lexicon is not None:
+                    common = [lexicon.terms[field][i] for i in np.flatnonzero(lexicon.frequencies[field] >= least)]
+                else:
+                    common = [t.decode("utf-8") for t, info in reader.iter_field(field) if info.doc_frequency() >= least]
                 for term in common:
                     self._positions.get(reader, field, term)
                 warmed += len(common)

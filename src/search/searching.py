@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import html
+import multiprocessing
 import os
 import threading
 import time
@@ -118,19 +119,32 @@ class ExpensiveSearches:
     :meth:`SearchIndex.estimate` and the query's text, :func:`text_cost`). A
     search estimated at ``cheap`` or less (nearly all of a search box's) is never
     held back. The others run while their estimates together stay within
-    ``budget`` per process (one larger than the whole budget runs alone); one
-    more waits for room until its deadline, and any more are refused at once
-    with :class:`Busy` (503 with Retry-After). So however many clients flood a
+    ``budget`` (one larger than the whole budget runs alone); one more waits for
+    room until its deadline, and any more are refused at once with
+    :class:`Busy` (503 with Retry-After). So however many clients flood a
     server with expensive queries, only a bounded amount of such work runs at a
-    time, and a worker's threads and interpreter stay free for the cheap ones.
+    time, and the threads, the interpreter and the CPU stay free for the cheap
+    ones.
+
+    The counters are in shared memory: created before gunicorn forks its
+    workers (:mod:`search.serving` does, see :data:`SERVER_ADMISSION`), one
+    budget holds for the whole server, not once per worker process (two
+    workers each running an expensive search would take both cores of a
+    two-core machine).
     """
+
+    #: Processes that may hold part of the budget at once (a server's workers).
+    PROCESSES = 256
 
     def __init__(self, cheap: int, budget: int) -> None:
         self.cheap = cheap
         self.budget = max(budget, 1)
-        self._used = 0
-        self._waiting = False
-        self._room = threading.Condition()
+        # Per process: its pid and what its searches hold, so that what a worker
+        # killed mid-search held is given back (_reclaim); and the pid of the one waiter.
+        self._pids = multiprocessing.Array("q", self.PROCESSES, lock=False)
+        self._amounts = multiprocessing.Array("q", self.PROCESSES, lock=False)
+        self._waiter = multiprocessing.Value("q", 0, lock=False)
+        self._room = multiprocessing.Condition()
         self._holding = threading.local()  # what this thread holds already (a search's several steps)
 
     @contextlib.contextmanager
@@ -143,35 +157,75 @@ class ExpensiveSearches:
             return
         self._take(need, deadline)
         self._holding.amount = held + need
-        nice, deadline.nice = deadline.nice, True  # it yields the interpreter as it goes
+        nice, deadline.nice = deadline.nice, True  # it pauses as it goes, leaving the CPU to cheap searches
         try:
             yield
         finally:
             deadline.nice = nice
             self._holding.amount = held
             with self._room:
-                self._used -= need
+                self._add(-need)
                 self._room.notify_all()
+
+    def used(self) -> int:
+        """The estimated work running now (microseconds), over every process."""
+        return sum(a for p, a in zip(self._pids, self._amounts) if p)
+
+    def _add(self, amount: int) -> None:
+        """Add to this process's holding (under ``_room``'s lock)."""
+        pid = os.getpid()
+        slots = list(self._pids)
+        at = slots.index(pid) if pid in slots else slots.index(0)
+        self._pids[at] = pid
+        self._amounts[at] += amount
+        if self._amounts[at] <= 0:
+            self._pids[at] = self._amounts[at] = 0
+
+    def _reclaim(self) -> None:
+        """Give back what dead processes held (a worker killed while it searched)."""
+        for at, pid in enumerate(self._pids):
+            if pid and pid != os.getpid() and not _alive(pid):
+                self._pids[at] = self._amounts[at] = 0
+        if self._waiter.value and not _alive(self._waiter.value):
+            self._waiter.value = 0
+
+    def _fits(self, need: int) -> bool:
+        used = self.used()
+        return used + need <= self.budget or used == 0
 
     def _take(self, need: int, deadline: Deadline) -> None:
         with self._room:
-            if self._used + need <= self.budget or self._used == 0:
-                self._used += need
-                return
-            if self._waiting:
-                raise Busy("too many expensive searches are running; try again in a moment")
-            self._waiting = True
-            try:
-                admitted = self._room.wait_for(
-                    lambda: self._used + need <= self.budget or self._used == 0,
-                    timeout=deadline.remaining() if deadline.seconds else None,
-                )
-            finally:
-                self._waiting = False
-            if not admitted:
-                deadline.check()
-                raise Busy("too many expensive searches are running; try again in a moment")
-            self._used += need
+            if not self._fits(need):
+                self._reclaim()
+            if not self._fits(need):
+                if self._waiter.value:
+                    raise Busy("too many expensive searches are running; try again in a moment")
+                self._waiter.value = os.getpid()
+                try:
+                    admitted = self._room.wait_for(
+                        lambda: self._fits(need), timeout=deadline.remaining() if deadline.seconds else None
+                    )
+                finally:
+                    self._waiter.value = 0
+                if not admitted:
+                    deadline.check()
+                    raise Busy("too many expensive searches are running; try again in a moment")
+            self._add(need)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+#: Set by the server before it starts its worker processes (:mod:`search.serving`):
+#: the one admission budget they all share. None: each process has its own.
+SERVER_ADMISSION: ExpensiveSearches | None = None
 
 
 #: What a query's text alone says it will cost, in microseconds, before it is parsed
@@ -224,7 +278,11 @@ class SearchService:
         self._vocabulary_checked = 0.0
         self._vocabulary_stamp: int | None = None
         self._vocabulary_loading = False
-        self.expensive = ExpensiveSearches(settings.cheap_cost, settings.work_budget)
+        shared = SERVER_ADMISSION
+        if shared is not None and (shared.cheap, shared.budget) == (settings.cheap_cost, max(settings.work_budget, 1)):
+            self.expensive = shared
+        else:
+            self.expensive = ExpensiveSearches(settings.cheap_cost, settings.work_budget)
 
     def index(self) -> SearchIndex:
         """The open index; raises :class:`IndexUnavailable` (retried on the next call)."""

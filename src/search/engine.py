@@ -548,15 +548,24 @@ class SearchIndex:
         self._file_lexicons()
         if not wait:
             return found
-        with self._lexicons_filed:
-            while True:
+        while True:
+            with self._lexicons_filed:
                 found = [(reader, self._lexicons.get(_segment_id(reader))) for reader, _ in found]
                 if all(lexicon is not None for _, lexicon in found):
                     return found
-                if not self._lexicons_filing:  # the filing thread failed (a damaged or closed index)
-                    raise IndexUnavailable(f"the terms of the index at {self.path!r} could not be read")
-                deadline.check()
-                self._lexicons_filed.wait(min(0.1, deadline.remaining() or 0.1))
+                filing = self._lexicons_filing
+                if filing:
+                    deadline.check()
+                    self._lexicons_filed.wait(min(0.1, deadline.remaining() or 0.1))
+                    continue
+            # The filing thread read a later commit, which no longer has these segments
+            # (merged away meanwhile): read them here.
+            for reader, lexicon in found:
+                if lexicon is None:
+                    deadline.check()
+                    read = _read_lexicon(reader)
+                    with self._lexicons_filed:
+                        self._lexicons.setdefault(_segment_id(reader) or "", read)
 
     def _file_lexicons(self) -> None:
         """Read, in a background thread, the lexicons of the latest commit's segments that have none."""
@@ -812,9 +821,10 @@ class SearchIndex:
         warmed = 0
         if share <= 0:
             return warmed
+        segments = self.lexicons()
         for field in TEXT_FIELDS:  # this thread's document lengths, as phrases score with them
             self._local.docsets.norms(field)
-        for reader, lexicon in self.lexicons():
+        for reader, lexicon in segments:
             least = share * reader.doc_count_all()
             for field in TEXT_FIELDS:
                 if lexicon is not None:

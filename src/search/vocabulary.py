@@ -57,6 +57,7 @@ class Vocabulary:
         self._new_forms: Counter = Counter()
         self._sorted: list[str] | None = None
         self._lock = threading.Lock()
+        self._fold_lock = threading.Lock()  # readers in several threads may fold at once
         self._seen: dict[str, str | None] = {}  # surface word -> normalised, None: not counted
         self._short: dict[tuple[str, int], list[tuple[str, int]]] = {}  # completions of 1-2 letters
 
@@ -110,9 +111,16 @@ class Vocabulary:
 
     @property
     def _words(self) -> dict[str, list]:
-        """norm -> [document frequency, {surface form: count}], the new documents' counts included."""
+        """norm -> [document frequency, {surface form: count}], the new documents' counts included.
+
+        Folding changes the entries: one thread folds, under a lock, and the others
+        wait for it (a server's threads share a vocabulary; two folding at once
+        failed with "dictionary changed size during iteration", or counted twice).
+        """
         if self._new_forms:
-            self._fold()
+            with self._fold_lock:
+                if self._new_forms:
+                    self._fold()
         return self._counted
 
     @_words.setter
@@ -200,6 +208,7 @@ class Vocabulary:
         vocabulary = cls(analyzer)
         for fields in documents:
             vocabulary.add_document(document_texts(fields))
+        vocabulary._words  # folded before it is shared: readers then only read
         return vocabulary
 
     # -- storing -------------------------------------------------------------

@@ -173,3 +173,77 @@ def test_the_fault_hook_refuses_a_malformed_setting(tmp_path):
     result = ingest_with_fault("disk full please", "--index", str(tmp_path / "ix"), "/dev/null")
     assert result.returncode != 0 and "ERRNO:N" in result.stderr
     shutil.rmtree(tmp_path / "ix", ignore_errors=True)
+
+
+# -- clean states after a crash: nothing is ever taken for another application's files --
+
+
+def leftovers(index: str) -> list[str]:
+    """Files of ``index`` that a clean index does not hold: spill directories, temporary
+    tables of contents and vocabularies, the dirty marker, files of unreferenced segments."""
+    import whoosh.index
+
+    live = {s.segment_id() for s in whoosh.index.open_dir(index)._segments()}
+    found = []
+    for name in os.listdir(index):
+        segment = name.split(".")[0] if name.startswith("MAIN_") and name != "MAIN_WRITELOCK" else None
+        if (name.endswith(".tmp") or ".toc." in name or name.startswith(".vocabulary-")
+                or name == "vocabulary.dirty" or (segment is not None and segment not in live)):
+            found.append(name)
+    return sorted(found)
+
+
+@pytest.mark.parametrize("rebuild", [False, True], ids=["ingest", "rebuild"])
+def test_what_a_kill_inside_the_first_commit_leaves_is_recovered(tmp_path, run_ingest, rebuild):
+    """What a SIGKILL inside the first commit of a new index leaves: the lock note and half
+    the empty index's table of contents, under Whoosh's temporary name ``_MAIN_0.toc.<time>``
+    (renamed into place once written). Every later ingest, --rebuild too, refused the
+    directory as foreign files (exit 5)."""
+    index = tmp_path / "ix"
+    index.mkdir()
+    (index / "INGEST.lock").touch()
+    (index / "_MAIN_0.toc.1764612345.1234567").write_bytes(b"\x04\x08\x08\xff\xff\xcf\xc7\x00")
+    data = write_jsonl(tmp_path / "docs.jsonl", hindi_docs(20))
+    result = run_ingest("--index", str(index), *(["--rebuild"] if rebuild else []), "--json", str(data))
+    assert result.returncode == EXIT_OK, result.stderr
+    assert len(index_ids(str(index))) == 20 and leftovers(str(index)) == []
+
+
+def test_temporary_files_of_a_killed_commit_go_at_the_next_run(committed_index, tmp_path, run_ingest):
+    """A table of contents or vocabulary a killed commit did not rename into place is
+    removed by the next run (they survived every recovery)."""
+    for name in ("_MAIN_4.toc.1764612345.1234567", ".vocabulary-k3j4h5g6"):
+        Path(committed_index, name).write_bytes(b"half a file")
+    result = run_ingest("--index", committed_index, "--json", os.devnull)
+    assert result.returncode == EXIT_OK, result.stderr
+    assert leftovers(committed_index) == []
+    assert len(index_ids(committed_index)) == 300
+
+
+def test_stats_while_a_commit_removes_files(committed_index):
+    """/stats lists the directory, then asks each file's size: a commit deleting files in
+    between (its clean-up) made it a 500 (FileNotFoundError)."""
+    import threading
+
+    client = create_app({"index": committed_index, "refresh_seconds": 0}).test_client()
+    stop = threading.Event()
+
+    def churn(worker: int) -> None:  # files come and go, as a commit's clean-up removes the old ones
+        n = 0
+        while not stop.is_set():
+            path = os.path.join(committed_index, f"MAIN_{worker}{n % 50:015d}.seg")
+            with open(path, "wb"):
+                pass
+            os.remove(path)
+            n += 1
+
+    workers = [threading.Thread(target=churn, args=(n,)) for n in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        statuses = {client.get("/stats").status_code for _ in range(300)}
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    assert statuses == {200}

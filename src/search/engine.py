@@ -31,9 +31,10 @@ Whoosh quirks handled here:
   releases it when the holder dies, so a killed writer never leaves a stale
   lock. A killed writer does leave its spill directories (``*.tmp``) and
   unreferenced segment files behind: :meth:`SearchIndex.remove_leftovers`
-  clears them while the ingest lock is held. A commit becomes visible when
-  the new table of contents is renamed into place, so a reader never sees a
-  half-written commit.
+  clears them while the ingest lock is held, with the temporary tables of
+  contents (``_MAIN_<n>.toc.<time>``) of a writer killed inside a commit. A
+  commit becomes visible when the new table of contents is renamed into
+  place, so a reader never sees a half-written commit.
 * Ingest speed: most of Whoosh's indexing time is Python per posting. Our
   writer (:class:`_SegmentWriter`, written against Whoosh 2.7.4, which is
   pinned) adds documents without the generic per-token and per-posting
@@ -458,6 +459,8 @@ class SearchIndex:
         (a wrong ``--index``). ``rebuild`` starts a new, empty index in place of
         an existing or damaged one at once (its old files go at the next
         :meth:`remove_leftovers`); it too refuses a directory of other files.
+        What a killed writer left (:data:`_OWN_FILE_RE`) is never taken for
+        other files.
         """
         os.makedirs(path, exist_ok=True)
         names = os.listdir(path)
@@ -878,7 +881,10 @@ class SearchIndex:
         size, latest = 0, 0.0
         for entry in os.scandir(self.path):
             if entry.is_file():
-                info = entry.stat()
+                try:
+                    info = entry.stat()
+                except FileNotFoundError:  # deleted since the listing: a commit cleaning up
+                    continue
                 size += info.st_size
                 if entry.name.endswith(".toc"):
                     latest = max(latest, info.st_mtime)
@@ -894,7 +900,8 @@ class SearchIndex:
     # -- writing -----------------------------------------------------------
 
     def remove_leftovers(self) -> None:
-        """Delete what a killed writer left: spill directories and unreferenced segment files.
+        """Delete what a killed or failed writer left: spill directories, unreferenced
+        segment files (and their sums), temporary tables of contents and vocabulary files.
 
         Only call this while holding the ingest lock (no writer is running).
         """
@@ -903,13 +910,13 @@ class SearchIndex:
             full = os.path.join(self.path, name)
             if name.endswith(".tmp") and os.path.isdir(full):
                 shutil.rmtree(full, ignore_errors=True)
-            else:
-                match = _SEGMENT_FILE_RE.match(name)
-                if match and match["segid"] not in live:
-                    try:
-                        os.remove(full)
-                    except OSError:
-                        pass
+                continue
+            match = _SEGMENT_FILE_RE.match(name)
+            if (match and match["segid"] not in live) or _TEMP_FILE_RE.match(name):
+                try:
+                    os.remove(full)
+                except OSError:
+                    pass
 
     def segment_count(self) -> int:
         """How many segments the last commit has (a search runs once per segment)."""
@@ -954,8 +961,14 @@ class SearchIndex:
 _SEGMENT_FILE_RE = re.compile(r"^[A-Za-z]\w*?_(?P<segid>[a-z0-9]{16})\.[\w.]+$")
 #: ``_MAIN_<generation>.toc``: a commit's table of contents; its presence makes a directory an index.
 _TOC_RE = re.compile(r"^_MAIN_\d+\.toc$")
+#: Temporary files a writer killed before it renamed them leaves: Whoosh's table of
+#: contents (``_MAIN_<generation>.toc.<time>``), the vocabulary's (``.vocabulary-XXXXXXXX``).
+_TEMP_FILE_RE = re.compile(r"^(_MAIN_\d+\.toc\.[\d.]+|\.vocabulary-\w+)$")
 #: Files an index directory may hold besides an index: locks, side files, leftovers of a killed writer.
-_OWN_FILE_RE = re.compile(r"^(INGEST\.lock|\w*WRITELOCK|vocabulary\.\w+|.*\.tmp|_MAIN_\d+\.toc|[A-Za-z]\w*?_[a-z0-9]{16}\.[\w.]+)$")
+_OWN_FILE_RE = re.compile(
+    r"^(INGEST\.lock|\w*WRITELOCK|vocabulary\.\w+|.*\.tmp|_MAIN_\d+\.toc|_MAIN_\d+\.toc\.[\d.]+"
+    r"|[A-Za-z]\w*?_[a-z0-9]{16}\.[\w.]+)$"
+)
 
 
 # --------------------------------------------------------------------------

@@ -247,3 +247,93 @@ def test_stats_while_a_commit_removes_files(committed_index):
         for worker in workers:
             worker.join()
     assert statuses == {200}
+
+
+# -- crash injection: killed at each file of a commit, or as the vocabulary is saved --
+
+
+def test_a_kill_inside_the_first_commit_of_a_new_index(tmp_path, run_ingest):
+    """The same for real: killed as it creates its first file (the empty index's table of
+    contents, under its temporary name), then run again."""
+    index = str(tmp_path / "ix")
+    data = write_jsonl(tmp_path / "docs.jsonl", hindi_docs(50))
+    killed = ingest_with_fault("KILL:1", "--index", index, str(data))
+    assert killed.returncode == -9, killed.stderr
+    assert [n for n in os.listdir(index) if n.startswith("_MAIN_0.toc.")]
+    again = run_ingest("--index", index, "--json", str(data))
+    assert again.returncode == EXIT_OK, again.stderr
+    assert json.loads(again.stdout)["added"] == 50 and len(index_ids(index)) == 50
+    assert leftovers(index) == []
+
+
+def _kill_and_recover(index: str, pristine: str, data: Path, fault: str, run_ingest) -> bool:
+    """Run the job on a copy of ``pristine`` with ``fault`` (``KILL:N``…); when it was
+    killed, re-run it: it must finish the job exactly and leave nothing behind. False
+    when the fault never struck (the run created fewer files)."""
+    shutil.rmtree(index, ignore_errors=True)
+    shutil.copytree(pristine, index)
+    args = ("--index", index, "--procs", "1", "--batch-size", "150", str(data))
+    killed = ingest_with_fault(fault, *args)
+    if killed.returncode == EXIT_OK:
+        return False
+    assert killed.returncode == -9, killed.stderr
+    ids = index_ids(index)
+    assert len(ids) == len(set(ids)) and len(ids) in (50, 200), fault  # before or after the commit
+    again = run_ingest(*args)
+    assert again.returncode == EXIT_OK, (fault, again.stderr)
+    assert len(index_ids(index)) == 200 and leftovers(index) == [], fault
+    return True
+
+
+@pytest.mark.slow
+def test_a_kill_at_every_file_of_a_run_recovers_cleanly(tmp_path, run_ingest):
+    """Crash injection at each point of a run in turn: killed as it creates its 1st, 2nd, …
+    file of its commit (spill file, segment parts, the segment, its sums, the table of
+    contents), or halfway through writing the vocabulary; a re-run must finish the job
+    exactly and leave nothing behind."""
+    pristine, index = str(tmp_path / "pristine"), str(tmp_path / "ix")
+    assert run_ingest("--index", pristine, str(write_jsonl(tmp_path / "first.jsonl", hindi_docs(50)))).returncode == 0
+    data = write_jsonl(tmp_path / "more.jsonl", hindi_docs(200))  # 150 new documents: one commit
+    nth = 0
+    while _kill_and_recover(index, pristine, data, f"KILL:{nth + 1}", run_ingest):
+        nth += 1
+        assert nth < 100, "the run never finished"
+    assert nth > 10  # the files of one commit
+
+
+def test_a_kill_while_saving_the_vocabulary(tmp_path, run_ingest):
+    """Killed halfway through writing the vocabulary of a commit: the half file and the
+    dirty marker stay; the next run rebuilds the word list and removes the half file."""
+    pristine = str(tmp_path / "pristine")
+    assert run_ingest("--index", pristine, str(write_jsonl(tmp_path / "first.jsonl", hindi_docs(50)))).returncode == 0
+    data = write_jsonl(tmp_path / "more.jsonl", hindi_docs(200))
+    assert _kill_and_recover(str(tmp_path / "ix"), pristine, data, "KILL:1:vocabulary", run_ingest)
+
+
+@pytest.mark.parametrize("nth_save", [1, 2])
+def test_disk_full_while_saving_the_vocabulary(committed_index, tmp_path, run_ingest, nth_save):
+    """ENOSPC after a commit is visible, while the side file of /suggest is written: the
+    documents ARE committed, so the message says so, the report is printed, no partial
+    temporary file stays, and the next ingest rebuilds the word list."""
+    more = write_jsonl(tmp_path / "more.jsonl", hindi_docs(1000))
+    result = ingest_with_fault(f"ENOSPC:{nth_save}:vocabulary", "--index", committed_index, "--procs", "1",
+                               "--batch-size", str(BATCH), "--json", str(more))
+    assert result.returncode == EXIT_STORAGE, result.stderr
+    assert "Traceback" not in result.stderr and "not committed" not in result.stderr
+    assert "No space left on device" in result.stderr and "are committed" in result.stderr
+    assert "vocabulary" in result.stderr and "rebuild" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["added"] == nth_save * BATCH == len(index_ids(committed_index)) - 300
+    assert any("vocabulary" in note for note in report["notes"])
+    assert not [n for n in os.listdir(committed_index) if n.startswith(".vocabulary-")]
+    assert os.path.exists(os.path.join(committed_index, "vocabulary.dirty"))  # the next run rebuilds it
+
+    again = run_ingest("--index", committed_index, "--batch-size", str(BATCH), "--json", str(more))
+    assert again.returncode == EXIT_OK, again.stderr
+    assert json.loads(again.stdout)["added"] == 1000 - 300 - nth_save * BATCH
+    assert leftovers(committed_index) == []
+    from search.analysis import Analyzer
+    from search.vocabulary import Vocabulary
+
+    saved = Vocabulary.load(committed_index, Analyzer())
+    assert saved.documents() == Vocabulary.from_documents(Analyzer(), hindi_docs(1000)).documents()

@@ -27,7 +27,7 @@ from .config import SETTINGS_HELP, Settings
 from .documents import FORMATS, InputProgress, Reject, parse_field_map
 from .engine import IndexLocked, IndexUnavailable, IndexWriteFailed
 from .exporting import csv_chunks, plain_text
-from .indexing import MAX_SEGMENTS, IngestReport, ingest, read_inputs
+from .indexing import MAX_SEGMENTS, IngestReport, VocabularyNotSaved, ingest, read_inputs
 from .searching import FilterError, Hit, QueryError, SearchRequest, SearchService, SearchTimeout, SORTS
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
@@ -119,6 +119,18 @@ def is_storage_error(exc: OSError, index: str) -> bool:
     return inside and exc.errno in (errno.EACCES, errno.EPERM)
 
 
+def _print_report(args: argparse.Namespace, index: str, report: IngestReport) -> None:
+    """The report on stdout: one JSON object (``--json``), a summary with notes, or nothing (``--quiet``)."""
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    elif not args.quiet:
+        print(f"ingest into {index}: {report.summary()}")
+        for note in report.notes:
+            print(f"note: {note}")
+        if report.rejected and args.rejects:
+            print(f"{report.rejected} rejected record(s) written to {args.rejects}")
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = Settings.load({"index": args.index})
     if not args.inputs and not args.delete:
@@ -163,6 +175,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except IndexUnavailable as exc:
         print(f"ingest: error: {exc}; nothing was written", file=sys.stderr)
         return EXIT_DAMAGED
+    except VocabularyNotSaved as exc:
+        if exc.report is not None:
+            _print_report(args, settings.index, exc.report)
+        print(
+            f"ingest: error: cannot write the vocabulary at {settings.index!r}: {exc.strerror}"
+            f"{f' ({exc.filename})' if exc.filename else ''}; the documents reported are committed and "
+            "searchable, but /suggest and did-you-mean keep the previous word list until the next ingest "
+            "rebuilds it: free space or fix permissions, then re-run",
+            file=sys.stderr,
+        )
+        return EXIT_STORAGE
     except OSError as exc:
         if not is_storage_error(exc, settings.index):
             print(f"ingest: error: {exc}; the batch in progress was not committed, re-run the job", file=sys.stderr)
@@ -179,14 +202,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     finally:
         rejects.close()
-    if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False))
-    elif not args.quiet:
-        print(f"ingest into {settings.index}: {report.summary()}")
-        for note in report.notes:
-            print(f"note: {note}")
-        if report.rejected and args.rejects:
-            print(f"{report.rejected} rejected record(s) written to {args.rejects}")
+    _print_report(args, settings.index, report)
     if report.interrupted:
         print(f"ingest: stopped by signal {stop.received}: the records read so far are committed; "
               "re-run the job to finish it", file=sys.stderr)

@@ -26,7 +26,7 @@ from .engine import IndexLocked, SearchIndex, SegmentBuilders
 from .vocabulary import VOCABULARY_FILE, Vocabulary, document_texts
 
 #: ``read_inputs`` is re-exported: it is what ``ingest`` usually reads.
-__all__ = ["IngestReport", "IngestLock", "ingest", "read_inputs", "reason_kind"]
+__all__ = ["IngestReport", "IngestLock", "VocabularyNotSaved", "ingest", "read_inputs", "reason_kind"]
 
 
 def reason_kind(reason: str) -> str:
@@ -137,6 +137,17 @@ class IngestLock:
         self.release()
 
 
+class VocabularyNotSaved(OSError):
+    """The documents are committed, but the vocabulary (the word list of /suggest and
+    did-you-mean) could not be saved to match: the next ingest rebuilds it from the
+    index (:data:`VOCABULARY_DIRTY` stays). ``report``: what the run did until then."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.errno, error.strerror or str(error), error.filename)
+        self.error = error
+        self.report: IngestReport | None = None
+
+
 #: Segments a run may leave; more are merged into one at its end. 0 (the
 #: default): never. Merging rewrites the whole index (about a minute of CPU
 #: and up to 1 GB for hindi-lit's 53k passages) but makes rare-word queries
@@ -152,9 +163,10 @@ class _Batch:
 
     def __init__(
         self, index: SearchIndex, batch_size: int, builders: SegmentBuilders | None,
-        read_ahead: Callable[[], bool] | None = None,
+        read_ahead: Callable[[], bool] | None = None, fsync: bool = True,
     ) -> None:
         self.index = index
+        self.fsync = fsync  # the vocabulary and the dirty marker made durable too
         self.read_ahead = read_ahead  # called while a commit waits for the worker processes
         self.batch_size = batch_size
         self.builders = builders
@@ -183,24 +195,29 @@ class _Batch:
             self.vocabulary.add_document(document_texts(old), sign=-1)
 
     def save_vocabulary(self) -> None:
-        self.vocabulary.save(self.index.path)
+        """Save the vocabulary, then drop the dirty marker; :class:`VocabularyNotSaved`
+        when it cannot be written (the marker stays, so the next ingest rebuilds it)."""
+        try:
+            self.vocabulary.save(self.index.path, fsync=self.fsync)
+        except OSError as exc:
+            raise VocabularyNotSaved(exc) from exc
         dirty = os.path.join(self.index.path, VOCABULARY_DIRTY)
         if os.path.exists(dirty):
             os.remove(dirty)
 
     def commit(self, *, reopen: bool = True) -> None:
-        """Commit, then save the vocabulary; a crash in between leaves a marker,
-        and the next ingest rebuilds the vocabulary from the index."""
+        """Commit, then save the vocabulary; a crash or a failed save in between
+        leaves a marker, and the next ingest rebuilds the vocabulary from the index."""
         open(os.path.join(self.index.path, VOCABULARY_DIRTY), "w").close()
         for counts in self.writer.commit(self.read_ahead):  # the words of the documents worker processes indexed
             self.vocabulary.merge(counts)
-        self.save_vocabulary()
         for doc_id, content_hash in self.pending.items():
             if content_hash is None:
                 self.known.pop(doc_id, None)
             else:
                 self.known[doc_id] = content_hash
         self.pending = {}
+        self.save_vocabulary()
         if reopen:
             self.writer = self.index.writer(timeout=30.0, builders=self.builders, vocabulary=self.vocabulary)
 
@@ -302,6 +319,14 @@ def ingest(
             changed = report.added + report.updated + report.deleted
             if changed and max_segments and index.segment_count() > max_segments:
                 _merge(index, report)
+        except VocabularyNotSaved as exc:  # after a commit: nothing to cancel
+            report.seconds = time.perf_counter() - started
+            report.notes.append(
+                f"the vocabulary (/suggest, did-you-mean) could not be saved ({exc.strerror}): "
+                "the next ingest rebuilds it; the documents reported are committed"
+            )
+            exc.report = report
+            raise
         except BaseException:
             with contextlib.suppress(Exception):  # a failed commit may leave little to cancel
                 batch.writer.cancel()

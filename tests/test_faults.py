@@ -23,7 +23,7 @@ import pytest
 from conftest import ROOT, hindi_docs, index_ids, write_jsonl
 
 from search import create_app
-from search.cli import EXIT_DAMAGED, EXIT_OK, EXIT_STORAGE
+from search.cli import EXIT_DAMAGED, EXIT_LOCKED, EXIT_OK, EXIT_STORAGE
 from search.engine import FAULT_INJECT_ENV
 
 BATCH = 100
@@ -337,3 +337,40 @@ def test_disk_full_while_saving_the_vocabulary(committed_index, tmp_path, run_in
 
     saved = Vocabulary.load(committed_index, Analyzer())
     assert saved.documents() == Vocabulary.from_documents(Analyzer(), hindi_docs(1000)).documents()
+
+
+# -- one ingest at a time, whatever happens to INGEST.lock ------------------------
+
+
+def test_a_deleted_lock_file_does_not_let_a_second_run_in(committed_index, tmp_path, run_ingest):
+    """The lock is on the index directory itself: deleting INGEST.lock (only a note of who
+    holds it) used to let a second run in, which then deleted the first one's files."""
+    import time
+
+    first = subprocess.Popen(
+        [sys.executable, str(ROOT / "ingest.py"), "--index", committed_index, "--json", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+    )
+    try:
+        note = os.path.join(committed_index, "INGEST.lock")
+        for _ in range(600):  # the first run holds the lock and has opened its writer
+            with open(note, encoding="utf-8") as f:
+                held = f.read().startswith(f"pid {first.pid}")
+            if held and os.path.isdir(os.path.join(committed_index, "MAIN.tmp")):
+                break
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.05)
+        else:
+            pytest.fail("the first run did not start")
+        os.remove(note)
+        second = run_ingest("--index", committed_index, "--wait", "0", "--json", os.devnull)
+        assert second.returncode == EXIT_LOCKED, second.stderr
+        assert "another ingest" in second.stderr
+        docs = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in hindi_docs(150, start=300))
+        out, err = first.communicate(docs, timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == EXIT_OK, err
+    assert json.loads(out)["added"] == 150
+    assert len(index_ids(committed_index)) == 450 and leftovers(committed_index) == []

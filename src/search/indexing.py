@@ -81,18 +81,22 @@ class IngestReport:
 
 
 class IngestLock:
-    """One ingest at a time per index: ``<index>/INGEST.lock``, held for the whole run.
+    """One ingest at a time per index directory, held for the whole run.
 
     Whoosh's own write lock is only held per batch, so two jobs could
     interleave their batches; this lock spans the run. It is an ``flock`` on
-    the file, which the kernel drops when the holder dies (even by
-    ``kill -9``), so a lock left by a killed job is never stale: the file stays
-    but is free. The holder's pid and start time are written into it for the
-    message a waiting job prints.
+    the index directory itself (a read-only descriptor of it): the kernel
+    drops it when the holder dies (even by ``kill -9``), so it is never stale,
+    and no file can be deleted from under it. (A lock on the file
+    ``INGEST.lock`` was lost when the file was deleted: a second run then
+    took a lock of its own and deleted the first one's temporary files.)
+    ``INGEST.lock`` is only a note of who holds the lock, the holder's pid
+    and start time, for the message a waiting job prints.
     """
 
     def __init__(self, index_dir: str) -> None:
         os.makedirs(index_dir, exist_ok=True)
+        self.directory = index_dir
         self.path = os.path.join(index_dir, "INGEST.lock")
         self._fd: int | None = None
 
@@ -105,7 +109,7 @@ class IngestLock:
 
     def acquire(self, wait: float) -> None:
         """Take the lock, waiting up to ``wait`` seconds; :class:`IndexLocked` after that."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -115,17 +119,31 @@ class IngestLock:
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     raise IndexLocked(
-                        f"another ingest ({self.holder()}) is writing to {os.path.dirname(self.path)!r}; "
+                        f"another ingest ({self.holder()}) is writing to {self.directory!r}; "
                         f"gave up after waiting {wait:g} s (--wait)"
                     ) from None
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        try:
+            self._note(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        except BaseException:
+            os.close(fd)  # closing it releases the lock
+            raise
         self._fd = fd
+
+    def _note(self, text: str) -> None:
+        """Write ``text`` into ``INGEST.lock`` (created again if it was deleted)."""
+        note = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(note, text.encode())
+        finally:
+            os.close(note)
 
     def release(self) -> None:
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
+            try:
+                self._note("")
+            except OSError:
+                pass  # only the note: the lock goes with the descriptor
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

@@ -339,6 +339,103 @@ def test_disk_full_while_saving_the_vocabulary(committed_index, tmp_path, run_in
     assert saved.documents() == Vocabulary.from_documents(Analyzer(), hindi_docs(1000)).documents()
 
 
+# -- damaged data: found by checksums, or by the error reading it raises --------------
+
+ENDPOINTS = ("/health", "/search", "/suggest", "/documents", "/stats", "/export.csv")
+
+
+def _flip_bytes(path: str, start: int, length: int, times: int = 3) -> None:
+    """Flip a few bits inside ``path[start:start + length]``, as a failing disk does."""
+    with open(path, "r+b") as f:
+        for at in range(start + length // 4, start + length, max(1, length // times)):
+            f.seek(at)
+            byte = f.read(1)
+            f.seek(at)
+            f.write(bytes([byte[0] ^ 0x55]))
+
+
+def _part(path: str, ending: str) -> tuple[int, int]:
+    """Offset and length of the part ``*<ending>`` inside a compound segment file."""
+    from whoosh.filedb.compound import CompoundStorage
+    from whoosh.filedb.structfile import StructFile
+
+    with open(path, "rb") as f:
+        parts = CompoundStorage(StructFile(f), use_mmap=False)
+        return next(parts.range(name) for name in parts._dir if name.endswith(ending))
+
+
+def _segments(index: str) -> list[str]:
+    return sorted(os.path.join(index, n) for n in os.listdir(index) if n.endswith(".seg"))
+
+
+def test_a_flipped_bit_in_a_segment_is_found_by_its_checksum(committed_index, tmp_path, run_ingest):
+    """One flipped byte that Whoosh reads without noticing (the answers were silently
+    wrong, /health 200): every endpoint is a 503 naming the file; ingest refuses to
+    write (exit 5) and --rebuild replaces the index."""
+    segment = _segments(committed_index)[1]
+    _flip_bytes(segment, os.path.getsize(segment) // 2, 1, times=1)
+    served = answers(committed_index)
+    for path in ENDPOINTS:
+        status, body = served[path]
+        assert status == 503, (path, status)
+        assert os.path.basename(segment) in body["message"] and "checksum" in body["message"], path
+    assert served["/search"][1]["error"] == "index_unavailable"
+    files_before = {n: os.path.getsize(os.path.join(committed_index, n)) for n in os.listdir(committed_index)}
+    more = write_jsonl(tmp_path / "more.jsonl", hindi_docs(10, start=5000))
+    refused = run_ingest("--index", committed_index, str(more))
+    assert refused.returncode == EXIT_DAMAGED and "checksum" in refused.stderr and "--rebuild" in refused.stderr
+    assert {n: os.path.getsize(os.path.join(committed_index, n)) for n in os.listdir(committed_index)} == files_before
+    rebuilt = run_ingest("--index", committed_index, "--rebuild", str(more))
+    assert rebuilt.returncode == EXIT_OK, rebuilt.stderr
+    assert answers(committed_index)["/health"] == (200, {"status": "ok", "documents": 10})
+
+
+def test_damage_in_an_index_written_before_checksums(committed_index):
+    """Without sums (an index of an earlier version) damage shows only when it is read: the
+    decoding error (zlib.error) made queries and exports 500 while /health said 200. Now
+    the search that meets it is a 503, and so is every endpoint after it, /health too."""
+    for name in os.listdir(committed_index):
+        if name.endswith(".sums"):
+            os.remove(os.path.join(committed_index, name))
+    for segment in _segments(committed_index):
+        _flip_bytes(segment, *_part(segment, ".pst"))  # inside compressed posting blocks
+    client = create_app({"index": committed_index, "refresh_seconds": 0}).test_client()
+    assert client.get("/health").status_code == 200  # nothing read yet looks wrong
+    every_word = " OR ".join("भारत सरकार नदी पहाड़ किसान बारिश मानसून गाँव शहर विद्यालय बच्चे खेल".split())
+    for path in ("/search", "/export.csv"):
+        response = client.get(path, query_string={"q": every_word})
+        assert response.status_code == 503, (path, response.status_code)
+        message = response.get_json()["message"]
+        assert "damaged" in message and "before checksums" in message and "--rebuild" in message
+    for path in ("/health", "/search?q=भारत", "/suggest?q=भार", "/documents/syn-1", "/stats"):
+        assert client.get(path).status_code == 503, path
+
+
+def test_another_applications_whoosh_index(tmp_path, run_ingest):
+    """A Whoosh index of another schema at SEARCH_INDEX: every endpoint was a 500 and
+    ingest a traceback; now a 503 and exit 5 saying what it is, and --rebuild replaces it."""
+    import whoosh.fields
+    import whoosh.index
+
+    index = tmp_path / "theirs"
+    index.mkdir()
+    theirs = whoosh.index.create_in(str(index), whoosh.fields.Schema(
+        path=whoosh.fields.ID(stored=True, unique=True), content=whoosh.fields.TEXT(stored=True)))
+    with theirs.writer() as writer:
+        writer.add_document(path="/a", content="their own text")
+    served = answers(str(index))
+    for path in ENDPOINTS:
+        status, body = served[path]
+        assert status == 503 and "not a hindi-search index" in body["message"], (path, status)
+    data = write_jsonl(tmp_path / "docs.jsonl", hindi_docs(5))
+    refused = run_ingest("--index", str(index), str(data))
+    assert refused.returncode == EXIT_DAMAGED, refused.stderr
+    assert "not a hindi-search index" in refused.stderr and "Traceback" not in refused.stderr
+    rebuilt = run_ingest("--index", str(index), "--rebuild", str(data))
+    assert rebuilt.returncode == EXIT_OK, rebuilt.stderr
+    assert len(index_ids(str(index))) == 5 and leftovers(str(index)) == []
+
+
 # -- one ingest at a time, whatever happens to INGEST.lock ------------------------
 
 

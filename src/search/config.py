@@ -96,6 +96,12 @@ class Settings:
         0.2, "When the server opens the index, read the positions of the words found in at least this share of "
         "the documents, so the first phrases with them are fast (about 2 s and 58 MB at 55,737 documents); 0: none.",
     )
+    # Durability of ingest commits (fault-states)
+    fsync: int = _setting(
+        1, "1: an ingest flushes each commit to disk (fsync of the new files, the table of contents, the "
+        "vocabulary and the directory) before it counts as done, so a power cut cannot lose it; 0: leave it "
+        "to the operating system (faster on slow disks, a crash of the machine may lose the last commits)."
+    )
 
     @classmethod
     def load(

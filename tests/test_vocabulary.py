@@ -181,3 +181,109 @@ def test_side_file_is_read_in_short_lines_and_a_cut_one_is_refused(tmp_path):
     old = {"format": 1, "words": {"भारत": [3, {"भारत": 5}]}}
     (tmp_path / VOCABULARY_FILE).write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
     assert Vocabulary.load(str(tmp_path), Analyzer()).complete("भा") == [("भारत", 3)]
+
+
+# -- readers in several threads at once -----------------------------------------
+
+_CONSONANTS = "कखगघचछजझटठडढतथदधनपफबभमयरलवशसह"
+_SIGNS = ["", "ा", "ि", "ी", "ु", "ू", "े", "ै", "ो", "ौ"]
+
+
+def _made_up_documents(count: int, words_each: int = 40) -> list[dict]:
+    """Documents of made-up Devanagari words, about 10,000 distinct ones at 400 (a large
+    vocabulary folds for long enough for the threads to meet inside it)."""
+    syllables = [c + s for c in _CONSONANTS for s in _SIGNS]
+    docs = []
+    for n in range(count):
+        words = [syllables[(n * 7 + i) % len(syllables)] + syllables[(n * 13 + i * 5) % len(syllables)]
+                 + syllables[(n + i * 11) % len(syllables)] for i in range(words_each)]
+        docs.append({"id": f"m-{n}", "title": words[0], "body": " ".join(words)})
+    return docs
+
+
+def _read_in_threads(vocabulary: Vocabulary, threads: int = 12) -> tuple[list[BaseException], list[dict]]:
+    """Every thread waits at a barrier, then completes, corrects and counts; their errors and counts."""
+    import threading
+
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+    counts: list[dict] = []
+
+    def read() -> None:
+        barrier.wait()
+        try:
+            vocabulary.complete("क")
+            vocabulary.corrections("कखग")
+            counts.append(vocabulary.documents())
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    workers = [threading.Thread(target=read) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return errors, counts
+
+
+@pytest.fixture
+def switch_often():
+    """Let threads switch every microsecond, so a race shows within a few tries."""
+    import sys
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(before)
+
+
+def test_threads_reading_a_rebuilt_vocabulary_at_once(switch_often):
+    """A server without a readable vocabulary.json counts one from the stored documents;
+    its warm-up thread and the first /suggest requests then read it at once (a 500,
+    "dictionary changed size during iteration", when each folded the counts)."""
+    docs = _made_up_documents(400)
+    expected = Vocabulary.from_documents(Analyzer(), docs).documents()
+    assert len(expected) > 5_000
+    for _ in range(3):
+        errors, counts = _read_in_threads(Vocabulary.from_documents(Analyzer(), docs))
+        assert not errors, errors[0]
+        assert all(c == expected for c in counts)  # nothing counted twice
+
+
+def test_threads_reading_a_vocabulary_with_counts_not_yet_folded(switch_often):
+    """New documents' counts are folded in at the first read: one thread folds, the others wait."""
+    docs = _made_up_documents(400)
+    expected = Vocabulary.from_documents(Analyzer(), docs).documents()
+    for _ in range(3):
+        vocabulary = Vocabulary(Analyzer())
+        for fields in docs:
+            vocabulary.add_document([fields["title"], fields["body"]])
+        errors, counts = _read_in_threads(vocabulary)
+        assert not errors, errors[0]
+        assert all(c == expected for c in counts)
+
+
+def test_suggest_right_after_start_without_a_vocabulary_file(tmp_path, switch_often):
+    """The app's warm-up thread and the first requests share the vocabulary it counts."""
+    import threading
+
+    data = write_jsonl(tmp_path / "docs.jsonl", _made_up_documents(400))
+    index = tmp_path / "index"
+    ingest(read_inputs([str(data)]), str(index))
+    os.remove(index / VOCABULARY_FILE)
+    statuses: list[int] = []
+    for _ in range(3):
+        app = create_app({"index": str(index)})  # starts the warm-up thread
+        barrier = threading.Barrier(8)
+
+        def ask() -> None:
+            client = app.test_client()
+            barrier.wait()
+            statuses.append(client.get("/suggest", query_string={"q": "कि"}).status_code)
+
+        workers = [threading.Thread(target=ask) for _ in range(8)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    assert statuses == [200] * 24

@@ -174,10 +174,22 @@ def is_storage_error(exc: OSError, index: str) -> bool:
     return inside and exc.errno in (errno.EACCES, errno.EPERM)
 
 
+def _print_report(args: argparse.Namespace, index: str, report: IngestReport) -> None:
+    """The report on stdout: one JSON object (``--json``), a summary with notes, or nothing (``--quiet``)."""
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    elif not args.quiet:
+        print(f"ingest into {index}: {report.summary()}")
+        for note in report.notes:
+            print(f"note: {note}")
+        if report.rejected and args.rejects:
+            print(f"{report.rejected} rejected record(s) written to {args.rejects}")
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .documents import InputProgress, parse_field_map
     from .engine import IndexLocked, IndexUnavailable, IndexWriteFailed
-    from .indexing import IngestReport, ingest, read_inputs
+    from .indexing import IngestReport, VocabularyNotSaved, ingest, read_inputs
 
     settings = Settings.load({"index": args.index})
     stop: _Signals = args.signals
@@ -225,6 +237,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except IndexUnavailable as exc:
         print(f"ingest: error: {exc}; nothing was written", file=sys.stderr)
         return EXIT_DAMAGED
+    except VocabularyNotSaved as exc:
+        if exc.report is not None:
+            _print_report(args, settings.index, exc.report)
+        print(
+            f"ingest: error: cannot write the vocabulary at {settings.index!r}: {exc.strerror}"
+            f"{f' ({exc.filename})' if exc.filename else ''}; the documents reported are committed and "
+            "searchable, but /suggest and did-you-mean keep the previous word list until the next ingest "
+            "rebuilds it: free space or fix permissions, then re-run",
+            file=sys.stderr,
+        )
+        return EXIT_STORAGE
     except OSError as exc:
         if not is_storage_error(exc, settings.index):
             print(f"ingest: error: {exc}; the batch in progress was not committed, re-run the job", file=sys.stderr)
@@ -246,14 +269,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _report_ingest(args: argparse.Namespace, index: str, report: IngestReport, stop: _Signals) -> int:
     """Print the report (stdout) and what a stop means (stderr); the exit status."""
-    if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False))
-    elif not args.quiet:
-        print(f"ingest into {index}: {report.summary()}")
-        for note in report.notes:
-            print(f"note: {note}")
-        if report.rejected and args.rejects:
-            print(f"{report.rejected} rejected record(s) written to {args.rejects}")
+    _print_report(args, index, report)
     if report.interrupted:
         print(f"ingest: stopped by signal {stop.received}: the records read so far are committed; "
               "re-run the job to finish it", file=sys.stderr)

@@ -118,6 +118,12 @@ class Settings:
         "", "This service's address as browsers reach it (https://search.example.com), shown by /widget-demo "
         "in the snippet other sites copy; empty: the demo uses the page's own origin. Never taken from a request."
     )
+    # Durability of ingest commits (fault-states)
+    fsync: int = _setting(
+        1, "1: an ingest flushes each commit to disk (fsync of the new files, the table of contents, the "
+        "vocabulary and the directory) before it counts as done, so a power cut cannot lose it; 0: leave it "
+        "to the operating system (faster on slow disks, a crash of the machine may lose the last commits)."
+    )
 
     @classmethod
     def load(

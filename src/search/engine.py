@@ -35,9 +35,20 @@ Whoosh quirks handled here:
   releases it when the holder dies, so a killed writer never leaves a stale
   lock. A killed writer does leave its spill directories (``*.tmp``) and
   unreferenced segment files behind: :meth:`SearchIndex.remove_leftovers`
-  clears them while the ingest lock is held. A commit becomes visible when
-  the new table of contents is renamed into place, so a reader never sees a
-  half-written commit.
+  clears them while the ingest lock is held, with the temporary tables of
+  contents (``_MAIN_<n>.toc.<time>``) of a writer killed inside a commit. A
+  commit becomes visible when the new table of contents is renamed into
+  place, so a reader never sees a half-written commit.
+* Durability and damage: Whoosh never calls ``fsync`` and keeps no checksums.
+  Before a table of contents naming a new segment is renamed into place, the
+  segment's files are summed (CRC-32, in a side file ``MAIN_<id>.sums``, as
+  Lucene's checksum footers) and, with ``fsync`` (:class:`_Storage`), flushed
+  to disk, then the table of contents, then the directory. An ingest checks
+  every segment's sums when it opens the index, a server each segment once
+  when it first sees it, so a damaged file is found before it answers a
+  query wrongly; a decoding error while reading (``zlib.error`` and kin)
+  becomes :class:`IndexUnavailable` too. Segments written before sums
+  existed are read unverified.
 * Ingest speed: most of Whoosh's indexing time is Python per posting. Our
   writer (:class:`_SegmentWriter`, written against Whoosh 2.7.4, which is
   pinned) adds documents without the generic per-token and per-posting
@@ -53,9 +64,11 @@ import concurrent.futures
 import dataclasses
 import datetime as dt
 import errno
+import functools
 import heapq
 import io
 import itertools
+import json
 import math
 import multiprocessing
 import operator
@@ -96,10 +109,10 @@ from .analysis import ANALYSIS_VERSION, AnalysisOptions, Analyzer, words
 from .config import Settings
 from .deadline import NO_DEADLINE, Deadline, SearchTimeout
 from .documents import Record
-from .filtering import AllOf, Condition, FilterNode, Negate
-from .querying import And, AnyWords, Node, Not, Or, Phrase, Prefix, Word
+from .filtering import AllOf, Condition, FilterError, FilterNode, Negate
+from .querying import And, AnyWords, Node, Not, Or, Phrase, Prefix, QueryError, Word
 from .romanized import best_matches, candidate_keys, key
-from .vocabulary import Vocabulary
+from .vocabulary import Vocabulary, fsync_directory
 
 __all__ = [
     "SearchIndex",
@@ -169,6 +182,34 @@ class IndexLocked(RuntimeError):
 
 class IndexWriteFailed(RuntimeError):
     """A worker process building part of a batch failed; the batch was not committed."""
+
+
+#: What decoding a damaged file raises (a flipped bit in a compressed block, a
+#: pickle or a packed number cut short): taken for damage when the segments
+#: read have no sums to tell.
+_DECODING_ERRORS = (zlib.error, pickle.UnpicklingError, struct.error, EOFError, UnicodeDecodeError)
+#: What else damaged data can make Whoosh raise; taken for damage only when a
+#: segment's files disagree with their sums (otherwise it is a bug, and stands).
+_READING_ERRORS = _DECODING_ERRORS + (ValueError, KeyError, IndexError, TypeError, AttributeError, OverflowError, AssertionError)
+
+
+def _reads_index(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A :class:`SearchIndex` method that reads segment data: an error that damaged
+    files raised becomes :class:`IndexUnavailable` (see :meth:`SearchIndex._damaged_by`)."""
+
+    @functools.wraps(method)
+    def reading(self: "SearchIndex", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (QueryError, FilterError):
+            raise
+        except _READING_ERRORS as exc:
+            unavailable = self._damaged_by(exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
+
+    return reading
 
 
 @dataclass
@@ -416,15 +457,27 @@ class SearchIndex:
         self._readings: dict[tuple[Any, ...], list[tuple[str, float]]] = {}
         #: Word positions for phrases (:class:`_Occurrences`), kept the same way.
         self._positions = _SegmentCache(_all_occurrences, _occurrences_size, positions_bytes)
+        #: Segment ids whose files were checked against their sums in this process
+        #: (once each: segment files never change), those that had no sums to check,
+        #: and those found damaged, with the reason.
+        self._checked: set[str] = set()
+        self._unsummed: set[str] = set()
+        self._damaged: dict[str, str] = {}
+        self._rechecked: set[str] = set()  # checked again after a decoding error
+        self._check_lock = threading.Lock()
 
     # -- opening -----------------------------------------------------------
 
     @classmethod
     def open(
         cls, path: str, refresh_seconds: float = 1.0, ranking: Ranking | None = None,
-        cache_bytes: int = 32 << 20, positions_bytes: int = 64 << 20,
+        cache_bytes: int = 32 << 20, positions_bytes: int = 64 << 20, *, fsync: bool = True,
     ) -> "SearchIndex":
-        """Open an existing index, or raise :class:`IndexUnavailable` saying why."""
+        """Open an existing index, or raise :class:`IndexUnavailable` saying why.
+
+        Every segment's files are checked against their sums first (:meth:`check_files`).
+        ``fsync``: what this process writes is flushed to disk at each commit (:class:`_Storage`).
+        """
         if not os.path.isdir(path):
             raise IndexUnavailable(f"no index directory at {path!r}: run ingest first")
         try:
@@ -432,7 +485,7 @@ class SearchIndex:
                 raise IndexUnavailable(f"{path!r} holds no index: run ingest first")
             # No mmap: Whoosh 2.7.4 copies each mapped compound segment file whole
             # into a BytesIO (its BufferFile), 150 MB of heap per process at 55,737 documents.
-            ix = whoosh.filedb.filestore.FileStorage(path, supports_mmap=False).open_index()
+            ix = _Storage(path, fsync=fsync).open_index()
             ix.doc_count()
         except IndexUnavailable:
             raise
@@ -441,27 +494,31 @@ class SearchIndex:
                 f"the index at {path!r} cannot be opened ({type(exc).__name__}: {exc}); "
                 "rebuild it: ingest --rebuild with all the documents"
             ) from exc
+        _check_schema(ix.schema, path)
         index = cls(ix, path, refresh_seconds, ranking, cache_bytes, positions_bytes)
         index.check_files()
         return index
 
     @classmethod
     def open_or_create(
-        cls, path: str, options: AnalysisOptions | None = None, *, rebuild: bool = False
+        cls, path: str, options: AnalysisOptions | None = None, *, rebuild: bool = False, fsync: bool = True,
     ) -> "SearchIndex":
         """Open the index at ``path``, creating directory and index when missing.
 
         Never writes into a damaged index (:class:`IndexUnavailable`, as from
-        :meth:`open`) or into a directory holding other files than an index
-        (a wrong ``--index``). ``rebuild`` starts a new, empty index in place of
-        an existing or damaged one at once (its old files go at the next
+        :meth:`open`), into another application's Whoosh index, or into a
+        directory holding other files than an index (a wrong ``--index``).
+        ``rebuild`` starts a new, empty index in place of an existing, damaged
+        or foreign one at once (its old files go at the next
         :meth:`remove_leftovers`); it too refuses a directory of other files.
+        What a killed writer left (:data:`_OWN_FILE_RE`) is never taken for
+        other files.
         """
         os.makedirs(path, exist_ok=True)
         names = os.listdir(path)
         if any(_TOC_RE.match(n) for n in names):
             if not rebuild:
-                return cls.open(path)
+                return cls.open(path, fsync=fsync)
         else:
             foreign = sorted(n for n in names if not n.startswith(".") and not _OWN_FILE_RE.match(n))
             if foreign:
@@ -469,30 +526,107 @@ class SearchIndex:
                     f"{path!r} holds no index but other files ({', '.join(foreign[:3])}): "
                     "is it the right directory? Give a new or empty one"
                 )
-        ix = whoosh.index.create_in(path, _schema(options or AnalysisOptions()))
+        if fsync:  # the directory's own entry (it may be new), or a power cut could lose the whole index
+            fsync_directory(os.path.dirname(os.path.abspath(path)))
+        # With mmap, as whoosh.index.create_in has it: a run that creates the index reads
+        # its own new segments faster so (merging them, reading their lengths back).
+        ix = _Storage(path, fsync=fsync, mmap=True).create_index(_schema(options or AnalysisOptions()))
         return cls(ix, path)
 
     def check_files(self) -> None:
-        """Read every segment of the last commit once; :class:`IndexUnavailable` when one is
-        damaged (a truncated or missing file), so nothing is ever written on top of it."""
-        try:
-            with self._ix.searcher() as searcher:
+        """Check every segment of the last commit: its files against their sums, and
+        read it once; :class:`IndexUnavailable` when one is damaged (a flipped bit, a
+        truncated or missing file), so nothing is ever written on top of it."""
+        with self._ix.searcher() as searcher:
+            segments = _leaf_segments(searcher)
+            for segment in segments:
+                self._check_segment(segment, again=True)
+            damage = [self._damaged[s.segment_id()] for s in segments if s.segment_id() in self._damaged]
+            if damage:
+                raise IndexUnavailable(self._damage_message(damage[0]))
+            try:
                 for reader, _ in searcher.reader().leaf_readers():
                     for name in ("title", "body"):
                         reader.frequency(name, "")  # opens the term index
                     if reader.doc_count_all():
                         reader.stored_fields(reader.doc_count_all() - 1)
                         reader.doc_field_length(reader.doc_count_all() - 1, "body")
-        except Exception as exc:  # Whoosh raises many kinds on a damaged file
-            raise IndexUnavailable(
-                f"the index at {self.path!r} is damaged ({type(exc).__name__}: {exc}); "
-                "rebuild it: ingest --rebuild with all the documents"
-            ) from exc
+            except Exception as exc:  # Whoosh raises many kinds on a damaged file
+                raise IndexUnavailable(
+                    f"the index at {self.path!r} is damaged ({type(exc).__name__}: {exc}); "
+                    "rebuild it: ingest --rebuild with all the documents"
+                ) from exc
+
+    def unsummed_segments(self) -> int:
+        """How many segments of the last commit have no sums (written before they existed): not verified."""
+        return sum(1 for seg in self._ix._segments() if seg.segment_id() in self._unsummed)
+
+    def _check_segment(self, segment: Any, *, again: bool = False) -> None:
+        """Check ``segment``'s files against its sums, once per process (``again``: even if done)."""
+        segment_id = segment.segment_id()
+        if segment_id in self._checked and not again:
+            return
+        with self._check_lock:
+            if segment_id in self._checked and not again:
+                return
+            state, reason = _segment_state(self._ix.storage, segment)
+            if state == "missing" and segment_id not in {s.segment_id() for s in self._ix._segments()}:
+                state = "gone"  # merged away by a commit since this searcher opened: not damage
+            if state in ("damaged", "missing"):
+                self._damage(segment_id, reason)
+            elif state == "unsummed":
+                self._unsummed.add(segment_id)
+            self._checked.add(segment_id)
+
+    def _damage(self, segment_id: str, reason: str) -> None:
+        # A new dict, not a change to the old one: searcher() reads it without the lock.
+        self._damaged = {**self._damaged, segment_id: reason}
+
+    def _damage_message(self, reason: str) -> str:
+        return (
+            f"the index at {self.path!r} is damaged: {reason}; searches are refused rather than answered "
+            "from damaged data: rebuild it: ingest --rebuild with all the documents"
+        )
+
+    def _damaged_by(self, exc: BaseException) -> IndexUnavailable | None:
+        """Whether ``exc``, raised while reading, comes from damaged files: the
+        :class:`IndexUnavailable` to raise instead (recorded, so /health says so
+        from now on), or None (not damage, e.g. a bug: the error stands).
+
+        The segments of this thread's searcher are checked against their sums
+        again (once per segment after an error). A decoding error
+        (:data:`_DECODING_ERRORS`) in an index with segments that have no sums is
+        taken for damage; any other error only when a sum disagrees.
+        """
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None:
+            return None
+        segments = _leaf_segments(searcher)
+        for segment in segments:
+            if segment.segment_id() not in self._rechecked:
+                self._rechecked.add(segment.segment_id())
+                self._check_segment(segment, again=True)
+        damaged = [self._damaged[s.segment_id()] for s in segments if s.segment_id() in self._damaged]
+        if damaged:
+            return IndexUnavailable(self._damage_message(damaged[0]))
+        unsummed = [s.segment_id() for s in segments if s.segment_id() in self._unsummed]
+        if unsummed and isinstance(exc, _DECODING_ERRORS):
+            reason = (
+                f"reading it failed ({type(exc).__name__}: {exc}), in one of {len(unsummed)} segment(s) "
+                "written before checksums existed"
+            )
+            for segment_id in unsummed:
+                self._damage(segment_id, reason)
+            return IndexUnavailable(self._damage_message(reason))
+        return None
 
     # -- reading -----------------------------------------------------------
 
     def searcher(self) -> Searcher:
-        """This thread's searcher, refreshed when a writer has committed since."""
+        """This thread's searcher, refreshed when a writer has committed since.
+
+        A segment it has not seen before is first checked against its sums (once
+        per process); :class:`IndexUnavailable` while it holds a damaged one."""
         local = self._local
         searcher: Searcher | None = getattr(local, "searcher", None)
         now = time.monotonic()
@@ -501,16 +635,30 @@ class SearchIndex:
             local.searcher = self._ix.searcher(weighting=weighting)
             local.docsets = _DocSets(local.searcher, self._segments, self._thread_cache_bytes, self._lexicons)
             local.checked = now
+            local.segment_ids = self._see(local.searcher)
         elif now - local.checked >= self.refresh_seconds:
             local.checked = now
             if not searcher.up_to_date():
                 local.searcher = searcher.refresh()
                 local.docsets = _DocSets(local.searcher, self._segments, self._thread_cache_bytes, self._lexicons)  # the sets belong to one generation
+                local.segment_ids = self._see(local.searcher)
+        damaged = self._damaged
+        if damaged and not damaged.keys().isdisjoint(local.segment_ids):
+            reason = next(damaged[s] for s in sorted(local.segment_ids) if s in damaged)
+            raise IndexUnavailable(self._damage_message(reason))
         return local.searcher
+
+    def _see(self, searcher: Searcher) -> frozenset[str]:
+        """The ids of ``searcher``'s segments, each checked against its sums when new to this process."""
+        segments = _leaf_segments(searcher)
+        for segment in segments:
+            self._check_segment(segment)
+        return frozenset(s.segment_id() for s in segments)
 
     def doc_count(self) -> int:
         return self.searcher().doc_count()
 
+    @_reads_index
     def stored(self, doc_id: str) -> dict[str, Any] | None:
         """The stored fields of one document, or None."""
         return self.searcher().document(id=doc_id)
@@ -615,6 +763,7 @@ class SearchIndex:
         self.lexicons(wait=True)
         self.warm_phrases(phrase_share)
 
+    @_reads_index
     def read_roman(
         self, word: str, *, limit: int = 8, min_score: float = 0.6, deadline: Deadline = NO_DEADLINE
     ) -> list[tuple[str, float]]:
@@ -647,6 +796,7 @@ class SearchIndex:
         compiler = _Compiler(self, searcher, docsets, self.ranking, max_prefix_terms, deadline)
         return _estimate(node, compiler, docsets, budget, self._positions)
 
+    @_reads_index
     def find(
         self,
         node: Node | None,
@@ -838,8 +988,15 @@ class SearchIndex:
 
     def iter_stored(self) -> Iterator[dict[str, Any]]:
         """The stored fields of every live document (for rebuilding side files)."""
-        yield from self.searcher().reader().all_stored_fields()
+        try:
+            yield from self.searcher().reader().all_stored_fields()
+        except _READING_ERRORS as exc:
+            unavailable = self._damaged_by(exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
 
+    @_reads_index
     def doc_frequency(self, term: str) -> int:
         """In how many documents ``term`` occurs, in title or body (the larger)."""
         reader = self.searcher().reader()
@@ -850,7 +1007,10 @@ class SearchIndex:
         size, latest = 0, 0.0
         for entry in os.scandir(self.path):
             if entry.is_file():
-                info = entry.stat()
+                try:
+                    info = entry.stat()
+                except FileNotFoundError:  # deleted since the listing: a commit cleaning up
+                    continue
                 size += info.st_size
                 if entry.name.endswith(".toc"):
                     latest = max(latest, info.st_mtime)
@@ -866,7 +1026,8 @@ class SearchIndex:
     # -- writing -----------------------------------------------------------
 
     def remove_leftovers(self) -> None:
-        """Delete what a killed writer left: spill directories and unreferenced segment files.
+        """Delete what a killed or failed writer left: spill directories, unreferenced
+        segment files (and their sums), temporary tables of contents and vocabulary files.
 
         Only call this while holding the ingest lock (no writer is running).
         """
@@ -875,13 +1036,13 @@ class SearchIndex:
             full = os.path.join(self.path, name)
             if name.endswith(".tmp") and os.path.isdir(full):
                 shutil.rmtree(full, ignore_errors=True)
-            else:
-                match = _SEGMENT_FILE_RE.match(name)
-                if match and match["segid"] not in live:
-                    try:
-                        os.remove(full)
-                    except OSError:
-                        pass
+                continue
+            match = _SEGMENT_FILE_RE.match(name)
+            if (match and match["segid"] not in live) or _TEMP_FILE_RE.match(name):
+                try:
+                    os.remove(full)
+                except OSError:
+                    pass
 
     def segment_count(self) -> int:
         """How many segments the last commit has (a search runs once per segment)."""
@@ -896,7 +1057,7 @@ class SearchIndex:
         try:
             # Whoosh's own writer, not ours: its merge spills sorted runs to disk
             # (``limitmb``), where ours would hold every posting of the index in memory.
-            w = whoosh.writing.SegmentWriter(self._ix, timeout=timeout, limitmb=256, codec=_codec())
+            w = _MergingWriter(self._ix, timeout=timeout, limitmb=256, codec=_codec())
         except whoosh.index.LockError as exc:
             raise IndexLocked(f"another ingest is writing to {self.path!r}") from exc
         try:
@@ -922,42 +1083,207 @@ class SearchIndex:
         return Writer(w, builders)
 
 
-#: ``MAIN_<16-character segment id>.<ext>``: the files of one segment.
+#: ``MAIN_<16-character segment id>.<ext>``: the files of one segment (its sums included).
 _SEGMENT_FILE_RE = re.compile(r"^[A-Za-z]\w*?_(?P<segid>[a-z0-9]{16})\.[\w.]+$")
 #: ``_MAIN_<generation>.toc``: a commit's table of contents; its presence makes a directory an index.
 _TOC_RE = re.compile(r"^_MAIN_\d+\.toc$")
+#: Temporary files a writer killed before it renamed them leaves: Whoosh's table of
+#: contents (``_MAIN_<generation>.toc.<time>``), the vocabulary's (``.vocabulary-XXXXXXXX``).
+_TEMP_FILE_RE = re.compile(r"^(_MAIN_\d+\.toc\.[\d.]+|\.vocabulary-\w+)$")
 #: Files an index directory may hold besides an index: locks, side files, leftovers of a killed writer.
-_OWN_FILE_RE = re.compile(r"^(INGEST\.lock|\w*WRITELOCK|vocabulary\.\w+|.*\.tmp|_MAIN_\d+\.toc|[A-Za-z]\w*?_[a-z0-9]{16}\.[\w.]+)$")
+_OWN_FILE_RE = re.compile(
+    r"^(INGEST\.lock|\w*WRITELOCK|vocabulary\.\w+|.*\.tmp|_MAIN_\d+\.toc|_MAIN_\d+\.toc\.[\d.]+"
+    r"|[A-Za-z]\w*?_[a-z0-9]{16}\.[\w.]+)$"
+)
+#: Our side file of each segment: its files' sizes and CRC-32s (see :func:`_seal`).
+_SUMS_EXT = ".sums"
+_SUMS_FORMAT = 1
+_READ_CHUNK = 1 << 20
+
+
+def _file_sum(path: str, fsync: bool = False) -> tuple[int, int]:
+    """``(size, CRC-32)`` of the file at ``path``; with ``fsync``, its data is flushed to disk too."""
+    crc, size = 0, 0
+    with open(path, "rb", buffering=0) as f:
+        while chunk := f.read(_READ_CHUNK):
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+        if fsync:
+            os.fsync(f.fileno())
+    return size, crc
+
+
+class _Storage(whoosh.filedb.filestore.FileStorage):
+    """Whoosh's file storage (without mmap unless asked), durable with ``fsync``: a file renamed
+    into place (a table of contents) is flushed to disk before the rename and the
+    directory after it. The segment files it names are flushed before, by :func:`_seal`."""
+
+    def __init__(self, path: str, fsync: bool = True, mmap: bool = False) -> None:
+        super().__init__(path, supports_mmap=mmap)
+        self.fsync = fsync
+
+    def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
+        if self.fsync and not self.readonly:
+            fd = os.open(self._fpath(oldname), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        super().rename_file(oldname, newname, safe)
+        if self.fsync:
+            fsync_directory(self.folder)
+
+
+def _seal(storage: Any, segment: Any) -> None:
+    """Write the sizes and CRC-32s of a new segment's files beside them
+    (``MAIN_<id>.sums``), with ``storage.fsync`` flushing files and sums to disk:
+    called before the table of contents naming the segment is renamed into place."""
+    fsync = getattr(storage, "fsync", False)
+    sums = {}
+    for name in sorted(segment.list_files(storage)):
+        if not name.endswith(_SUMS_EXT):
+            sums[name] = _file_sum(storage._fpath(name), fsync)
+    stream = storage.create_file(segment.make_filename(_SUMS_EXT))
+    try:
+        stream.write(json.dumps({"format": _SUMS_FORMAT, "crc32": sums}, sort_keys=True).encode("ascii"))
+        stream.flush()
+        if fsync:
+            os.fsync(stream.file.fileno())
+    finally:
+        stream.close()
+
+
+def _segment_state(storage: Any, segment: Any) -> tuple[str, str]:
+    """``("ok", "")``, ``("unsummed", "")`` (no sums: written before they existed),
+    ``("missing", reason)`` (a file is gone: damage, unless a commit merged the segment
+    away meanwhile), or ``("damaged", reason)``: a file is cut short or changed."""
+    sums_name = segment.make_filename(_SUMS_EXT)
+    try:
+        with open(storage._fpath(sums_name), "rb") as f:
+            saved = json.loads(f.read())
+        expected = {str(name): (int(size), int(crc)) for name, (size, crc) in saved["crc32"].items()}
+        if saved["format"] != _SUMS_FORMAT or not expected:
+            raise ValueError("no sums")
+    except FileNotFoundError:
+        return "unsummed", ""
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return "damaged", f"the checksums of segment {segment.segment_id()} cannot be read ({sums_name}: {exc})"
+    for name, (size, crc) in sorted(expected.items()):
+        try:
+            found_size, found_crc = _file_sum(storage._fpath(name))
+        except FileNotFoundError:
+            return "missing", f"{name} is missing"
+        except OSError as exc:
+            return "damaged", f"{name} cannot be read ({exc.strerror or exc})"
+        if found_size != size:
+            return "damaged", f"{name} has {found_size:,} bytes where {size:,} were written"
+        if found_crc != crc:
+            return "damaged", f"{name} does not match its checksum (its bytes changed on disk since it was written)"
+    return "ok", ""
+
+
+def _leaf_segments(searcher: Searcher) -> list[Any]:
+    """The segments a searcher reads (none for an empty index)."""
+    return [r.segment() for r, _ in searcher.reader().leaf_readers() if r.segment() is not None]
+
+
+def _check_schema(schema: whoosh.fields.Schema, path: str) -> None:
+    """:class:`IndexUnavailable` unless ``schema`` is one this product wrote (its text
+    fields analysed by :class:`HindiTokenizer`): another application's Whoosh index."""
+    names = set(schema.names())
+    ours = {"id", *TEXT_FIELDS} <= names and all(
+        isinstance(getattr(schema[name], "analyzer", None), HindiTokenizer) for name in TEXT_FIELDS
+    )
+    if not ours:
+        raise IndexUnavailable(
+            f"{path!r} is not a hindi-search index: it holds another application's Whoosh index "
+            f"(fields {', '.join(sorted(names)[:8]) or 'none'}); give the right directory, "
+            "or replace it: ingest --rebuild with all the documents"
+        )
+
+
+class _SealsSegments:
+    """Mixin for a Whoosh ``SegmentWriter``: each segment its commit adds is sealed
+    (:func:`_seal`) before the new table of contents is written."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._committed_ids = {s.segment_id() for s in self.segments}
+
+    def _commit_toc(self, segments: list[Any]) -> None:
+        for segment in segments:
+            if segment.segment_id() not in self._committed_ids:
+                _seal(self.storage, segment)
+        super()._commit_toc(segments)  # type: ignore[misc]
+
+
+class _MergingWriter(_SealsSegments, whoosh.writing.SegmentWriter):
+    """Whoosh's own writer, for merging (:meth:`SearchIndex.merge_segments`), sealing its segment."""
 
 
 # --------------------------------------------------------------------------
-# Test hook: storage faults. ``SEARCH_FAULT_INJECT=ENOSPC:3`` makes the 3rd file
-# the index storage creates in this process, and every one after it, fail with
-# OSError(ENOSPC), as a full disk would; ``EROFS:1`` and ``EACCES:1`` stand for
-# a read-only or forbidden directory. Only tests set it (tests/test_faults.py):
-# it is how they prove a failed write leaves the last commit searchable,
-# without root rights or a special filesystem.
+# Test hook: storage faults and crashes. ``SEARCH_FAULT_INJECT=ENOSPC:3`` makes
+# the 3rd file the index storage creates in this process, and every one after
+# it, fail with OSError(ENOSPC), as a full disk would; ``EROFS:1`` and
+# ``EACCES:1`` stand for a read-only or forbidden directory. ``KILL:3`` creates
+# the 3rd file, then kills the process with SIGKILL (a crash at that point of
+# a commit). A third part ``:vocabulary`` aims at the vocabulary's side file
+# instead: the Nth save (and every later one) writes half the file, then fails
+# with the error, or is killed. Counts are per process (worker processes count
+# their own). Only tests set it (tests/test_faults.py):
+# it is how they prove a failed or killed write leaves the last commit
+# searchable and nothing behind, without root rights or a special filesystem.
 # --------------------------------------------------------------------------
 
 FAULT_INJECT_ENV = "SEARCH_FAULT_INJECT"
 
 
 def _install_fault_hook(spec: str) -> None:
-    """Wrap Whoosh's ``FileStorage.create_file`` to fail as ``spec`` says (``ERRNO:N``)."""
-    name, _, count = spec.partition(":")
-    code = getattr(errno, name.strip().upper(), None)
-    if not isinstance(code, int) or not count.strip().isdigit():
-        raise ValueError(f"{FAULT_INJECT_ENV}={spec!r}: expected ERRNO:N, e.g. ENOSPC:3")
+    """Wrap Whoosh's ``FileStorage.create_file``, or the vocabulary's write, to fail as
+    ``spec`` says (``ERRNO:N``, ``KILL:N``, optionally ``:vocabulary``)."""
+    what, _, rest = spec.partition(":")
+    count, _, target = rest.partition(":")
+    what, target = what.strip().upper(), target.strip().lower() or "index"
+    kill = what == "KILL"
+    code = getattr(errno, what, None)
+    if not (kill or isinstance(code, int)) or not count.strip().isdigit() or target not in ("index", "vocabulary"):
+        raise ValueError(
+            f"{FAULT_INJECT_ENV}={spec!r}: expected ERRNO:N or KILL:N, then optionally :vocabulary, e.g. ENOSPC:3"
+        )
     fail_from = int(count)
-    created = 0
+    calls = 0
+
+    def strike(path: str) -> None:
+        if kill:
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise OSError(code, f"{os.strerror(code)} (injected by {FAULT_INJECT_ENV})", path)
+
+    if target == "vocabulary":
+        from . import vocabulary as module
+
+        write = module._write_text
+
+        def write_text(stream: Any, text: str, path: str) -> None:
+            nonlocal calls
+            calls += 1
+            if calls < fail_from:
+                return write(stream, text, path)
+            write(stream, text[: len(text) // 2], path)
+            stream.flush()
+            strike(path)
+
+        module._write_text = write_text  # type: ignore[assignment]
+        return
+
     original = whoosh.filedb.filestore.FileStorage.create_file
 
     def create_file(storage: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        nonlocal created
-        created += 1
-        if created >= fail_from:
-            path = os.path.join(storage.folder, name)
-            raise OSError(code, f"{os.strerror(code)} (injected by {FAULT_INJECT_ENV})", path)
+        nonlocal calls
+        calls += 1
+        if calls >= fail_from:
+            if kill:
+                original(storage, name, *args, **kwargs)
+            strike(os.path.join(storage.folder, name))
         return original(storage, name, *args, **kwargs)
 
     whoosh.filedb.filestore.FileStorage.create_file = create_file  # type: ignore[method-assign]
@@ -994,7 +1320,7 @@ def _codec() -> Any:
     return whoosh.codec.whoosh3.W3Codec(compression=1)
 
 
-class _SegmentWriter(whoosh.writing.SegmentWriter):
+class _SegmentWriter(_SealsSegments, whoosh.writing.SegmentWriter):
     """Whoosh's writer, building the new segment's postings in memory, grouped by
     term as they arrive, and able to commit segments built by worker processes
     beside its own.

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from .analysis import AnalysisOptions
+from .config import Settings
 from .documents import Delete, Item, Record, Reject, read_inputs
 from .engine import IndexLocked, SearchIndex, SegmentBuilders
-from .vocabulary import VOCABULARY_FILE, Vocabulary, document_texts
+from .vocabulary import VOCABULARY_FILE, Vocabulary, document_texts, fsync_directory
 
 #: ``read_inputs`` is re-exported: it is what ``ingest`` usually reads.
-__all__ = ["IngestReport", "IngestLock", "ingest", "read_inputs", "reason_kind"]
+__all__ = ["IngestReport", "IngestLock", "VocabularyNotSaved", "ingest", "read_inputs", "reason_kind"]
 
 
 def reason_kind(reason: str) -> str:
@@ -81,18 +82,22 @@ class IngestReport:
 
 
 class IngestLock:
-    """One ingest at a time per index: ``<index>/INGEST.lock``, held for the whole run.
+    """One ingest at a time per index directory, held for the whole run.
 
     Whoosh's own write lock is only held per batch, so two jobs could
     interleave their batches; this lock spans the run. It is an ``flock`` on
-    the file, which the kernel drops when the holder dies (even by
-    ``kill -9``), so a lock left by a killed job is never stale: the file stays
-    but is free. The holder's pid and start time are written into it for the
-    message a waiting job prints.
+    the index directory itself (a read-only descriptor of it): the kernel
+    drops it when the holder dies (even by ``kill -9``), so it is never stale,
+    and no file can be deleted from under it. (A lock on the file
+    ``INGEST.lock`` was lost when the file was deleted: a second run then
+    took a lock of its own and deleted the first one's temporary files.)
+    ``INGEST.lock`` is only a note of who holds the lock, the holder's pid
+    and start time, for the message a waiting job prints.
     """
 
     def __init__(self, index_dir: str) -> None:
         os.makedirs(index_dir, exist_ok=True)
+        self.directory = index_dir
         self.path = os.path.join(index_dir, "INGEST.lock")
         self._fd: int | None = None
 
@@ -105,7 +110,7 @@ class IngestLock:
 
     def acquire(self, wait: float) -> None:
         """Take the lock, waiting up to ``wait`` seconds; :class:`IndexLocked` after that."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -115,17 +120,31 @@ class IngestLock:
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     raise IndexLocked(
-                        f"another ingest ({self.holder()}) is writing to {os.path.dirname(self.path)!r}; "
+                        f"another ingest ({self.holder()}) is writing to {self.directory!r}; "
                         f"gave up after waiting {wait:g} s (--wait)"
                     ) from None
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        try:
+            self._note(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        except BaseException:
+            os.close(fd)  # closing it releases the lock
+            raise
         self._fd = fd
+
+    def _note(self, text: str) -> None:
+        """Write ``text`` into ``INGEST.lock`` (created again if it was deleted)."""
+        note = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(note, text.encode())
+        finally:
+            os.close(note)
 
     def release(self) -> None:
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
+            try:
+                self._note("")
+            except OSError:
+                pass  # only the note: the lock goes with the descriptor
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
@@ -135,6 +154,17 @@ class IngestLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+class VocabularyNotSaved(OSError):
+    """The documents are committed, but the vocabulary (the word list of /suggest and
+    did-you-mean) could not be saved to match: the next ingest rebuilds it from the
+    index (:data:`VOCABULARY_DIRTY` stays). ``report``: what the run did until then."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.errno, error.strerror or str(error), error.filename)
+        self.error = error
+        self.report: IngestReport | None = None
 
 
 #: Segments a run may leave; more are merged into one at its end. 0 (the
@@ -152,9 +182,10 @@ class _Batch:
 
     def __init__(
         self, index: SearchIndex, batch_size: int, builders: SegmentBuilders | None,
-        read_ahead: Callable[[], bool] | None = None,
+        read_ahead: Callable[[], bool] | None = None, fsync: bool = True,
     ) -> None:
         self.index = index
+        self.fsync = fsync  # the vocabulary and the dirty marker made durable too
         self.read_ahead = read_ahead  # called while a commit waits for the worker processes
         self.batch_size = batch_size
         self.builders = builders
@@ -183,24 +214,31 @@ class _Batch:
             self.vocabulary.add_document(document_texts(old), sign=-1)
 
     def save_vocabulary(self) -> None:
-        self.vocabulary.save(self.index.path)
+        """Save the vocabulary, then drop the dirty marker; :class:`VocabularyNotSaved`
+        when it cannot be written (the marker stays, so the next ingest rebuilds it)."""
+        try:
+            self.vocabulary.save(self.index.path, fsync=self.fsync)
+        except OSError as exc:
+            raise VocabularyNotSaved(exc) from exc
         dirty = os.path.join(self.index.path, VOCABULARY_DIRTY)
         if os.path.exists(dirty):
             os.remove(dirty)
 
     def commit(self, *, reopen: bool = True) -> None:
-        """Commit, then save the vocabulary; a crash in between leaves a marker,
-        and the next ingest rebuilds the vocabulary from the index."""
+        """Commit, then save the vocabulary; a crash or a failed save in between
+        leaves a marker, and the next ingest rebuilds the vocabulary from the index."""
         open(os.path.join(self.index.path, VOCABULARY_DIRTY), "w").close()
+        if self.fsync:  # on disk before the commit: a power cut cannot keep the commit and lose the marker
+            fsync_directory(self.index.path)
         for counts in self.writer.commit(self.read_ahead):  # the words of the documents worker processes indexed
             self.vocabulary.merge(counts)
-        self.save_vocabulary()
         for doc_id, content_hash in self.pending.items():
             if content_hash is None:
                 self.known.pop(doc_id, None)
             else:
                 self.known[doc_id] = content_hash
         self.pending = {}
+        self.save_vocabulary()
         if reopen:
             self.writer = self.index.writer(timeout=30.0, builders=self.builders, vocabulary=self.vocabulary)
 
@@ -220,6 +258,7 @@ def ingest(
     stop: Callable[[], bool] | None = None,
     rebuild: bool = False,
     max_segments: int = MAX_SEGMENTS,
+    fsync: bool | None = None,
 ) -> IngestReport:
     """Write ``items`` to the index at ``index_dir`` (created when missing).
 
@@ -240,21 +279,32 @@ def ingest(
     returns a report with ``interrupted`` set. With ``max_segments`` > 0, a
     run that changed something and leaves more segments merges them all into
     one at its end (each search runs once per segment: rare-word queries are
-    several times faster on one).
+    several times faster on one). ``fsync`` (None: the ``SEARCH_FSYNC`` setting)
+    flushes every commit to disk before it is reported. When the vocabulary cannot
+    be saved after a commit, the run stops there: :class:`VocabularyNotSaved`,
+    with the report of what is committed.
     """
     started = time.perf_counter()
     report = IngestReport()
+    if fsync is None:  # that setting alone: another one's bad value is not this function's error
+        fsync = bool(Settings.load(environ={k: v for k, v in os.environ.items() if k == "SEARCH_FSYNC"}).fsync)
     with IngestLock(index_dir) as lock:
         lock.acquire(wait)
-        index = SearchIndex.open_or_create(index_dir, options, rebuild=rebuild)
+        index = SearchIndex.open_or_create(index_dir, options, rebuild=rebuild, fsync=fsync)
         if rebuild:
             for name in (VOCABULARY_FILE, VOCABULARY_DIRTY):
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(os.path.join(index_dir, name))
         index.remove_leftovers()
+        unsummed = index.unsummed_segments()
+        if unsummed:
+            report.notes.append(
+                f"{unsummed} segment(s) were written before checksums existed and are not verified; "
+                "--max-segments 1 (a merge) or --rebuild writes them again with checksums"
+            )
         builders = SegmentBuilders(index_dir, procs - 1) if procs > 1 else None
         items = _Lookahead(items, stop)
-        batch = _Batch(index, batch_size, builders, items.read_ahead)
+        batch = _Batch(index, batch_size, builders, items.read_ahead, fsync)
         seen_ids: set[str] = set()
         seen_sources: set[str] = set()
         try:
@@ -302,6 +352,14 @@ def ingest(
             changed = report.added + report.updated + report.deleted
             if changed and max_segments and index.segment_count() > max_segments:
                 _merge(index, report)
+        except VocabularyNotSaved as exc:  # after a commit: nothing to cancel
+            report.seconds = time.perf_counter() - started
+            report.notes.append(
+                f"the vocabulary (/suggest, did-you-mean) could not be saved ({exc.strerror}): "
+                "the next ingest rebuilds it; the documents reported are committed"
+            )
+            exc.report = report
+            raise
         except BaseException:
             with contextlib.suppress(Exception):  # a failed commit may leave little to cancel
                 batch.writer.cancel()

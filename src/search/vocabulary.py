@@ -30,11 +30,11 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from typing import Iterable
+from typing import IO, Iterable
 
 from .analysis import Analyzer, words
 
-__all__ = ["Vocabulary", "VOCABULARY_FILE", "edit_distance", "document_texts"]
+__all__ = ["Vocabulary", "VOCABULARY_FILE", "edit_distance", "document_texts", "fsync_directory"]
 
 VOCABULARY_FILE = "vocabulary.json"
 _FORMAT = 2
@@ -57,6 +57,7 @@ class Vocabulary:
         self._new_forms: Counter = Counter()
         self._sorted: list[str] | None = None
         self._lock = threading.Lock()
+        self._fold_lock = threading.Lock()  # readers in several threads may fold at once
         self._seen: dict[str, str | None] = {}  # surface word -> normalised, None: not counted
         self._short: dict[tuple[str, int], list[tuple[str, int]]] = {}  # completions of 1-2 letters
 
@@ -110,9 +111,16 @@ class Vocabulary:
 
     @property
     def _words(self) -> dict[str, list]:
-        """norm -> [document frequency, {surface form: count}], the new documents' counts included."""
+        """norm -> [document frequency, {surface form: count}], the new documents' counts included.
+
+        Folding changes the entries: one thread folds, under a lock, and the others
+        wait for it (a server's threads share a vocabulary; two folding at once
+        failed with "dictionary changed size during iteration", or counted twice).
+        """
         if self._new_forms:
-            self._fold()
+            with self._fold_lock:
+                if self._new_forms:
+                    self._fold()
         return self._counted
 
     @_words.setter
@@ -200,11 +208,12 @@ class Vocabulary:
         vocabulary = cls(analyzer)
         for fields in documents:
             vocabulary.add_document(document_texts(fields))
+        vocabulary._words  # folded before it is shared: readers then only read
         return vocabulary
 
     # -- storing -------------------------------------------------------------
 
-    def save(self, directory: str) -> None:
+    def save(self, directory: str, *, fsync: bool = True) -> None:
         """Write atomically: a reader sees the old file or the new one, never half.
 
         A header line, then the words in lines of :data:`_CHUNK` words, each a
@@ -212,6 +221,10 @@ class Vocabulary:
         background thread, and a short parse per line lets its searches run
         in between (one ``json.loads`` of the whole file held the interpreter
         for 300 ms at 55,000 documents).
+
+        With ``fsync``, the new file is flushed to disk before it replaces the old
+        one, and the directory after, so a power cut leaves one or the other.
+        A failed write (a full disk) leaves no temporary file and the old file as it was.
         """
         items = sorted(self._words.items())  # in order: loading needs no sort (one long call)
         lines = [json.dumps({"format": _FORMAT, "words": len(items)})]
@@ -219,9 +232,21 @@ class Vocabulary:
             # json.dumps, not json.dump: only the one-shot call uses the C encoder (10x faster)
             lines.append(json.dumps(dict(items[start : start + _CHUNK]), ensure_ascii=False, separators=(",", ":")))
         fd, tmp = tempfile.mkstemp(prefix=".vocabulary-", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write("\n".join(lines) + "\n")
-        os.replace(tmp, os.path.join(directory, VOCABULARY_FILE))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                _write_text(out, "\n".join(lines) + "\n", tmp)
+                if fsync:
+                    out.flush()
+                    os.fsync(out.fileno())
+            os.replace(tmp, os.path.join(directory, VOCABULARY_FILE))
+        except BaseException:
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+            raise
+        if fsync:
+            fsync_directory(directory)
 
     @classmethod
     def load(cls, directory: str, analyzer: Analyzer, pause: float = 0.0) -> "Vocabulary | None":
@@ -349,6 +374,21 @@ class Vocabulary:
                 found.append((d, -shared, -self._words[candidate][0], candidate))
         found.sort()
         return [(self.surface(w), -f) for _, _, f, w in found[:limit]]
+
+
+def _write_text(stream: IO[str], text: str, path: str) -> None:
+    """Write the vocabulary file's text to ``stream`` (open on ``path``); the storage
+    fault hook of :mod:`search.engine` wraps it, so tests can fail a save halfway."""
+    stream.write(text)
+
+
+def fsync_directory(path: str) -> None:
+    """Make the entries of directory ``path`` (files created, renamed, removed) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def document_texts(fields: dict) -> list[str]:

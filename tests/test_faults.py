@@ -387,7 +387,7 @@ def test_a_flipped_bit_in_a_segment_is_found_by_its_checksum(committed_index, tm
     assert {n: os.path.getsize(os.path.join(committed_index, n)) for n in os.listdir(committed_index)} == files_before
     rebuilt = run_ingest("--index", committed_index, "--rebuild", str(more))
     assert rebuilt.returncode == EXIT_OK, rebuilt.stderr
-    assert answers(committed_index)["/health"] == (200, {"status": "ok", "documents": 10})
+    assert answers(committed_index)["/health"] == (200, {"status": "ok", "documents": 10, "generation": 1})
 
 
 def test_damage_in_an_index_written_before_checksums(committed_index):

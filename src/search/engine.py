@@ -784,6 +784,7 @@ class SearchIndex:
         """The commit this thread's searcher reads (it grows with every commit)."""
         return self.searcher().reader().generation()
 
+    @_reads_index
     def estimate(self, node: Node | None, *, max_prefix_terms: int = 50, budget: int = 1 << 62,
                  deadline: Deadline = NO_DEADLINE) -> int:
         """About how long answering ``node`` will take, in microseconds, before anything is

@@ -173,8 +173,12 @@ class Variant:
     settings: tuple[tuple[str, Any], ...] = ()
 
     def service(self, index_dir: str) -> SearchService:
-        """The /search service over ``index_dir`` with this variant's settings."""
-        return SearchService(Settings.load({**dict(self.settings), "index": index_dir}, environ={}))
+        """The /search service over ``index_dir`` with this variant's settings, warmed up as a
+        server warms up before it answers (its lexicons read: else the first romanized
+        query waits for them, past the time limit on a large index)."""
+        service = SearchService(Settings.load({**dict(self.settings), "index": index_dir}, environ={}))
+        service.warm_up(background=False)
+        return service
 
 
 def _value(kind: type, text: str) -> Any:

@@ -124,6 +124,30 @@ class Settings:
         "vocabulary and the directory) before it counts as done, so a power cut cannot lose it; 0: leave it "
         "to the operating system (faster on slow disks, a crash of the machine may lose the last commits)."
     )
+    # Ingest limits: a huge or hostile record costs only itself, and an ingest's memory stays bounded.
+    max_record_bytes: int = _setting(
+        4 << 20, "Largest input record in bytes (a JSON line, a CSV row, a .txt or .html file): a larger one is rejected, "
+        "read no further than this."
+    )
+    max_title_chars: int = _setting(1000, "Longest title accepted, in characters (after cleaning); a longer one rejects the record.")
+    max_url_chars: int = _setting(4096, "Longest url accepted, in characters; a longer one rejects the record.")
+    max_label_chars: int = _setting(200, "Longest source or category accepted, in characters; a longer one rejects the record.")
+    max_body_chars: int = _setting(1_000_000, "Longest body accepted, in characters (after cleaning); a longer one rejects the record.")
+    max_indexed_words: int = _setting(
+        100_000, "Words of a document's body (and of its title) that are indexed; the words past them are stored "
+        "and shown, but a search does not find them."
+    )
+    max_rejects_kept: int = _setting(
+        1000, "Rejects an ingest report keeps in memory with their details (every reject is still counted, "
+        "reported on stderr or in --rejects, and counted by reason)."
+    )
+    max_reject_raw_bytes: int = _setting(
+        4096, "Bytes of a rejected record copied into its reject's raw text (cut at a character, with a marker)."
+    )
+    batch_max_chars: int = _setting(
+        16_000_000, "Characters of text (titles and bodies) a batch may hold before it commits, even short of "
+        "--batch-size: a batch's postings stay in memory until it commits."
+    )
 
     @classmethod
     def load(

@@ -1359,6 +1359,8 @@ class _SegmentWriter(_SealsSegments, whoosh.writing.SegmentWriter):
         stored = self.perdocwriter._colwriters["_stored"]._child
         stored._level = 1
         stored._compress = _compress_small_window
+        #: Words of a text field indexed (SEARCH_MAX_INDEXED_WORDS; workers read it too): the rest are only stored.
+        self.max_words = Settings.load().max_indexed_words
 
     def add_document(self, **fields: Any) -> None:
         """``SegmentWriter.add_document`` for our schema, without its per-posting overhead.
@@ -1397,6 +1399,8 @@ class _SegmentWriter(_SealsSegments, whoosh.writing.SegmentWriter):
                     positions = analysed.get(value)
                     if positions is None:
                         found = words(value)
+                        if len(found) > self.max_words:
+                            del found[self.max_words :]
                         if type(field) is HindiText:
                             counted += found
                         positions = analysed[value] = shared_analyzer(field.analyzer.options).term_positions(value, found)

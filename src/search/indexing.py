@@ -2,9 +2,13 @@
 
 An ingest run is idempotent: each document's content hash is stored, so
 re-running a job on the same input writes nothing and reports every record as
-unchanged. Bad lines never stop a run; they are collected as rejects.
+unchanged. Bad lines never stop a run; they are counted as rejects (the first
+``SEARCH_MAX_REJECTS_KEPT`` kept with their details, so millions of bad lines
+cost no memory).
 
-Crash safety: changes are committed every ``batch_size`` documents, and a
+Crash safety: changes are committed every ``batch_size`` documents (sooner
+when they hold ``SEARCH_BATCH_MAX_CHARS`` of text: the postings of a batch are
+held in memory until it commits), and a
 commit only becomes visible when the index's table of contents is renamed
 into place, so a ``kill -9`` at any moment leaves the last committed state;
 re-running the job completes it. One run at a time: :class:`IngestLock`.
@@ -20,7 +24,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from .analysis import AnalysisOptions
+from .analysis import AnalysisOptions, words
 from .config import Settings
 from .documents import Delete, Item, Record, Reject, read_inputs
 from .engine import IndexLocked, SearchIndex, SegmentBuilders
@@ -37,7 +41,13 @@ def reason_kind(reason: str) -> str:
 
 @dataclass
 class IngestReport:
-    """What one ingest run did; ``rejects`` keeps every bad line with its reason."""
+    """What one ingest run did.
+
+    ``rejected`` and ``rejected_by_reason`` count every bad line; ``rejects``
+    keeps the first ``max_rejects_kept`` of them with their details (all of
+    them go to ``on_reject`` as they come), so a run over millions of bad
+    lines holds no more than that in memory.
+    """
 
     read: int = 0
     added: int = 0
@@ -46,15 +56,22 @@ class IngestReport:
     #: Records skipped because a later record (or deletion) of the same id follows in the input.
     superseded: int = 0
     deleted: int = 0
+    #: The first ``max_rejects_kept`` rejects.
     rejects: list[Reject] = field(default_factory=list)
+    rejected: int = 0
+    rejected_by_reason: Counter = field(default_factory=Counter)
+    max_rejects_kept: int = Settings.max_rejects_kept
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     #: Stopped early by ``stop`` (SIGTERM/SIGINT): what was read so far is committed.
     interrupted: bool = False
 
-    @property
-    def rejected(self) -> int:
-        return len(self.rejects)
+    def reject(self, item: Reject) -> None:
+        """Count a bad record, and keep it if fewer than ``max_rejects_kept`` are kept."""
+        self.rejected += 1
+        self.rejected_by_reason[reason_kind(item.reason)] += 1
+        if len(self.rejects) < self.max_rejects_kept:
+            self.rejects.append(item)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -65,7 +82,7 @@ class IngestReport:
             "superseded": self.superseded,
             "deleted": self.deleted,
             "rejected": self.rejected,
-            "rejected_by_reason": dict(Counter(reason_kind(r.reason) for r in self.rejects)),
+            "rejected_by_reason": dict(self.rejected_by_reason),
             "seconds": round(self.seconds, 3),
             "docs_per_second": round(self.read / self.seconds, 1) if self.seconds else None,
             "notes": self.notes,
@@ -182,12 +199,14 @@ class _Batch:
 
     def __init__(
         self, index: SearchIndex, batch_size: int, builders: SegmentBuilders | None,
-        read_ahead: Callable[[], bool] | None = None, fsync: bool = True,
+        read_ahead: Callable[[], bool] | None = None, fsync: bool = True, max_chars: int = Settings.batch_max_chars,
     ) -> None:
         self.index = index
         self.fsync = fsync  # the vocabulary and the dirty marker made durable too
         self.read_ahead = read_ahead  # called while a commit waits for the worker processes
         self.batch_size = batch_size
+        self.max_chars = max_chars
+        self.chars = 0  # characters of title and body written in this batch
         self.builders = builders
         self.vocabulary, self.vocabulary_rebuilt = _open_vocabulary(index)
         self.writer = index.writer(timeout=30.0, builders=builders, vocabulary=self.vocabulary)
@@ -200,7 +219,7 @@ class _Batch:
             self.commit()
 
     def maybe_commit(self) -> None:
-        if len(self.pending) >= self.batch_size:
+        if len(self.pending) >= self.batch_size or self.chars >= self.max_chars:
             self.commit()
 
     def previous(self, doc_id: str) -> str | None:
@@ -238,6 +257,7 @@ class _Batch:
             else:
                 self.known[doc_id] = content_hash
         self.pending = {}
+        self.chars = 0
         self.save_vocabulary()
         if reopen:
             self.writer = self.index.writer(timeout=30.0, builders=self.builders, vocabulary=self.vocabulary)
@@ -285,9 +305,10 @@ def ingest(
     with the report of what is committed.
     """
     started = time.perf_counter()
-    report = IngestReport()
-    if fsync is None:  # that setting alone: another one's bad value is not this function's error
-        fsync = bool(Settings.load(environ={k: v for k, v in os.environ.items() if k == "SEARCH_FSYNC"}).fsync)
+    settings = Settings.load()
+    report = IngestReport(max_rejects_kept=settings.max_rejects_kept)
+    if fsync is None:
+        fsync = bool(settings.fsync)
     with IngestLock(index_dir) as lock:
         lock.acquire(wait)
         index = SearchIndex.open_or_create(index_dir, options, rebuild=rebuild, fsync=fsync)
@@ -304,7 +325,9 @@ def ingest(
             )
         builders = SegmentBuilders(index_dir, procs - 1) if procs > 1 else None
         items = _Lookahead(items, stop)
-        batch = _Batch(index, batch_size, builders, items.read_ahead, fsync)
+        batch = _Batch(index, batch_size, builders, items.read_ahead, fsync, settings.batch_max_chars)
+        most_words = settings.max_indexed_words
+        cut = 0  # documents written with more words than are indexed
         seen_ids: set[str] = set()
         seen_sources: set[str] = set()
         try:
@@ -318,7 +341,7 @@ def ingest(
                 if on_progress and count % 1000 == 0:
                     on_progress(report)
                 if isinstance(item, Reject):
-                    report.rejects.append(item)
+                    report.reject(item)
                     if on_reject:
                         on_reject(item)
                 elif isinstance(item, Delete):
@@ -332,11 +355,16 @@ def ingest(
                         # every re-run of the same input replace the document twice.
                         report.read += 1
                         report.superseded += 1
-                    else:
-                        _put(batch, item, report)
+                    elif _put(batch, item, report) and _more_words(item, most_words):
+                        cut += 1
+            if cut:
+                report.notes.append(
+                    f"{cut} document(s) have more than {most_words:,} words in the body or title: the words past "
+                    "that are stored and shown but not indexed (raise the limit with SEARCH_MAX_INDEXED_WORDS)"
+                )
             if prune and report.interrupted:
                 report.notes.append("--prune skipped: the run was interrupted, so it did not see every document")
-            elif prune and report.rejects:
+            elif prune and report.rejected:
                 report.notes.append("--prune skipped: some records were rejected, so this run did not see every document")
             elif prune:
                 for source in sorted(seen_sources):
@@ -455,23 +483,33 @@ class _Lookahead:
         return True
 
 
-def _put(batch: _Batch, record: Record, report: IngestReport) -> None:
+def _more_words(record: Record, most: int) -> bool:
+    """Whether the body or title has more words than the index takes of it (see
+    ``_SegmentWriter.add_document``). Only a text of more than ``most`` characters
+    can, so ordinary documents cost a length check."""
+    return any(len(text) > most and len(words(text)) > most for text in (record.body, record.title))
+
+
+def _put(batch: _Batch, record: Record, report: IngestReport) -> bool:
+    """Write ``record`` unless the index has it as it is; True when written."""
     report.read += 1
     content_hash = record.content_hash
     previous = batch.previous(record.id)
     if previous == content_hash:
         report.unchanged += 1
-        return
+        return False
     batch.touch(record.id)
     if previous is not None:
         batch.uncount(record.id)
     batch.writer.put(record, content_hash, replace=previous is not None)  # counts its words too
     batch.pending[record.id] = content_hash
+    batch.chars += len(record.title) + len(record.body)
     if previous is None:
         report.added += 1
     else:
         report.updated += 1
     batch.maybe_commit()
+    return True
 
 
 def _delete(batch: _Batch, doc_id: str, report: IngestReport) -> None:

@@ -16,7 +16,7 @@ configuration (``gunicorn -c python:search.serving``, ``--workers`` processes of
    admission control off (``SEARCH_CHEAP_COST`` out of reach: every query
    runs at once, up to the time limit);
 3. the same flood with admission control as configured (by default the searches
-   estimated at over 5 ms of work share 50 ms of it per worker, one more waits,
+   estimated at over 20 ms of work share 50 ms of it in the server, one more waits,
    the rest are answered 503 ``busy`` with Retry-After).
 
 The flood: ANDs and ORs of 120-150 two-letter prefixes, a prefix over the titles,

@@ -106,7 +106,7 @@ class Settings:
         "before it is stopped with a 503 answer (0: no limit)."
     )
     cheap_cost: int = _setting(
-        5_000, "A search estimated (from document frequencies, before anything is read) to take at most this many "
+        20_000, "A search estimated (from document frequencies, before anything is read) to take at most this many "
         "microseconds of work is cheap: it is never held back by admission control."
     )
     work_budget: int = _setting(

@@ -16,6 +16,7 @@ from conftest import write_jsonl
 
 from search import ingest, read_inputs
 from search.engine import SearchIndex, SearchTimeout
+from search.ranking import Ranker
 from search.filtering import parse_filter
 from search.querying import parse
 
@@ -115,7 +116,9 @@ def test_excluded_words_are_excluded(thousands):
 
 def answer(index: SearchIndex, q: str | None, flt: str, limit: int, facets=(), sort="relevance"):
     node = None if q is None else parse(q, index.analyzer, roman=lambda w: index.read_roman(w))
-    found = index.find(node, limit=limit, filter=parse_filter(flt) if flt else None, facets=facets, sort=sort)
+    # Our backend with the ranking layer on top (readings blended, feedback), as the service searches it.
+    search = Ranker(index).find if isinstance(index, SearchIndex) else index.find
+    found = search(node, limit=limit, filter=parse_filter(flt) if flt else None, facets=facets, sort=sort)
     return found.total, [(Score(score), stored["id"]) for score, stored in found.hits], found.facets
 
 

@@ -256,7 +256,7 @@ def test_the_budget_is_shared_by_processes_and_a_dead_ones_share_comes_back():
     import multiprocessing
 
     from search.deadline import Deadline
-    from search.searching import Busy, ExpensiveSearches
+    from search.admission import Busy, ExpensiveSearches
 
     admission = ExpensiveSearches(cheap=10, budget=1000)
     child = multiprocessing.get_context("fork").Process(target=_hold_and_die, args=(admission, 60))

@@ -227,14 +227,15 @@ class TestFeedback:
 
     def test_short_queries_and_sorting_by_date_are_not_re_ranked(self, feedback_index):
         from search.engine import Ranking, SearchIndex
+        from search.ranking import Ranker
         from search.querying import parse
 
-        index = SearchIndex.open(feedback_index, ranking=Ranking(feedback_after=1, feedback_docs=3, feedback_weight=1.0))
-        plain = SearchIndex.open(feedback_index, ranking=Ranking(feedback_terms=0))
+        index = Ranker(SearchIndex.open(feedback_index, ranking=Ranking(feedback_after=1, feedback_docs=3, feedback_weight=1.0)))
+        plain = Ranker(SearchIndex.open(feedback_index, ranking=Ranking(feedback_terms=0)))
         for q in ("किसान परेशान", "कोसी OR किसान OR परेशान"):  # every word required / boolean: as written
-            node = parse(q, index.analyzer)
+            node = parse(q, index.backend.analyzer)
             assert index.find(node, limit=20).hits == plain.find(node, limit=20).hits, q
-        node = parse(self.QUERY, index.analyzer)
+        node = parse(self.QUERY, index.backend.analyzer)
         assert index.find(node, limit=20, sort="-published").hits == plain.find(node, limit=20, sort="-published").hits
         assert index.find(node, limit=20).hits != plain.find(node, limit=20).hits  # (by relevance it is re-ranked)
 
@@ -243,30 +244,33 @@ class TestFeedback:
         import time
 
         from search.engine import Ranking, SearchIndex
+        from search.ranking import Ranker
         from search.querying import parse
 
-        index = SearchIndex.open(feedback_index, ranking=Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0))
-        plain = SearchIndex.open(feedback_index, ranking=Ranking(feedback_terms=0))
-        node = parse(self.QUERY, index.analyzer)
-        words = SearchIndex._feedback
+        index = Ranker(SearchIndex.open(feedback_index, ranking=Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0)))
+        plain = Ranker(SearchIndex.open(feedback_index, ranking=Ranking(feedback_terms=0)))
+        node = parse(self.QUERY, index.backend.analyzer)
+        words = Ranker._feedback
 
         def slow(*args, **kwargs):
             time.sleep(0.3)
             return words(*args, **kwargs)
 
-        monkeypatch.setattr(SearchIndex, "_feedback", slow)
+        monkeypatch.setattr(Ranker, "_feedback", slow)
         found = index.find(node, limit=20, time_limit=0.2)
         assert found.hits == plain.find(node, limit=20).hits
 
     def test_feedback_reuses_the_first_runs_work(self, feedback_index, monkeypatch):
         """The second run adds the feedback words to the query's own scores instead of
         scoring them again, and a word's document frequency is looked up once a generation."""
-        from search.engine import Ranking, SearchIndex, _AnyWordsScorer
+        from search.engine import Ranking, SearchIndex
+        from search.engine.matching import _AnyWordsScorer
+        from search.ranking import Ranker
         from search.querying import parse
 
-        index = SearchIndex.open(feedback_index, ranking=Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0))
-        fresh = SearchIndex.open(feedback_index, ranking=Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0))
-        node = parse(self.QUERY, index.analyzer)
+        index = Ranker(SearchIndex.open(feedback_index, ranking=Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0)))
+        fresh = Ranker(SearchIndex.open(feedback_index, ranking=Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0)))
+        node = parse(self.QUERY, index.backend.analyzer)
         expected = fresh.find(node, limit=20).hits
         own, looked_up = _AnyWordsScorer._own_scores, []
 
@@ -275,27 +279,28 @@ class TestFeedback:
             return own(self, *args)
 
         monkeypatch.setattr(_AnyWordsScorer, "_own_scores", counted)
-        frequency = index.searcher().doc_frequency
-        monkeypatch.setattr(index.searcher(), "doc_frequency", lambda *a: looked_up.append(a) or frequency(*a))
+        frequency = index.backend.searcher().doc_frequency
+        monkeypatch.setattr(index.backend.searcher(), "doc_frequency", lambda *a: looked_up.append(a) or frequency(*a))
         assert index.find(node, limit=20).hits == expected
         terms = [call for call in looked_up if call != "own"]
         assert looked_up.count("own") == 1 and terms and len(set(terms)) == len(terms)
         looked_up.clear()
-        index._local.docsets.feedback.clear()  # the words again, from the same hits
+        index.feedback.clear()  # the words again, from the same hits
         assert index.find(node, limit=20).hits == expected
         assert looked_up == ["own"]
 
     def test_same_ranking_as_whoosh_scores_it(self, feedback_index):
         """The array scorer and Whoosh's own query (AndMaybe of the feedback words) agree."""
         from search.engine import Ranking, SearchIndex
+        from search.ranking import Ranker
         from search.querying import parse
 
         ranking = Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0)
-        ours = SearchIndex.open(feedback_index, ranking=ranking)
+        ours = Ranker(SearchIndex.open(feedback_index, ranking=ranking))
         from whoosh_reference import WhooshReference
 
         plain = WhooshReference(SearchIndex.open(feedback_index, ranking=ranking))
-        node = parse(self.QUERY, ours.analyzer)
+        node = parse(self.QUERY, ours.backend.analyzer)
         mine, whoosh = ours.find(node, limit=20), plain.find(node, limit=20)
         assert [s["id"] for _, s in mine.hits] == [s["id"] for _, s in whoosh.hits]
         assert [score for score, _ in mine.hits] == pytest.approx([score for score, _ in whoosh.hits])
@@ -309,12 +314,13 @@ class TestFeedback:
         from search import ingest
         from search.documents import read_jsonl
         from search.engine import Ranking, SearchIndex
+        from search.ranking import Ranker
         from search.querying import parse
 
         path = str(tmp_path / "index")
         shutil.copytree(feedback_index, path)
-        index = SearchIndex.open(path, refresh_seconds=0, ranking=Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0))
-        node = parse(self.QUERY, index.analyzer)
+        index = Ranker(SearchIndex.open(path, refresh_seconds=0, ranking=Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0)))
+        node = parse(self.QUERY, index.backend.analyzer)
         before = [fields["id"] for _, fields in index.find(node, limit=20).hits]
         assert before.index("target") == 3
         # A better story arrives, about another river: the best hits, and so their
@@ -327,7 +333,7 @@ class TestFeedback:
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
         ingest(read_jsonl(io.StringIO(text), "n.jsonl"), path)
         after = [fields["id"] for _, fields in index.find(node, limit=20).hits]
-        fresh = SearchIndex.open(path, ranking=Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0))
+        fresh = Ranker(SearchIndex.open(path, ranking=Ranking(feedback_after=3, feedback_docs=3, feedback_weight=1.0)))
         assert after == [fields["id"] for _, fields in fresh.find(node, limit=20).hits]
         assert after[0] == "story9"
         assert after.index("gandak") < min(after.index(f"other{i}") for i in range(len(self.OTHERS)))

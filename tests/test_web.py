@@ -156,7 +156,7 @@ class TestHealth:
 
 
     def test_index_from_another_analysis_version_is_503(self, sample_index, monkeypatch):
-        monkeypatch.setattr("search.engine.ANALYSIS_VERSION", 999)
+        monkeypatch.setattr("search.engine.index.ANALYSIS_VERSION", 999)
         response = create_app({"index": sample_index}).test_client().get("/health")
         assert response.status_code == 503 and "ingest the documents again" in response.get_json()["message"]
 

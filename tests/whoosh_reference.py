@@ -21,14 +21,11 @@ import whoosh.query
 import whoosh.scoring
 import whoosh.sorting
 
-from search.engine import (
-    MAX_PHRASE_READINGS,
-    NEARBY_SLOP,
-    ResultSet,
-    SearchIndex,
-    _best_readings,
-    _blend_readings,
-)
+from search.engine import ResultSet, SearchIndex
+from search.engine.phrases import MAX_PHRASE_READINGS, NEARBY_SLOP
+from search.ranking import blend_readings as _blend_readings
+from search.ranking import feedback_words
+from search.romanized import best_readings as _best_readings
 from search.filtering import AllOf, AnyOf, Condition, FilterNode, Negate
 from search.querying import And, AnyWords, Node, Not, Or, Phrase, Prefix, Word
 
@@ -160,7 +157,9 @@ class WhooshReference:
         extra = []
         if len(found.hits) > len(kept):
             texts = [fields for _, fields in found.hits[: ranking.feedback_docs]]
-            extra = self.index._feedback_words(self.searcher.doc_count(), self.searcher.doc_frequency, node, texts)
+            extra = feedback_words(
+                self.index.analyzer, ranking, self.searcher.doc_count(), self.searcher.doc_frequency, node, texts
+            )
         if not extra:
             return ResultSet(total=found.total, hits=found.hits[:limit], facets=found.facets)
         again = self._run(node, limit, filter, (), sort, extra)

@@ -39,7 +39,7 @@ class Deadline:
     """A point in time a piece of work must finish by; ``seconds`` 0 means none.
 
     ``nice`` (set while an expensive search runs, see
-    :class:`~search.searching.ExpensiveSearches`): every :meth:`check` after
+    :class:`~search.admission.ExpensiveSearches`): every :meth:`check` after
     :data:`NICE_SLICE` of work pauses for :data:`NICE_PAUSE`, giving up the
     interpreter and the CPU, so that the cheap searches of other threads run in
     between instead of waiting for Python's switch interval at every step.

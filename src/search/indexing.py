@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 from .analysis import AnalysisOptions, words
 from .config import Settings
 from .documents import Delete, Item, Record, Reject, read_inputs
-from .engine import IndexLocked, SearchIndex, SegmentBuilders
+from .engine import Backend, IndexLocked, open_or_create
 from .vocabulary import VOCABULARY_FILE, Vocabulary, document_texts, fsync_directory
 
 #: ``read_inputs`` is re-exported: it is what ``ingest`` usually reads.
@@ -198,7 +198,7 @@ class _Batch:
     """The open writer, the changes not yet committed, and the vocabulary kept in step."""
 
     def __init__(
-        self, index: SearchIndex, batch_size: int, builders: SegmentBuilders | None,
+        self, index: Backend, batch_size: int, workers: int,
         read_ahead: Callable[[], bool] | None = None, fsync: bool = True, max_chars: int = Settings.batch_max_chars,
     ) -> None:
         self.index = index
@@ -207,9 +207,9 @@ class _Batch:
         self.batch_size = batch_size
         self.max_chars = max_chars
         self.chars = 0  # characters of title and body written in this batch
-        self.builders = builders
+        self.workers = workers  # processes besides this one that index shares of a batch
         self.vocabulary, self.vocabulary_rebuilt = _open_vocabulary(index)
-        self.writer = index.writer(timeout=30.0, builders=builders, vocabulary=self.vocabulary)
+        self.writer = index.writer(timeout=30.0, vocabulary=self.vocabulary, workers=workers)
         self.known = self.writer.indexed_hashes()  # id -> hash, as committed
         self.pending: dict[str, str | None] = {}  # id -> hash written (None: deleted) in this batch
 
@@ -260,7 +260,7 @@ class _Batch:
         self.chars = 0
         self.save_vocabulary()
         if reopen:
-            self.writer = self.index.writer(timeout=30.0, builders=self.builders, vocabulary=self.vocabulary)
+            self.writer = self.index.writer(timeout=30.0, vocabulary=self.vocabulary, workers=self.workers)
 
 
 def ingest(
@@ -311,21 +311,20 @@ def ingest(
         fsync = bool(settings.fsync)
     with IngestLock(index_dir) as lock:
         lock.acquire(wait)
-        index = SearchIndex.open_or_create(index_dir, options, rebuild=rebuild, fsync=fsync)
+        index = open_or_create(index_dir, options=options, rebuild=rebuild, fsync=fsync)
         if rebuild:
             for name in (VOCABULARY_FILE, VOCABULARY_DIRTY):
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(os.path.join(index_dir, name))
         index.remove_leftovers()
-        unsummed = index.unsummed_segments()
+        unsummed = index.unverified_segments()
         if unsummed:
             report.notes.append(
                 f"{unsummed} segment(s) were written before checksums existed and are not verified; "
                 "--max-segments 1 (a merge) or --rebuild writes them again with checksums"
             )
-        builders = SegmentBuilders(index_dir, procs - 1) if procs > 1 else None
         items = _Lookahead(items, stop)
-        batch = _Batch(index, batch_size, builders, items.read_ahead, fsync, settings.batch_max_chars)
+        batch = _Batch(index, batch_size, max(procs - 1, 0), items.read_ahead, fsync, settings.batch_max_chars)
         most_words = settings.max_indexed_words
         cut = 0  # documents written with more words than are indexed
         seen_ids: set[str] = set()
@@ -378,8 +377,8 @@ def ingest(
                 if batch.vocabulary_rebuilt:
                     batch.save_vocabulary()
             changed = report.added + report.updated + report.deleted
-            if changed and max_segments and index.segment_count() > max_segments:
-                _merge(index, report)
+            if changed and max_segments:
+                _compact(index, max_segments, report)
         except VocabularyNotSaved as exc:  # after a commit: nothing to cancel
             report.seconds = time.perf_counter() - started
             report.notes.append(
@@ -393,8 +392,7 @@ def ingest(
                 batch.writer.cancel()
             raise
         finally:
-            if builders is not None:
-                builders.close()
+            index.stop_workers()
             index.remove_leftovers()
             index.close()
     report.seconds = time.perf_counter() - started
@@ -523,17 +521,18 @@ def _delete(batch: _Batch, doc_id: str, report: IngestReport) -> None:
     batch.maybe_commit()
 
 
-def _merge(index: SearchIndex, report: IngestReport) -> None:
-    """Merge the index into one segment; a failed merge leaves the committed
-    documents as they are (only searching is slower), so it is a note, not an error."""
+def _compact(index: Backend, max_segments: int, report: IngestReport) -> None:
+    """Merge the index into one segment when it has more than ``max_segments``; a failed
+    merge leaves the committed documents as they are (only searching is slower), so it
+    is a note, not an error."""
     try:
-        index.merge_segments(timeout=30.0)
+        index.compact(max_segments, timeout=30.0)
     except (OSError, IndexLocked) as exc:
         index.remove_leftovers()
         report.notes.append(f"segments not merged ({exc}); the documents are committed")
 
 
-def _open_vocabulary(index: SearchIndex) -> tuple[Vocabulary, bool]:
+def _open_vocabulary(index: Backend) -> tuple[Vocabulary, bool]:
     """The index's word list, rebuilt from the stored documents when it is missing
     or a killed ingest left it behind the index (:data:`VOCABULARY_DIRTY`)."""
     dirty = os.path.exists(os.path.join(index.path, VOCABULARY_DIRTY))

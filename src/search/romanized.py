@@ -24,10 +24,11 @@ pure function; looking candidates up in an index lives in :mod:`search.engine`.
 
 from __future__ import annotations
 
+import heapq
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from .vocabulary import edit_distance
 
@@ -40,6 +41,7 @@ __all__ = [
     "suffix_keys",
     "candidate_keys",
     "best_matches",
+    "best_readings",
 ]
 
 # --------------------------------------------------------------------------
@@ -351,3 +353,21 @@ def best_matches(
     scored = [(t, s) for t, s in scored if s >= min_score]
     scored.sort(key=lambda ts: (-ts[1], len(ts[0]), ts[0]))
     return scored[:limit]
+
+
+def best_readings(
+    alternatives: Sequence[Sequence[str]], weights: Sequence[Sequence[float]], cap: int
+) -> list[tuple[tuple[str, ...], float]]:
+    """The ``cap`` term sequences with the highest product of weights: the readings a
+    phrase of romanized words is searched as (a beam search, so ten words with eight
+    readings each cost 10 x cap x 8 steps, not 8**10).
+
+    >>> best_readings([["भारत", "भरत"], ["रूस"]], [[1.0, 0.8], [1.0]], 2)
+    [(('भारत', 'रूस'), 1.0), (('भरत', 'रूस'), 0.8)]
+    """
+    beam: list[tuple[float, tuple[str, ...]]] = [(1.0, ())]
+    for i, terms in enumerate(alternatives):
+        ws = weights[i] if i < len(weights) else (1.0,) * len(terms)
+        extended = [(score * w, seq + (t,)) for score, seq in beam for t, w in zip(terms, ws)]
+        beam = heapq.nlargest(cap, extended, key=lambda sw: sw[0])
+    return [(seq, score) for score, seq in beam]

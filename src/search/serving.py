@@ -52,7 +52,7 @@ from gunicorn.http.parser import RequestParser
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from .cli import EXIT_CONFIG
-from . import searching
+from . import admission
 from .config import Settings, SettingsError
 
 #: Bytes one character takes in a URL at most: 4 UTF-8 bytes, each written ``%XX``.
@@ -117,7 +117,7 @@ def post_fork(server: Any, worker: Any) -> None:
 def on_starting(server: Any) -> None:
     """In the master, before any worker: a setting that cannot be read stops gunicorn
     with one line saying which and what it must be, exit status 78. Then the
-    admission budget every worker shares (:class:`search.searching.ExpensiveSearches`)."""
+    admission budget every worker shares (:class:`search.admission.ExpensiveSearches`)."""
     try:
         settings = Settings.load()
     except SettingsError as exc:
@@ -125,7 +125,7 @@ def on_starting(server: Any) -> None:
         if server.pidfile is not None:
             server.pidfile.unlink()
         sys.exit(EXIT_CONFIG)
-    searching.SERVER_ADMISSION = searching.ExpensiveSearches(settings.cheap_cost, settings.work_budget)
+    admission.SERVER_ADMISSION = admission.ExpensiveSearches(settings.cheap_cost, settings.work_budget)
 
 
 # -- the worker ----------------------------------------------------------------

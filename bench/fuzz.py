@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fuzz the HTTP API for a while: schemathesis requests generated from /openapi.json.
 
-    python bench/fuzz.py --minutes 3            # the run the README reports
+    python bench/fuzz.py --minutes 3            # the run docs/operations.md reports
     python bench/fuzz.py --examples 200         # a quick one (per operation and mode)
 
 Builds an index of the sample corpus plus documents full of markup (``<script>``,
@@ -12,7 +12,7 @@ answer: never a 5xx, status code, content type and body as the spec declares,
 invalid values refused. Each round uses a new random seed. Prints the inputs
 tried per endpoint and every failure (as a ``curl``-able request); exit status
 1 when anything failed. A failure found here becomes a regression test in the
-tests of the module at fault (none so far: see README, Reliability).
+tests of the module at fault (none so far: see docs/operations.md, Reliability).
 """
 
 from __future__ import annotations

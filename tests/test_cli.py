@@ -259,6 +259,20 @@ def test_a_bad_setting_is_one_line_and_status_78(tmp_path, name):
     assert not (tmp_path / "index").exists(), "nothing was done"
 
 
+@pytest.mark.parametrize("name", ["hindi-search settings", "hindi-search query"])
+def test_output_into_a_closed_pipe_stops_quietly(tmp_path, sample_index, name):
+    """``hindi-search settings | head -3``: the reader is gone before the output is
+    written; no BrokenPipeError traceback, the status a shell gives SIGPIPE."""
+    extra = [] if name.endswith("settings") else ["भारत", "--index", sample_index]
+    process = subprocess.Popen(
+        [*program(name), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8"
+    )
+    process.stdout.close()  # as head does once it has its lines
+    _, stderr = process.communicate(timeout=120)
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+    assert process.returncode == 141, (process.returncode, stderr)
+
+
 @pytest.mark.parametrize(
     "variable, value, message",
     [

@@ -42,6 +42,8 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
 EXIT_INTERRUPTED, EXIT_STORAGE, EXIT_DAMAGED = 3, 4, 5
 #: A setting cannot be read (EX_CONFIG of sysexits.h): a status no other failure has.
 EXIT_CONFIG = 78
+#: The reader of the output went away (``hindi-search settings | head``): 128 + SIGPIPE, as a shell reports it.
+EXIT_BROKEN_PIPE = 141
 #: Errors that mean the index's disk or directory refuses writes, whatever the file.
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 DEFAULT_PROCS = max(1, min(os.cpu_count() or 1, 4))
@@ -470,6 +472,9 @@ def _run(argv: list[str], whole_process: bool) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:  # the signal that stopped a query or the server
         status = EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of our output stopped reading: stop too, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush goes nowhere
+        return EXIT_BROKEN_PIPE
     finally:
         if whole_process:
             signals.ignore_from_now()

@@ -259,7 +259,7 @@ def widget_script() -> Response:
 
 @pages.get("/widget-demo")
 def widget_demo() -> str:
-    """A page that embeds the widget exactly as the README tells a site to.
+    """A page that embeds the widget exactly as docs/api.md tells a site to.
 
     Its ``data-api`` is ``SEARCH_PUBLIC_URL``, never a request header (a forged
     ``Host`` would be written into the page, and into any cache in front of it);

@@ -59,7 +59,7 @@ class Ranker:
         if deadline is None:
             deadline = Deadline(time_limit)
         deadline.check()
-        if node is not None:
+        if node is not None and _has_readings(node):
             node = blend_readings(node, backend.term_frequency, backend.collection_size())
         ranking = backend.ranking
         window = offset + limit
@@ -183,3 +183,14 @@ def blend_readings(node: Node, frequency: Callable[[str, str], int], size: int) 
         child = blend_readings(node.child, frequency, size)
         return node if child is node.child else dataclasses.replace(node, child=child)
     return node
+
+
+def _has_readings(node: Node) -> bool:
+    """Whether ``node`` has a romanized word with readings to blend (a Devanagari query has none)."""
+    if isinstance(node, Word):
+        return bool(node.weights) and len(node.terms) >= 3
+    if isinstance(node, (And, Or, AnyWords)):
+        return any(_has_readings(c) for c in node.children)
+    if isinstance(node, Not):
+        return _has_readings(node.child)
+    return False

@@ -3,7 +3,7 @@
 This module is a gunicorn configuration file (each module-level name that is
 a gunicorn setting sets it; the command line overrides any of them) and the
 worker class it names. It serves ``search:create_app()`` with the worker
-count, threads and timeouts the README recommends, and:
+count, threads and timeouts docs/operations.md recommends, and:
 
 **Request lines as long as the settings allow.** A query may have
 ``SEARCH_MAX_QUERY_CHARS`` characters (1,000) and a filter

@@ -520,14 +520,22 @@ class SearchIndex:
             raise unavailable from exc
 
     def collection_size(self) -> int:
-        """The documents idf counts: deleted ones not yet merged away included (Whoosh's ``doc_count_all``)."""
-        return self.searcher().doc_count_all()
+        """The documents idf counts: deleted ones not yet merged away included (Whoosh's
+        ``doc_count_all``), in the generation this thread searches (not refreshed here:
+        the ranking layer asks it around a search, which refreshes)."""
+        return self._current().doc_count_all()
 
     @_reads_index
     def term_frequency(self, field: str, term: str) -> int:
-        """Whoosh's document frequency of ``term`` in ``field`` (remembered per thread and generation)."""
-        self.searcher()
+        """Whoosh's document frequency of ``term`` in ``field``, in the generation this
+        thread searches (remembered per thread and generation; not refreshed here)."""
+        self._current()
         return self._local.docsets.frequency(field, term)
+
+    def _current(self) -> Searcher:
+        """This thread's searcher as it is (checking for a new commit lists the directory)."""
+        searcher = getattr(self._local, "searcher", None)
+        return searcher if searcher is not None else self.searcher()
 
     @_reads_index
     def doc_frequency(self, term: str) -> int:

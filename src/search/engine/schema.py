@@ -162,7 +162,7 @@ class LeadText(whoosh.fields.TEXT):
     down; ranking gives this field ``Ranking.lead_boost`` beside the body.
     The nearer the start, the stronger: an occurrence weighs 1 as the first
     word and falls linearly to 1/n as the n-th (the posting's weight is the
-    term frequency BM25 sees). Measured in README, Relevance.
+    term frequency BM25 sees). Measured in docs/relevance.md.
     """
 
     def __init__(self, analyzer: HindiTokenizer) -> None:

@@ -210,7 +210,7 @@ class TestSnippets:
         """Highlighting a 10 MB body took seconds a hit: a match past the first
         100,000 characters still finds the document, shown by its start."""
         from search import ingest, read_inputs
-        from search.searching import MAX_HIGHLIGHTED_CHARS
+        from search.highlighting import MAX_HIGHLIGHTED_CHARS
 
         from conftest import write_jsonl
 

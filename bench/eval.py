@@ -2,7 +2,7 @@
 """Relevance evaluation: index documents, run queries as /search runs them, score.
 
     python bench/eval.py --docs DOCS.jsonl[.gz] [--docs MORE.jsonl ...] \\
-        --queries QUERIES.jsonl [--blank-title] [--variant NAME ...] [--json]
+        --queries QUERIES.jsonl [--blank-title-of DOCS.jsonl] [--variant NAME ...] [--json]
 
 Each configuration's index is built in a temporary directory through the
 product's own ingest (``search.indexing.ingest`` over ``read_jsonl`` records,
@@ -16,6 +16,11 @@ both, given by a preset name or as ``key=value,key=value`` (any
 ``AnalysisOptions`` or ``Settings`` field, e.g. ``bm25_k1=1.5,title_boost=3``).
 Variants sharing analysis options share one index build. The product's
 default configuration is always measured first, as the baseline.
+
+Known-item queries made of headlines need their own titles blanked
+(``--blank-title-of`` the file they come from); every other collection keeps
+the titles users have (``--blank-title`` blanks every file's: the figures it
+gives are too kind, a work's name repeated over its passages distracts).
 
 ``--spelling-variants`` also runs every query rewritten by
 ``bench/variants.py`` (every kind of spelling variation at once, seeded per
@@ -42,7 +47,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence, Union
+from typing import Any, Collection, Iterable, Iterator, Sequence, Union
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -223,13 +228,20 @@ def parse_variant(spec: str) -> Variant:
 # --------------------------------------------------------------------------
 
 
-def read_docs(paths: Sequence[str], *, blank_title: bool, max_docs: int | None) -> Iterator[Union[Record, Reject]]:
+def read_docs(
+    paths: Sequence[str], *, blank_title: bool | Collection[str], max_docs: int | None
+) -> Iterator[Union[Record, Reject]]:
     """Records from each file (``.jsonl`` or ``.jsonl.gz``) via the product's reader.
 
-    With ``max_docs`` at most that many records are taken from *each* file,
-    so a subset still mixes every collection.
+    ``blank_title``: the files whose titles are emptied (True: every file). Blank
+    only the files whose titles are the queries: the other collections keep the
+    titles users would have (a work's name over its ~100 passages distracts, and
+    the figures must say so). With ``max_docs`` at most that many records are
+    taken from *each* file, so a subset still mixes every collection.
     """
+    blanked = set(paths) if blank_title is True else set(blank_title or ())
     for path in paths:
+        blank_this = path in blanked
         opener = gzip.open if path.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8", newline="") as stream:
             taken = 0
@@ -238,16 +250,18 @@ def read_docs(paths: Sequence[str], *, blank_title: bool, max_docs: int | None) 
                     if max_docs is not None and taken >= max_docs:
                         break
                     taken += 1
-                    if blank_title and item.title:
+                    if blank_this and item.title:
                         if not item.body:
                             continue  # a record with only a title has nothing left to find
                         item = dataclasses.replace(item, title="")
                 yield item
 
 
-def _index_key(paths: Sequence[str], options: AnalysisOptions, blank_title: bool, max_docs: int | None) -> str:
+def _index_key(paths: Sequence[str], options: AnalysisOptions, blank_title: Collection[str], max_docs: int | None) -> str:
     files = [(os.path.abspath(p), os.path.getsize(p), int(os.path.getmtime(p))) for p in paths]
-    data = json.dumps([ANALYSIS_VERSION, options.as_dict(), blank_title, max_docs, files], sort_keys=True)
+    # (every file blanked keys as before: True)
+    blanked: Any = True if set(blank_title) >= set(paths) else sorted(os.path.abspath(p) for p in blank_title)
+    data = json.dumps([ANALYSIS_VERSION, options.as_dict(), blanked or False, max_docs, files], sort_keys=True)
     return hashlib.sha1(data.encode()).hexdigest()[:16]
 
 
@@ -255,7 +269,7 @@ def build_index(
     paths: Sequence[str],
     options: AnalysisOptions,
     *,
-    blank_title: bool,
+    blank_title: Collection[str],
     max_docs: int | None,
     workdir: str,
     reuse: bool,
@@ -355,7 +369,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--docs", action="append", required=True, metavar="FILE",
                         help="documents, JSON Lines (.jsonl or .jsonl.gz); repeat for more files")
     parser.add_argument("--queries", required=True, metavar="FILE", help='{"qid", "query", "relevant"} JSON Lines')
-    parser.add_argument("--blank-title", action="store_true", help="empty every title before indexing")
+    parser.add_argument("--blank-title", action="store_true",
+                        help="empty every title before indexing (every file's: pessimistic, see --blank-title-of)")
+    parser.add_argument("--blank-title-of", action="append", default=[], metavar="FILE",
+                        help="empty the titles of this --docs file only (the one whose titles are the queries); repeatable")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME",
                         help=f"a preset ({', '.join(PRESETS)}) or key=value,... of AnalysisOptions/Settings; repeatable")
     parser.add_argument("--spelling-variants", action="store_true",
@@ -384,6 +401,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in args.docs + [args.queries]:
         if not os.path.isfile(path):
             parser.error(f"no such file: {path}")
+    for path in args.blank_title_of:
+        if path not in args.docs:
+            parser.error(f"--blank-title-of {path}: not one of the --docs files")
+    blanked = list(args.docs) if args.blank_title else list(args.blank_title_of)
 
     queries = load_queries(args.queries, args.limit)
     rewritten = rewrite_queries(queries, kinds, args.seed) if args.spelling_variants else None
@@ -396,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for variant in variants:
             if variant.options not in indexes:
                 indexes[variant.options] = build_index(
-                    args.docs, variant.options, blank_title=args.blank_title, max_docs=args.max_docs,
+                    args.docs, variant.options, blank_title=blanked, max_docs=args.max_docs,
                     workdir=workdir, reuse=bool(args.cache), log=log,
                 )
             service = variant.service(indexes[variant.options])
@@ -410,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"# {variant.name}: {figures}", file=log, flush=True)
 
     if args.json:
-        print(json.dumps({"docs": args.docs, "queries": args.queries, "blank_title": args.blank_title,
+        print(json.dumps({"docs": args.docs, "queries": args.queries, "blank_title": blanked,
                           "variants": rows}, ensure_ascii=False))
     else:
         print(table(rows, extra=("MRR@10 spelled", "MRR drop")))

@@ -93,6 +93,30 @@ def test_a_whole_run_on_the_sample_corpus(headline_queries):
     assert default["MRR drop"] <= 0.05
 
 
+def test_titles_are_blanked_only_in_the_files_named(tmp_path):
+    """``--blank-title-of``: the stories whose headlines are the queries lose their titles;
+    another collection keeps its own (a work's name over its passages)."""
+    stories = write_jsonl(tmp_path / "stories.jsonl", [{"id": "s1", "title": "बाढ़ से फसलें बर्बाद", "body": "कोसी में बाढ़।"}])
+    works = write_jsonl(tmp_path / "works.jsonl", [{"id": "w1", "title": "गोदान (3/40)", "body": "होरी ने कहा।"}])
+    paths = [str(stories), str(works)]
+    titles = {r.id: r.title for r in bench_eval.read_docs(paths, blank_title=[str(stories)], max_docs=None)}
+    assert titles == {"s1": "", "w1": "गोदान (3/40)"}
+    every = {r.id: r.title for r in bench_eval.read_docs(paths, blank_title=True, max_docs=None)}
+    assert every == {"s1": "", "w1": ""}
+    options = bench_eval.parse_variant("default").options
+    keys = {bench_eval._index_key(paths, options, blanked, None) for blanked in ([], [str(stories)], paths)}
+    assert len(keys) == 3  # each its own cached index
+
+
+def test_blank_title_of_a_file_not_indexed_is_a_usage_error(tmp_path):
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "eval.py"), "--docs", str(SAMPLE), "--queries", str(SAMPLE),
+         "--blank-title-of", str(tmp_path / "other.jsonl")],
+        capture_output=True, text=True, encoding="utf-8", timeout=60,
+    )
+    assert run.returncode == 2 and "not one of the --docs files" in run.stderr
+
+
 def test_bad_arguments_are_usage_errors(tmp_path):
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "eval.py"), "--docs", str(tmp_path / "missing.jsonl"),

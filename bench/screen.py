@@ -1,7 +1,7 @@
 """Ranking screen: try ranking ideas on a whole query set in seconds, before building them.
 
     python bench/screen.py --docs DOCS.jsonl[.gz] [--docs MORE …] --queries QUERIES.jsonl \
-        [--blank-title] [--max-docs N] [--limit N] [--screen NAME …]
+        [--blank-title-of DOCS.jsonl] [--max-docs N] [--limit N] [--screen NAME …]
 
 ``bench/eval.py`` measures the product as users feel it, but one run over
 55,737 documents and 1,500 headlines takes many minutes, too slow to sweep
@@ -165,11 +165,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--docs", action="append", required=True, metavar="FILE")
     parser.add_argument("--queries", required=True, metavar="FILE")
     parser.add_argument("--blank-title", action="store_true", help="empty every title before indexing")
+    parser.add_argument("--blank-title-of", action="append", default=[], metavar="FILE",
+                        help="empty the titles of this --docs file only (as bench/eval.py); repeatable")
     parser.add_argument("--max-docs", type=int, help="only the first N documents of each --docs file")
     parser.add_argument("--limit", type=int, help="only the first N queries")
     parser.add_argument("--screen", action="append", choices=list(SCREENS), help="screens to run (default: all)")
     args = parser.parse_args(argv)
-    ids, docs = analyse(read_docs(args.docs, blank_title=args.blank_title, max_docs=args.max_docs))
+    if not set(args.blank_title_of) <= set(args.docs):
+        parser.error("--blank-title-of names a file that is not one of the --docs files")
+    blanked = True if args.blank_title else args.blank_title_of
+    ids, docs = analyse(read_docs(args.docs, blank_title=blanked, max_docs=args.max_docs))
     queries = load_queries(args.queries, args.limit)
     results = run(ids, docs, queries, args.screen or list(SCREENS))
     print(f"# {len(docs)} documents, {len(queries)} queries (any word, stop words dropped, Whoosh's BM25 idf)")

@@ -51,6 +51,13 @@
         var again = focusKey && Array.prototype.find.call(document.querySelectorAll('[name]'), function (node) {
           return node.name === focusKey[0] && (node.type !== 'checkbox' || node.value === focusKey[1]);
         });
+        // The user may have moved on to another field while the answer came (Tab
+        // from one date into the next): the focus stays where they are now. And a
+        // field that has the focus is not focused again: that sends a date field's
+        // caret back to its first part while its digits are being typed.
+        var now = document.activeElement;
+        var movedOn = now && now !== document.body && now !== focused && document.body.contains(now);
+        if (movedOn || (again && again === now)) return;
         if (again) again.focus();
         else if (!document.body.contains(focused)) {  // a page or month link that was replaced
           var main = document.getElementById('results');

@@ -21,7 +21,6 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from ..filtering import AllOf, Condition, FilterNode, Negate
-from ..querying import Node
 from .lexicon import _Lexicon
 from .postings import _NO_POSTINGS, _SegmentCache
 from .storage import _segment_id
@@ -95,8 +94,6 @@ class _DocSets:
         self.frequencies: dict[tuple[str, str], int] = {}
         #: In how many segments a term is, where the lexicons told (see :meth:`cost`).
         self.presence: dict[tuple[str, str], int] = {}
-        #: The feedback words of recent long queries (with their filter), oldest first.
-        self.feedback: dict[tuple[Node, FilterNode | None], list[tuple[str, float]]] = {}
         #: Prefix expansions (see :meth:`_Compiler.expand`), oldest first.
         self.expansions: dict[tuple[str, str, int], tuple[list[str], list[int]]] = {}
         self._deleted: np.ndarray | None = None

@@ -6,21 +6,24 @@ INDEX ?= index
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup ingest-sample clean
+.PHONY: run test setup ingest-sample embed-sample clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,semantic]'
 	touch $@
 
 ingest-sample: setup
 	$(PY) ingest.py --index $(INDEX) sample/news.jsonl
 
-run: ingest-sample
-	$(VENV)/bin/hindi-search serve --index $(INDEX) --host $(HOST) --port $(PORT)
+embed-sample: ingest-sample
+	$(VENV)/bin/hindi-search embed --index $(INDEX)
+
+run: embed-sample
+	SEARCH_SEMANTIC=1 $(VENV)/bin/hindi-search serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -22,6 +22,11 @@ Known-item queries made of headlines need their own titles blanked
 the titles users have (``--blank-title`` blanks every file's: the figures it
 gives are too kind, a work's name repeated over its passages distracts).
 
+``--variant semantic`` (with weights: ``semantic,semantic_weight=0.4``) embeds
+the index first through ``hindi-search embed``'s code path, answering passages
+embedded by an earlier run from ``--embed-cache`` (bench/embedcache.py), then
+measures hybrid search as /search runs it.
+
 ``--spelling-variants`` also runs every query rewritten by
 ``bench/variants.py`` (every kind of spelling variation at once, seeded per
 query) and reports MRR@10 before and after.
@@ -41,6 +46,7 @@ import json
 import math
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -60,6 +66,7 @@ from search.indexing import ingest  # noqa: E402
 from search.querying import QueryError  # noqa: E402
 from search.searching import SearchService, SearchTimeout  # noqa: E402
 import variants as spelling  # noqa: E402
+from embedcache import embed_with_cache  # noqa: E402
 
 #: Ranked results asked for per query (the deepest cut-off scored).
 DEPTH = 100
@@ -78,7 +85,13 @@ PRESETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "classic-bm25": ({}, {"bm25_k1": 1.2, "bm25_b": 0.75}),
     "any-word": ({}, {"all_words_max": 0}),
     "no-feedback": ({}, {"feedback_terms": 0}),
+    # Hybrid search (search.fusion): the index embedded first (hindi-search embed's code
+    # path, vectors from --embed-cache when the same passage was embedded before).
+    "semantic": ({}, {"semantic": 1}),
 }
+
+#: Where passage vectors are kept between runs (see bench/embedcache.py).
+DEFAULT_EMBED_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "hindi-search-bench", "vectors")
 
 # --------------------------------------------------------------------------
 # Metrics
@@ -203,6 +216,8 @@ def parse_variant(spec: str) -> Variant:
     False
     >>> v = parse_variant("stem=false,title_boost=3"); (v.options.stem, v.settings)
     (False, (('title_boost', 3.0),))
+    >>> parse_variant("semantic,semantic_weight=0.4").settings
+    (('semantic', 1), ('semantic_weight', 0.4))
     """
     if spec in PRESETS:
         option_values, setting_values = PRESETS[spec]
@@ -211,6 +226,10 @@ def parse_variant(spec: str) -> Variant:
     setting_values: dict[str, Any] = {}
     for part in spec.split(","):
         key, sep, text = part.partition("=")
+        if not sep and part.strip() in PRESETS:  # a preset with more: semantic,semantic_weight=0.4
+            option_values.update(PRESETS[part.strip()][0])
+            setting_values.update(PRESETS[part.strip()][1])
+            continue
         key = key.strip().replace("-", "_")
         if not sep:
             raise ValueError(f"variant {spec!r}: {part!r} is neither a preset ({', '.join(PRESETS)}) nor key=value")
@@ -287,8 +306,7 @@ def build_index(
         print(f"# reusing index {path} ({options.as_dict()})", file=log)
         return path
     if os.path.exists(path):
-        for name in os.listdir(path):
-            os.remove(os.path.join(path, name))
+        shutil.rmtree(path)
     report = ingest(read_docs(paths, blank_title=blank_title, max_docs=max_docs), path, options=options)
     print(f"# indexed {options.as_dict()}: {report.summary()}", file=log)
     if report.rejected:
@@ -386,6 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="do not measure the product's default configuration first")
     parser.add_argument("--spelling-kinds", default=",".join(spelling.KINDS), metavar="K,K",
                         help="kinds of spelling variation for --spelling-variants (default: all at once)")
+    parser.add_argument("--embed-cache", default=DEFAULT_EMBED_CACHE, metavar="DIR",
+                        help=f"passage vectors kept between runs of semantic variants (default {DEFAULT_EMBED_CACHE})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args(argv)
 
@@ -420,6 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     args.docs, variant.options, blank_title=blanked, max_docs=args.max_docs,
                     workdir=workdir, reuse=bool(args.cache), log=log,
                 )
+            if dict(variant.settings).get("semantic"):
+                tokens = dict(variant.settings).get("embed_tokens", Settings.embed_tokens)
+                embed_with_cache(indexes[variant.options], args.embed_cache, max_tokens=tokens, log=log)
             service = variant.service(indexes[variant.options])
             figures = score(run_queries(service, queries))
             if rewritten is not None:

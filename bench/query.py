@@ -80,13 +80,19 @@ def read_docs(paths: list[str], limit: int | None) -> Iterator[dict]:
 # -- indexes ---------------------------------------------------------------
 
 
-def build_ours(paths: list[str], limit: int | None, directory: Path) -> float:
+def _blanked(line: str) -> str:
+    """A JSON line with its title emptied (a known-item headline must not find its own title)."""
+    return json.dumps({**json.loads(line), "title": ""}, ensure_ascii=False) if line.strip() else line
+
+
+def build_ours(paths: list[str], limit: int | None, directory: Path, blank_title_of: list[str] = ()) -> float:
     if (directory / "READY").exists():
         return 0.0
     started = time.perf_counter()
     for path in paths:
         with open_text(path) as stream:
-            records = read_jsonl((line for i, line in enumerate(stream) if limit is None or i < limit), path)
+            lines = (_blanked(line) if path in blank_title_of else line for line in stream)
+            records = read_jsonl((line for i, line in enumerate(lines) if limit is None or i < limit), path)
             ingest(records, str(directory), max_segments=1)  # compacted, as a nightly --max-segments 1 leaves it
     (directory / "READY").write_text("ok")
     return time.perf_counter() - started
@@ -424,6 +430,18 @@ def run_http(args: argparse.Namespace, ours_dir: Path, base_dir: Path | None, mi
             ingest_log.close()
             out["ours_worker_rss_mb"] = [round(x) for x in server.worker_rss_mb()]
             out["ours_worker_vmrss_mb"] = [round(x) for x in server.worker_rss_mb("VmRSS")]
+        if args.semantic and mixes.get("headline"):
+            env = {"SEARCH_INDEX": str(ours_dir), "SEARCH_LOG_QUERIES": "none", "SEARCH_SEMANTIC": "1"}
+            with Server("search:create_app()", env, args.workers, Path(tmp) / "hybrid.log") as server:
+                out["headlines"] = {}
+                for mode in ("lexical", "auto"):
+                    times = []
+                    for item in mixes["headline"]:
+                        started = time.perf_counter()
+                        status, _ = server.get("/search?" + urllib.parse.urlencode({"q": item["q"], "mode": mode}))
+                        if status == 200:
+                            times.append((time.perf_counter() - started) * 1000)
+                    out["headlines"][mode] = {**percentiles(times[5:]), "answered": len(times), "sent": len(mixes["headline"])}
         if base_dir is not None:
             env = {"BENCH_BASELINE_INDEX": str(base_dir)}
             with Server("query:baseline_app()", env, args.workers, Path(tmp) / "baseline.log") as server:
@@ -443,6 +461,9 @@ def print_http(result: dict) -> None:
             r = result[name]
             print(f"{name:<22} {r['requests']:>8} {r['rps']:7.0f} {r['p50']:7.1f} {r['p99']:7.1f} {r['max']:7.0f} "
                   f"{r['errors']:>6}" + (f" {r['error_kinds']}" if r["errors"] else ""))
+    for mode, r in result.get("headlines", {}).items():
+        print(f"headlines one at a time, mode={mode:<8}: p50 {r['p50']:.1f} p95 {r['p95']:.1f} p99 {r['p99']:.1f} ms "
+              f"({r['answered']}/{r['sent']} answered 200)")
     print(f"ingest of new documents during the second run: {result['ingest_s']} s (exit {result['ingest_rc']}); "
           f"worker heap (RssAnon) MB: ours {result['ours_worker_rss_mb']}"
           + (f", baseline {result['baseline_worker_rss_mb']}" if "baseline_worker_rss_mb" in result else "")
@@ -468,14 +489,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each HTTP run (--http)")
     parser.add_argument("--ingest-docs", type=int, default=3000,
                         help="new documents ingested during the second HTTP run (--http)")
+    parser.add_argument("--blank-title-of", action="append", default=[], metavar="FILE",
+                        help="index these --docs files with empty titles (known-item headlines, as bench/eval.py)")
+    parser.add_argument("--semantic", action="store_true",
+                        help="embed the index (vectors cached in --embed-cache) and add the headline mix in hybrid "
+                        "mode; with --http, headlines over HTTP in both modes")
+    parser.add_argument("--embed-cache", default=os.path.join(os.path.expanduser("~"), ".cache", "hindi-search-bench", "vectors"),
+                        metavar="DIR", help="passage vectors kept between runs (bench/embedcache.py)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
 
     rng = random.Random(args.seed)
     key = hashlib.sha1(json.dumps([sorted(args.docs), args.limit, ANALYSIS_VERSION]).encode()).hexdigest()[:12]
-    ours_dir, base_dir = Path(args.cache) / f"ours-{key}", Path(args.cache) / f"baseline2-{key}"
+    ours_key = key
+    if args.blank_title_of:
+        ours_key = hashlib.sha1(json.dumps([key, sorted(map(os.path.abspath, args.blank_title_of))]).encode()).hexdigest()[:12]
+    ours_dir, base_dir = Path(args.cache) / f"ours-{ours_key}", Path(args.cache) / f"baseline2-{key}"
     ours_dir.mkdir(parents=True, exist_ok=True)
-    build_s = build_ours(args.docs, args.limit, ours_dir)
+    build_s = build_ours(args.docs, args.limit, ours_dir, args.blank_title_of)
+    if args.semantic:
+        from embedcache import embed_with_cache
+
+        embed_with_cache(str(ours_dir), args.embed_cache, max_tokens=Settings.embed_tokens, log=sys.stderr)
     base_build_s = 0.0 if args.no_baseline else build_baseline(args.docs, args.limit, base_dir)
 
     df, docs, dated = vocabulary(args.docs, args.limit, 2000, rng)
@@ -484,9 +519,11 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.queries, encoding="utf-8") as f:
             headlines = [json.loads(line)["query"] for line in f if line.strip()]
     mixes = make_mixes(df, docs, dated, headlines, args.per_mix, rng)
+    if args.semantic and "headline" in mixes:  # the same headlines, fused with their meaning (mode=auto)
+        mixes["headline hybrid"] = [{**item, "mode": "auto"} for item in mixes["headline"]]
 
     opened = time.perf_counter()
-    settings = Settings.load({"index": str(ours_dir)})
+    settings = Settings.load({"index": str(ours_dir), "semantic": int(args.semantic)})
     service = SearchService(settings)
     documents = service.health()["documents"]
     open_ms = (time.perf_counter() - opened) * 1000
@@ -504,7 +541,8 @@ def main(argv: list[str] | None = None) -> int:
             flt = f'source = "{item["source"]}" AND published >= {item["since"]}'
             facets = ("source", "published")
         try:
-            return service.search(SearchRequest(q=item["q"], per_page=10, filter=flt, facets=facets)).total
+            request = SearchRequest(q=item["q"], per_page=10, filter=flt, facets=facets, mode=item.get("mode", "lexical"))
+            return service.search(request).total
         except SearchTimeout:  # /search answers 503; counted, its time is in the figures
             timeouts[0] += 1
             return 0

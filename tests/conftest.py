@@ -261,3 +261,32 @@ def browser_page(request, chromium):
         name = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.nodeid)
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture(scope="session")
+def semantic_model() -> None:
+    """The multilingual model runs here (the semantic extra); skipped where it does
+    not, but a failure when CI requires it (SEARCH_REQUIRE_SEMANTIC=1)."""
+    from search.embedding import semantic_status
+
+    reason = semantic_status()
+    if reason:
+        if os.environ.get("SEARCH_REQUIRE_SEMANTIC") == "1":
+            pytest.fail(f"semantic search unavailable ({reason}) but SEARCH_REQUIRE_SEMANTIC=1")
+        pytest.skip(f"semantic search unavailable: {reason}")
+
+
+@pytest.fixture
+def run_embed():
+    """Run ``hindi-search embed ARGS`` as a cron job would; returns the CompletedProcess."""
+
+    def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "search", "embed", *args],
+            capture_output=True, text=True, encoding="utf-8", timeout=timeout,
+        )
+
+    return run
+
+
+MEANING = ROOT / "tests" / "data" / "meaning.jsonl"

@@ -73,7 +73,7 @@ README_MAX_LINES = 400
 VOLATILE = {"took_ms", "index_bytes", "last_ingest", "seconds", "docs_per_second"}
 #: The two commands of the quick start, exactly as they have always been.
 QUICK_START = [
-    "make run     # set up .venv, ingest the bundled sample corpus, serve on http://127.0.0.1:8000",
+    "make run     # set up .venv, ingest and embed the bundled sample corpus, serve on http://127.0.0.1:8000",
     "make test    # set up .venv, run the tests",
 ]
 BIN = Path(sys.executable).parent
@@ -195,6 +195,11 @@ def docs_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True, text=True, encoding="utf-8", timeout=120, env=_environment(),
     )
     assert done.returncode == 0, done.stderr
+    done = subprocess.run(  # make run embeds it too, and serves it with SEARCH_SEMANTIC=1
+        [sys.executable, "-m", "search", "embed", "--index", str(index), "--quiet"],
+        capture_output=True, text=True, encoding="utf-8", timeout=300, env=_environment(),
+    )
+    assert done.returncode == 0, done.stderr
     return index
 
 
@@ -209,6 +214,7 @@ def docs_server(docs_index: Path):
         "refresh_seconds": 0,
         "cors_origins": "https://news.example.com",
         "public_url": "https://search.example.com",
+        "semantic": 1,
     })
     base, server = serve_in_thread(app)
     yield base
@@ -598,7 +604,7 @@ def test_commands_shown_take_the_flags_shown():
 
 def test_bare_flags_in_prose_exist():
     """An inline ``--flag`` on its own (``--procs 1``) is an option of one of the commands."""
-    programs = ["hindi-search ingest", "hindi-search query", "hindi-search serve", "ingest.py", "gunicorn", "pytest", "curl"]
+    programs = ["hindi-search ingest", "hindi-search embed", "hindi-search query", "hindi-search serve", "ingest.py", "gunicorn", "pytest", "curl"]
     programs += [f"bench/{p.name}" for p in sorted((ROOT / "bench").glob("*.py"))]
     _prefetch_help(set(programs))
     problems = []

@@ -143,7 +143,7 @@ def test_truncated_segment_health_503_ingest_refuses_rebuild_recovers(committed_
     assert rebuilt.returncode == EXIT_OK, rebuilt.stderr
     assert json.loads(rebuilt.stdout)["added"] == 300
     assert len(index_ids(committed_index)) == 300
-    assert answers(committed_index)["/health"] == (200, {"status": "ok", "documents": 300, "generation": 1})
+    assert answers(committed_index)["/health"] == (200, {"status": "ok", "documents": 300, "generation": 1, "semantic": {"enabled": False, "available": False, "reason": "off (set SEARCH_SEMANTIC=1)"}})
     assert not set(files_before) & {n for n in os.listdir(committed_index) if n.endswith(".seg")}  # old segments gone
 
 
@@ -387,7 +387,7 @@ def test_a_flipped_bit_in_a_segment_is_found_by_its_checksum(committed_index, tm
     assert {n: os.path.getsize(os.path.join(committed_index, n)) for n in os.listdir(committed_index)} == files_before
     rebuilt = run_ingest("--index", committed_index, "--rebuild", str(more))
     assert rebuilt.returncode == EXIT_OK, rebuilt.stderr
-    assert answers(committed_index)["/health"] == (200, {"status": "ok", "documents": 10, "generation": 1})
+    assert answers(committed_index)["/health"] == (200, {"status": "ok", "documents": 10, "generation": 1, "semantic": {"enabled": False, "available": False, "reason": "off (set SEARCH_SEMANTIC=1)"}})
 
 
 def test_damage_in_an_index_written_before_checksums(committed_index):

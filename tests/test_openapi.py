@@ -52,7 +52,7 @@ def test_spec_lists_every_route_and_parameter(client, app):
     assert routes == set(spec["paths"])
     search_params = {p["name"] for p in spec["paths"]["/search"]["get"]["parameters"]}
     assert search_params == {
-        "q", "page", "per_page", "filter", "facets", "sort",
+        "q", "page", "per_page", "filter", "facets", "sort", "mode",
         "highlight_pre_tag", "highlight_post_tag", "snippet_chars", "snippets",
     }
     for path in ("/export.csv", "/export.json"):  # /search's parameters but paging and facets, plus limit

@@ -145,7 +145,10 @@ class TestErrors:
 
 class TestHealth:
     def test_ok(self, client, sample_records):
-        assert client.get("/health").get_json() == {"status": "ok", "documents": len(sample_records), "generation": 1}
+        assert client.get("/health").get_json() == {
+            "status": "ok", "documents": len(sample_records), "generation": 1,
+            "semantic": {"enabled": False, "available": False, "reason": "off (set SEARCH_SEMANTIC=1)"},
+        }
 
     def test_missing_index_is_503_json(self, tmp_path):
         client = create_app({"index": str(tmp_path / "missing")}).test_client()

@@ -42,6 +42,8 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
 EXIT_INTERRUPTED, EXIT_STORAGE, EXIT_DAMAGED = 3, 4, 5
 #: A setting cannot be read (EX_CONFIG of sysexits.h): a status no other failure has.
 EXIT_CONFIG = 78
+#: ``embed``: the model cannot run here (the semantic extra is missing, or the CPU lacks what it needs).
+EXIT_UNAVAILABLE = 69
 #: The reader of the output went away (``hindi-search settings | head``): 128 + SIGPIPE, as a shell reports it.
 EXIT_BROKEN_PIPE = 141
 #: Errors that mean the index's disk or directory refuses writes, whatever the file.
@@ -321,17 +323,17 @@ def _print_table(hits: list[Hit], colour: bool, out: IO[str]) -> None:
 def cmd_query(args: argparse.Namespace) -> int:
     from .engine import IndexUnavailable
     from .exporting import csv_chunks
-    from .searching import FilterError, QueryError, SearchRequest, SearchService, SearchTimeout
+    from .searching import FilterError, QueryError, SearchRequest, SearchService, SearchTimeout, SemanticOff
 
     settings = Settings.load({"index": args.index})
     if not 1 <= args.limit <= settings.export_max_rows:
         print(f"query: error: --limit must be 1 … {settings.export_max_rows}", file=sys.stderr)
         return EXIT_USAGE
     service = SearchService(settings)
-    request = SearchRequest(q=args.query, per_page=args.limit, filter=args.filter, sort=args.sort)
+    request = SearchRequest(q=args.query, per_page=args.limit, filter=args.filter, sort=args.sort, mode=args.mode)
     try:
         response = service.search(request)
-    except (QueryError, FilterError, SearchTimeout, IndexUnavailable) as exc:
+    except (QueryError, FilterError, SearchTimeout, IndexUnavailable, SemanticOff) as exc:
         kind = "filter: " if isinstance(exc, FilterError) else ""
         print(f"query: error: {kind}{exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -365,6 +367,74 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _EmbedBar:
+    """``embed``'s progress line on stderr: done of to do, rate, time left."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.drawn = 0.0
+
+    def __call__(self, done: int, todo: int) -> None:
+        now = time.monotonic()
+        if now - self.drawn < 0.2 and done < todo:
+            return
+        self.drawn = now
+        rate = done / max(now - self.started, 1e-6)
+        left = (todo - done) / rate if rate else 0.0
+        filled = int(24 * done / max(todo, 1))
+        line = (f"[{'#' * filled}{'.' * (24 - filled)}] {done:,}/{todo:,} documents embedded, {rate:,.1f}/s, "
+                f"{int(left // 3600)}:{int(left % 3600 // 60):02d}:{int(left % 60):02d} left")
+        sys.stderr.write("\r" + line.ljust(100) + ("\n" if done >= todo else ""))
+        sys.stderr.flush()
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    """Embed the committed documents that have no vector of their version yet."""
+    from .embedding import E5Embedder, SemanticUnavailable, embed_index, semantic_status
+    from .engine import IndexUnavailable, open_index
+    from .vectors import VectorsLocked
+
+    settings = Settings.load({"index": args.index})
+    stop: _Signals = args.signals
+    if min(args.procs, args.batch, args.commit_every) < 1:
+        print("embed: error: --procs, --batch and --commit-every must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    reason = semantic_status()
+    if reason:
+        print(f"embed: error: semantic search is unavailable: {reason}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    try:
+        index = open_index(settings.index)
+    except IndexUnavailable as exc:
+        print(f"embed: error: {exc}", file=sys.stderr)
+        return EXIT_DAMAGED
+    try:
+        embedder = E5Embedder(threads=1, max_tokens=settings.embed_tokens, processes=args.procs)
+    except SemanticUnavailable as exc:
+        print(f"embed: error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    bar = _EmbedBar() if not (args.quiet or args.json) and sys.stderr.isatty() else None
+    try:
+        report = embed_index(
+            index, embedder, batch=args.batch, commit_every=args.commit_every, timeout=args.wait,
+            on_progress=bar, should_stop=stop,
+        )
+    except VectorsLocked as exc:
+        print(f"embed: error: {exc}; waited {args.wait:g} s", file=sys.stderr)
+        return EXIT_LOCKED
+    except OSError as exc:
+        print(f"embed: error: {exc}; the vectors reported before are committed, re-run the job", file=sys.stderr)
+        return EXIT_STORAGE
+    finally:
+        embedder.close()
+        index.close()
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    elif not args.quiet:
+        print(f"embed into {settings.index}: {report.summary()}")
+    return EXIT_INTERRUPTED if report.interrupted else EXIT_OK
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     current = Settings.load()
     for name, (default, help_text) in SETTINGS_HELP.items():
@@ -375,7 +445,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .documents import FORMATS
     from .indexing import MAX_SEGMENTS
-    from .searching import SORTS
+    from .searching import MODES, SORTS
 
     parser = argparse.ArgumentParser(prog="hindi-search", description="Hindi full-text search.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -418,12 +488,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects", metavar="PATH", help="write rejected records here as JSON Lines (source, line, reason, raw)")
     p.set_defaults(func=cmd_ingest)
 
+    p = commands.add_parser(
+        "embed",
+        help="embed the documents that have no meaning vector yet (hybrid search)",
+        description="Embed every committed document without a vector of its current version, drop the vectors "
+        "of replaced and deleted documents, and exit: run it after ingest (cron, CI). Resumable: a killed run "
+        "keeps what it committed. Exit status: 0 done, 2 usage, 3 stopped by SIGTERM/SIGINT (what was embedded "
+        "is committed), 4 the vectors could not be written, 5 no index, 69 the model cannot run here (install "
+        "the semantic extra), 75 another embed held the vectors for longer than --wait.",
+    )
+    p.add_argument("--index", help="index directory (default: $SEARCH_INDEX or index/)")
+    p.add_argument("--procs", type=int, default=min(DEFAULT_PROCS, 2), metavar="N",
+                   help="embed in N processes of one thread (default: 2, or the CPUs if fewer)")
+    p.add_argument("--batch", type=int, default=32, metavar="N", help="passages per model call (default 32)")
+    p.add_argument("--commit-every", type=int, default=512, metavar="N",
+                   help="commit every N vectors (default 512): what a killed run keeps")
+    p.add_argument("--wait", type=float, default=300.0, metavar="SECONDS",
+                   help="wait this long for another embed to finish (default 300), then exit 75")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=cmd_embed)
+
     p = commands.add_parser("query", help="search a local index and print the hits (table, json or csv)")
     p.add_argument("query", help='the query, as for /search: words, "phrases", OR, -word, title:word, prefix*')
     p.add_argument("--index", help="index directory (default: $SEARCH_INDEX or index/)")
     p.add_argument("--filter", default="", help='filter, as for /search: category = khel AND published >= 2026-01')
     p.add_argument("--sort", choices=SORTS, default=SORTS[0], help="relevance (default), published (oldest first), -published (newest first; write --sort=-published)")
     p.add_argument("--limit", type=int, default=10, help="most hits to print (default 10)")
+    p.add_argument("--mode", choices=MODES, default="auto",
+                   help="auto (hybrid for long queries when SEARCH_SEMANTIC=1), lexical, hybrid, semantic")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table",
                    help="table (default; highlights in colour on a terminal), json (as /search), csv (as /export.csv)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
@@ -460,7 +553,7 @@ def _run(argv: list[str], whole_process: bool) -> int:
         args = build_parser().parse_args(argv)
         args.signals = signals
         command = args.command
-        if command == "ingest":
+        if command in ("ingest", "embed"):
             status = args.func(args)  # stops at a record boundary and reports, also when stopped already
         elif signals():  # a signal while starting: the command does not start
             status = EXIT_INTERRUPTED

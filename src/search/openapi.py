@@ -12,7 +12,7 @@ from typing import Any
 
 from .config import Settings
 from .filtering import FILTER_FIELDS
-from .searching import FACETS, SORTS
+from .searching import FACETS, MODES, SORTS
 
 __all__ = ["openapi_spec"]
 
@@ -72,7 +72,8 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
             "source": {"type": "string"},
             "published": {"type": "string", "description": "YYYY-MM-DD, or empty"},
             "category": {"type": "string"},
-            "score": {"type": "number", "description": "BM25F relevance (0 when sorted by date)"},
+            "score": {"type": "number", "description": "BM25F relevance (0 when sorted by date); in hybrid mode the fused "
+                      "score (0..1), in semantic mode the cosine"},
             "snippet": {"type": "string", "description": "HTML: escaped text, highlight tags around matches"},
             "title_html": {"type": "string", "description": "the whole title as HTML, matches highlighted"},
         },
@@ -101,6 +102,20 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
                 "nullable": True,
                 "description": "did you mean: a corrected query that finds more documents",
             },
+            "mode": {"type": "string", "enum": ["lexical", "hybrid", "semantic"], "description": "the mode that ran"},
+        },
+    }
+    semantic_state = {
+        "type": "object",
+        "required": ["enabled", "available"],
+        "description": "hybrid search: whether it runs, and if not why",
+        "properties": {
+            "enabled": {"type": "boolean"},
+            "available": {"type": "boolean"},
+            "reason": {"type": "string"},
+            "model": {"type": "string"},
+            "vectors": {"type": "integer", "minimum": 0, "description": "documents embedded"},
+            "documents": {"type": "integer", "minimum": 0},
         },
     }
     document = {
@@ -118,6 +133,14 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
             {"type": "string", "maxLength": settings.max_filter_chars},
         ),
         _param("sort", "relevance (default), published (oldest first), -published (newest first)", {"type": "string", "enum": list(SORTS), "default": "relevance"}),
+        _param(
+            "mode",
+            "auto (default: hybrid for long natural-language queries when the service has semantic search, else "
+            "lexical), lexical, hybrid (words and meaning fused), semantic (meaning only). Phrases, -words, "
+            "fields and the filter hold in every mode; hybrid or semantic where the service has no semantic "
+            "search is a 400 semantic_unavailable.",
+            {"type": "string", "enum": list(MODES), "default": "auto"},
+        ),
         _param("highlight_pre_tag", "inserted before each match (raw)", {"type": "string", "maxLength": 200, "default": "<mark>"}),
         _param("highlight_post_tag", "inserted after each match (raw)", {"type": "string", "maxLength": 200, "default": "</mark>"}),
         _param("snippet_chars", "target length of each snippet fragment", {"type": "integer", "minimum": 1, "maximum": settings.max_snippet_chars, "default": settings.snippet_chars}),
@@ -263,6 +286,7 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
                                     "index_bytes": {"type": "integer", "minimum": 0},
                                     "last_ingest": {"type": "string", "nullable": True, "description": "UTC time of the last commit"},
                                     "vocabulary_words": {"type": "integer", "minimum": 0},
+                                    "semantic": semantic_state,
                                 },
                             },
                         ),
@@ -274,7 +298,7 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
                 "get": {
                     "summary": "Liveness: does the index open",
                     "responses": {
-                        "200": _ok("ok", {"type": "object", "required": ["status", "documents", "generation"], "properties": {"status": {"type": "string"}, "documents": {"type": "integer"}, "generation": _GENERATION}}),
+                        "200": _ok("ok", {"type": "object", "required": ["status", "documents", "generation"], "properties": {"status": {"type": "string"}, "documents": {"type": "integer"}, "generation": _GENERATION, "semantic": semantic_state}}),
                         "503": _ok("the index cannot be opened", {"type": "object", "required": ["status", "message"], "properties": {"status": {"type": "string"}, "message": {"type": "string"}}}),
                     },
                 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from .config import Settings
-from .searching import FACETS, SORTS, SearchRequest
+from .searching import FACETS, MODES, SORTS, SearchRequest
 
 __all__ = ["BadRequest", "positive_int", "choice", "choice_list", "tag", "required_q", "search_request"]
 
@@ -98,4 +98,5 @@ def search_request(args: Mapping[str, str], settings: Settings, *, paged: bool =
         highlight_post_tag=tag(args, "highlight_post_tag", "</mark>"),
         snippet_chars=positive_int(args, "snippet_chars", settings.snippet_chars, settings.max_snippet_chars),
         snippets=positive_int(args, "snippets", 1, settings.max_snippets),
+        mode=choice(args, "mode", MODES),
     )

@@ -26,10 +26,10 @@ from typing import Any, Callable, Sequence
 from .analysis import Analyzer
 from .deadline import Deadline, SearchTimeout
 from .engine import Backend, Ranking, ResultSet
-from .filtering import FilterNode
+from .filtering import Condition, FilterNode
 from .querying import And, AnyWords, Node, Not, Or, Phrase, Word
 
-__all__ = ["Ranker", "blend_readings", "feedback_words"]
+__all__ = ["Ranker", "blend_readings", "feedback_words", "whole_documents"]
 
 #: Words of a hit's body that feedback reads (a cost bound for very long documents).
 FEEDBACK_WORDS = 5_000
@@ -50,11 +50,12 @@ class Ranker:
     def find(
         self, node: Node | None, *, limit: int, offset: int = 0, max_prefix_terms: int = 50,
         filter: FilterNode | None = None, facets: Sequence[str] = (), sort: str = "relevance",
-        time_limit: float = 0.0, deadline: Deadline | None = None,
+        time_limit: float = 0.0, deadline: Deadline | None = None, fields: Sequence[str] | None = None,
     ) -> ResultSet:
         """:meth:`Backend.find` with romanized readings blended and, for a long any-word
         query by relevance, the hits after the first ``feedback_after`` re-ranked by the
-        words of the best ``feedback_docs`` (whatever the page size: pages agree)."""
+        words of the best ``feedback_docs`` (whatever the page size: pages agree).
+        ``fields`` as for :meth:`Backend.find`."""
         backend = self.backend
         if deadline is None:
             deadline = Deadline(time_limit)
@@ -63,7 +64,7 @@ class Ranker:
             node = blend_readings(node, backend.term_frequency, backend.collection_size())
         ranking = backend.ranking
         window = offset + limit
-        same = dict(max_prefix_terms=max_prefix_terms, filter=filter, sort=sort)
+        same = dict(max_prefix_terms=max_prefix_terms, filter=filter, sort=sort, fields=fields)
         if not (
             isinstance(node, AnyWords) and sort == "relevance" and ranking.feedback_terms > 0
             and ranking.feedback_docs > 0 and window > ranking.feedback_after
@@ -76,7 +77,11 @@ class Ranker:
             try:
                 # Optional work: at most half the time left, so the answer keeps time for its snippets.
                 rerun = deadline.share(0.5)
-                boosts = self._feedback(node, filter, [stored for _, stored in found.hits[: ranking.feedback_docs]])
+                best = [stored for _, stored in found.hits[: ranking.feedback_docs]]
+                if fields is not None:  # the hits carry ids only: feedback reads the best ones whole
+                    whole = whole_documents(backend, [stored["id"] for stored in best], rerun)
+                    best = [whole.get(stored["id"], stored) for stored in best]
+                boosts = self._feedback(node, filter, best)
                 if boosts:
                     rerun.check()
                     again = backend.find(node, limit=window, deadline=rerun, boosts=boosts, **same)
@@ -104,6 +109,14 @@ class Ranker:
                     del self.feedback[next(iter(self.feedback))]
                 self.feedback[wanted] = words
         return words
+
+
+def whole_documents(backend: Backend, ids: Sequence[str], deadline: Deadline) -> dict[str, dict[str, Any]]:
+    """``{id: all stored fields}`` of the documents ``ids``, in one search."""
+    if not ids:
+        return {}
+    found = backend.find(None, limit=len(ids), filter=Condition("id", "in", tuple(ids)), deadline=deadline)
+    return {stored["id"]: stored for _, stored in found.hits}
 
 
 def feedback_words(

@@ -21,11 +21,14 @@ from .admission import HIT_COST, Busy, ExpensiveSearches, text_cost
 from .analysis import Analyzer
 from .config import Settings
 from .deadline import NO_DEADLINE, Deadline, SearchTimeout
+from .embedding import SemanticUnavailable, load_embedder, semantic_status
 from .engine import SORTS, Backend, IndexUnavailable, Ranking, ResultSet, open_index
 from .filtering import FilterError, FilterNode, describe_filter, parse_filter
+from .fusion import MODES, Fuser, choose_mode
 from .highlighting import _hit_snippet, _SnippetStyle, highlight, make_fragments, make_snippet
 from .querying import Node, QueryError, Word, describe, parse, positive_leaves
 from .ranking import Ranker
+from .vectors import VectorStore
 from .vocabulary import VOCABULARY_FILE, Vocabulary
 
 __all__ = [
@@ -43,6 +46,8 @@ __all__ = [
     "IndexUnavailable",
     "SORTS",
     "FACETS",
+    "MODES",
+    "SemanticOff",
 ]
 
 #: Accepted values of ``facets`` (and of ``sort``: :data:`search.engine.SORTS`).
@@ -61,6 +66,7 @@ class SearchRequest:
     highlight_post_tag: str = "</mark>"
     snippet_chars: int | None = None  # None: the configured default
     snippets: int = 1
+    mode: str = "auto"  # lexical, semantic, hybrid; auto: hybrid for long natural-language queries
 
 
 @dataclass
@@ -89,6 +95,7 @@ class SearchResponse:
     filter: str | None = None
     facets: dict[str, dict[str, int]] | None = None
     suggestion: str | None = None
+    mode: str = "lexical"  # the mode that ran
 
     def as_dict(self) -> dict[str, Any]:
         """The answer as JSON-ready data, fields in declaration order. Shallow:
@@ -96,6 +103,14 @@ class SearchResponse:
         out = dict(self.__dict__)
         out["hits"] = [dict(hit.__dict__) for hit in self.hits]
         return out
+
+
+#: Estimated cost of embedding a query, in the admission's microseconds.
+EMBED_COST = 15_000
+
+
+class SemanticOff(ValueError):
+    """A request asked for semantic or hybrid search where it is not available; the message says why."""
 
 
 #: How many of the most common written words a server analyses as it starts
@@ -122,6 +137,8 @@ class SearchService:
         self._vocabulary_checked = 0.0
         self._vocabulary_stamp: int | None = None
         self._vocabulary_loading = False
+        self._fuser: Fuser | None = None
+        self._semantic_reason: str | None = None if settings.semantic else "off (set SEARCH_SEMANTIC=1)"
         shared = admission.SERVER_ADMISSION
         if shared is not None and (shared.cheap, shared.budget) == (settings.cheap_cost, max(settings.work_budget, 1)):
             self.expensive = shared
@@ -159,7 +176,48 @@ class SearchService:
 
     def health(self) -> dict[str, Any]:
         index = self.index()
-        return {"status": "ok", "documents": index.doc_count(), "generation": index.generation()}
+        return {"status": "ok", "documents": index.doc_count(), "generation": index.generation(),
+                "semantic": self.semantic_state(counts=False)}
+
+    def fuser(self) -> Fuser | None:
+        """The hybrid search, or None (and :meth:`semantic_state` says why): loads the
+        model on first use when ``semantic`` is on."""
+        if self._fuser is None and self._semantic_reason is None:
+            index = self.index()
+            with self._lock:
+                if self._fuser is None and self._semantic_reason is None:
+                    try:
+                        embedder = load_embedder(threads=self.settings.semantic_threads, max_tokens=self.settings.embed_tokens)
+                    except (SemanticUnavailable, OSError, RuntimeError) as exc:
+                        self._semantic_reason = str(exc)
+                        return None
+                    assert self._ranker is not None
+                    self._fuser = Fuser(
+                        self._ranker, embedder, VectorStore(index.path), weight=self.settings.semantic_weight,
+                        lexical_candidates=self.settings.lexical_candidates,
+                        semantic_candidates=self.settings.semantic_candidates,
+                    )
+        return self._fuser
+
+    def semantic_state(self, *, counts: bool = True) -> dict[str, Any]:
+        """Whether hybrid search runs, and if not why: for /health and /stats. Asking
+        does not load the model (the warm-up does); it is ``loading`` until then."""
+        state: dict[str, Any] = {"enabled": bool(self.settings.semantic)}
+        if self._semantic_reason is not None:
+            return {**state, "available": False, "reason": self._semantic_reason}
+        if self._fuser is None:
+            reason = semantic_status()  # a child process checks the model runs here, once
+            if reason:
+                return {**state, "available": False, "reason": reason}
+            return {**state, "available": False, "reason": "loading the model"}
+        view = self._fuser.view()
+        vectors = len(view) if view is not None else 0
+        state.update(available=vectors > 0, model=self._fuser.embedder.name, vectors=vectors)
+        if not vectors:
+            state["reason"] = "no document is embedded yet: run hindi-search embed"
+        if counts:
+            state["documents"] = self.index().doc_count()
+        return state
 
     def parse(self, q: str, *, strict: bool = True, deadline: Deadline = NO_DEADLINE) -> Node:
         """Parse ``q`` with the index's analyzer; raises :class:`QueryError`.
@@ -191,7 +249,8 @@ class SearchService:
     def _ranked(
         self, q: str, offset: int, limit: int, *, filter: FilterNode | None = None,
         facets: Sequence[str] = (), sort: str = "relevance", deadline: Deadline, extra_cost: int = 0,
-    ) -> tuple[Node, ResultSet, bool]:
+        mode: str = "auto",
+    ) -> tuple[Node, ResultSet, bool, str]:
         """Parse and rank ``q``: the query tree used, what it found, and
         whether that tree is the relaxed one (the strict one found nothing).
 
@@ -199,16 +258,18 @@ class SearchService:
         every word, a long one its quoted phrases), it is searched again as
         any of its words and phrases, ranked, rather than answering with
         nothing. A phrase still only matches where its words stand together.
+        The last item is the mode that ran (``lexical``, ``hybrid``, ``semantic``).
         """
         with self.expensive.admit(text_cost(q) + extra_cost, deadline):
             node = self.parse(q, deadline=deadline)
             wanted = dict(offset=offset, filter=filter, facets=facets, sort=sort, deadline=deadline, extra_cost=extra_cost)
-            found = self.find(node, limit, **wanted)
+            found, ran = self.find_in_mode(node, limit, q=q, mode=mode, **wanted)
             if found.total == 0:
                 loose = self.parse(q, strict=False, deadline=deadline)
                 if loose != node:
-                    return loose, self.find(loose, limit, **wanted), True
-            return node, found, False
+                    again, ran = self.find_in_mode(loose, limit, q=q, mode=mode, **wanted)
+                    return loose, again, True, ran
+            return node, found, False, ran
 
     def parse_filter(self, text: str) -> FilterNode | None:
         """Parse the ``filter`` parameter; raises :class:`FilterError` saying where it fails.
@@ -240,15 +301,43 @@ class SearchService:
                 facets=facets, sort=sort, deadline=deadline,
             )
 
+    def find_in_mode(
+        self, node: Node | None, limit: int, *, q: str = "", mode: str = "auto", offset: int = 0, filter: FilterNode | None = None,
+        facets: Sequence[str] = (), sort: str = "relevance", deadline: Deadline | None = None, extra_cost: int = 0,
+    ) -> tuple[ResultSet, str]:
+        """:meth:`find` in ``mode`` (:data:`~search.fusion.MODES`): ``(found, the mode that ran)``.
+        :class:`SemanticOff` when semantic or hybrid search is asked for and cannot run."""
+        deadline = deadline or self.deadline()
+        wanted = choose_mode(node, mode, sort) if self.settings.semantic or mode != "auto" else "lexical"
+        if wanted == "lexical" or node is None:
+            return self.find(node, limit, offset=offset, filter=filter, facets=facets, sort=sort,
+                             deadline=deadline, extra_cost=extra_cost), "lexical"
+        fuser = self.fuser()
+        if fuser is None:
+            if mode == "auto":
+                return self.find(node, limit, offset=offset, filter=filter, facets=facets, sort=sort,
+                                 deadline=deadline, extra_cost=extra_cost), "lexical"
+            raise SemanticOff(f"mode={mode} is not available here: semantic search is {self._semantic_reason}")
+        index = self.index()
+        prefix_terms = self.settings.max_prefix_terms
+        cost = extra_cost + EMBED_COST + index.estimate(
+            node, max_prefix_terms=prefix_terms, budget=self.expensive.budget, deadline=deadline
+        )
+        with self.expensive.admit(cost, deadline):
+            return fuser.find(
+                q, node, wanted, limit=limit, offset=offset, filter=filter, facets=facets, sort=sort,
+                deadline=deadline, max_prefix_terms=prefix_terms,
+            )
+
     def search(self, request: SearchRequest, deadline: Deadline | None = None) -> SearchResponse:
         started = time.perf_counter()
         deadline = deadline or self.deadline()
         index = self.index()
         flt = self.parse_filter(request.filter)
         offset = (request.page - 1) * request.per_page
-        node, found, relaxed = self._ranked(
+        node, found, relaxed, mode = self._ranked(
             request.q, offset, request.per_page, filter=flt, facets=request.facets, sort=request.sort,
-            deadline=deadline, extra_cost=HIT_COST * request.per_page,
+            deadline=deadline, extra_cost=HIT_COST * request.per_page, mode=request.mode,
         )
         total = found.total
         leaves = positive_leaves(node)
@@ -263,7 +352,7 @@ class SearchService:
             suggestion = self.did_you_mean(request.q, node, strict_total, flt, deadline=deadline)
         return SearchResponse(
             query=request.q,
-            parsed=describe(node),
+            parsed=describe(node) if mode == "lexical" else f"{mode}: {describe(node)}",
             total=total,
             page=request.page,
             per_page=request.per_page,
@@ -273,6 +362,7 @@ class SearchService:
             filter=describe_filter(flt) if flt is not None else None,
             facets=_facet_counts(found.facets) if request.facets else None,
             suggestion=suggestion,
+            mode=mode,
         )
 
     def _snippet_style(self, request: SearchRequest) -> _SnippetStyle:
@@ -297,9 +387,9 @@ class SearchService:
         deadline = deadline or self.export_deadline()
         index = self.index()
         flt = self.parse_filter(request.filter)
-        node, found, _ = self._ranked(  # what /search finds, the relaxed reading included
+        node, found, _, _ = self._ranked(  # what /search finds, the relaxed reading included
             request.q, 0, max_rows, filter=flt, sort=request.sort, deadline=deadline,
-            extra_cost=HIT_COST * max_rows,
+            extra_cost=HIT_COST * max_rows, mode=request.mode,
         )
         leaves = positive_leaves(node)
         style = self._snippet_style(request)
@@ -312,7 +402,7 @@ class SearchService:
         return found.total, rows()
 
     def facet_counts(
-        self, q: str, filter: str, names: Sequence[str], deadline: Deadline | None = None
+        self, q: str, filter: str, names: Sequence[str], deadline: Deadline | None = None, mode: str = "auto"
     ) -> dict[str, dict[str, int]]:
         """Facet counts of ``names`` over the documents ``q`` finds under ``filter`` (no hits).
 
@@ -320,8 +410,9 @@ class SearchService:
         a ticked source still shows how many documents the other sources have.
         """
         deadline = deadline or self.deadline()
-        found = self.find(
-            self.parse(q, deadline=deadline), 1, filter=self.parse_filter(filter), facets=names, deadline=deadline
+        found, _ = self.find_in_mode(
+            self.parse(q, deadline=deadline), 1, filter=self.parse_filter(filter), facets=names, deadline=deadline,
+            q=q, mode=mode,
         )
         return _facet_counts(found.facets)
 
@@ -394,6 +485,11 @@ class SearchService:
                     stamp = os.stat(path).st_mtime_ns if os.path.exists(path) else None
                     self._reload_vocabulary(index, stamp, pause=0.0)
                 index.warm_up(self.settings.phrase_warm_share)
+                fuser = self.fuser() if self.settings.semantic else None  # the model, ~1 s to load
+                if fuser is not None:
+                    view = fuser.view()
+                    if view is not None:
+                        view.matrix()
                 for word in self.vocabulary().common_words(WARM_WORDS):
                     index.analyzer.word(word)  # remembered: snippets analyse hits' text word by word
             except Exception:  # noqa: BLE001 - a missing or damaged index is reported by the searches themselves
@@ -496,11 +592,12 @@ class SearchService:
             "index_bytes": files["index_bytes"],
             "last_ingest": files["last_commit"],
             "vocabulary_words": len(self.vocabulary(deadline)),
+            "semantic": self.semantic_state(),
         }
 
-    def ranked_ids(self, q: str, limit: int) -> list[str]:
+    def ranked_ids(self, q: str, limit: int, mode: str = "auto") -> list[str]:
         """Just the ranked ids for ``q``, through the same parse and ranking as :meth:`search`."""
-        _, found, _ = self._ranked(q, 0, limit, deadline=self.deadline())
+        _, found, _, _ = self._ranked(q, 0, limit, deadline=self.deadline(), mode=mode)
         return [stored["id"] for _, stored in found.hits]
 
 

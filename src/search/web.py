@@ -24,7 +24,7 @@ from .exporting import csv_chunks, json_chunks
 from .openapi import openapi_spec
 from .pages import pages
 from .params import BadRequest, positive_int, required_q, search_request
-from .searching import Busy, FilterError, IndexUnavailable, QueryError, SearchService, SearchTimeout
+from .searching import Busy, FilterError, IndexUnavailable, QueryError, SearchService, SearchTimeout, SemanticOff
 
 __all__ = ["create_app"]
 
@@ -165,6 +165,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.errorhandler(QueryError)
     def bad_query(exc: QueryError) -> Any:
         return _error(400, "bad_query", str(exc))
+
+    @app.errorhandler(SemanticOff)
+    def semantic_off(exc: SemanticOff) -> Any:
+        return _error(400, "semantic_unavailable", str(exc))
 
     @app.errorhandler(FilterError)
     def bad_filter(exc: FilterError) -> Any:

@@ -29,8 +29,7 @@ from __future__ import annotations
 from ..deadline import SearchTimeout
 from . import faults  # noqa: F401 - installs the test hook when SEARCH_FAULT_INJECT is set
 from .backend import (
-
-
+    COLUMN_FIELDS,
     SORTS,
     STORED_FIELDS,
     TEXT_FIELDS,
@@ -59,6 +58,7 @@ __all__ = [
     "ResultSet",
     "Ranking",
     "SORTS",
+    "COLUMN_FIELDS",
     "STORED_FIELDS",
     "TEXT_FIELDS",
     "FAULT_INJECT_ENV",

@@ -35,6 +35,8 @@ from ..vocabulary import Vocabulary
 STORED_FIELDS = ("id", "title", "body", "url", "published", "source", "category", "hash")
 #: The analysed text fields, searched by words and phrases.
 TEXT_FIELDS = ("title", "body")
+#: Stored fields every backend can give without reading a whole document (``find(fields=...)``).
+COLUMN_FIELDS = ("id", "hash", "published", "source", "category")
 #: Accepted values of ``sort``.
 SORTS = ("relevance", "published", "-published")
 
@@ -136,13 +138,17 @@ class Backend(Protocol):
         self, node: Node | None, *, limit: int, offset: int = 0, max_prefix_terms: int = 50,
         filter: FilterNode | None = None, facets: Sequence[str] = (), sort: str = "relevance",
         time_limit: float = 0.0, deadline: Deadline | None = None, boosts: Sequence[tuple[str, float]] = (),
+        fields: Sequence[str] | None = None,
     ) -> ResultSet:
         """The ``limit`` hits after the first ``offset`` of ``node`` (None: every document)
         under ``filter``, in ``sort`` order (:data:`SORTS`), with the exact total and the
         counts of ``facets`` over every match. ``boosts`` (body terms with weights; only
         for an any-word query sorted by relevance) add to the scores of the documents
         the query matches without matching any others: the ranking layer's feedback.
-        Results are the same whatever the page size, the sort or the facets asked for."""
+        Results are the same whatever the page size, the sort or the facets asked for.
+        ``fields``: the stored fields each hit needs (None: all); a backend may then
+        leave the others out (hybrid search checks a hundred candidates' ids and
+        content hashes, and reads the whole of only the page it shows)."""
 
     def estimate(
         self, node: Node | None, *, max_prefix_terms: int = 50, budget: int = 1 << 62, deadline: Deadline = NO_DEADLINE,

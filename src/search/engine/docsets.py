@@ -88,6 +88,7 @@ class _DocSets:
         self.terms_size = 0
         self.filters: dict[FilterNode, int] = {}
         self.columns: dict[str, tuple[list[str], np.ndarray]] = {}
+        self.label_codes: dict[str, dict[str, int]] = {}
         self.lengths: dict[str, np.ndarray] = {}
         self.scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self.scores_size = 0
@@ -259,6 +260,11 @@ class _DocSets:
         """One boolean per document (deleted ones included) for a filter tree."""
         if isinstance(node, Condition):
             labels, codes = self._column(node.field)
+            if node.op in ("=", "in"):  # a set of values (hybrid search's ids): looked up, not tested one by one
+                where = self._label_codes(node.field)
+                wanted = np.zeros(len(labels), dtype=bool)
+                wanted[[where[v] for v in node.values if v in where]] = True
+                return wanted[codes]
             return np.fromiter((_condition_holds(node, label) for label in labels), bool, len(labels))[codes]
         if isinstance(node, Negate):
             return ~self._filter_mask(node.child)
@@ -288,6 +294,17 @@ class _DocSets:
         labels, codes = self._column(name)
         counts = np.bincount(codes[_members(docs, self.size)], minlength=len(labels))
         return {labels[i]: int(counts[i]) for i in np.flatnonzero(counts) if labels[i]}
+
+    def column(self, name: str) -> tuple[list[str], np.ndarray]:
+        """Field ``name``'s values (``""`` first) and, per document, the index of its value."""
+        return self._column(name)
+
+    def _label_codes(self, name: str) -> dict[str, int]:
+        """``{value: its index in the column's labels}`` of field ``name``."""
+        cached = self.label_codes.get(name)
+        if cached is None:
+            cached = self.label_codes[name] = {label: i for i, label in enumerate(self._column(name)[0])}
+        return cached
 
     def _column(self, name: str) -> tuple[list[str], np.ndarray]:
         """The values of field ``name`` (``""`` first) and, per document, the index of its value."""

@@ -46,7 +46,7 @@ from ..filtering import FilterError, FilterNode
 from ..querying import AnyWords, Node, QueryError
 from ..romanized import best_matches, candidate_keys
 from ..vocabulary import Vocabulary, fsync_directory
-from .backend import IndexLocked, IndexUnavailable, Ranking, ResultSet, TEXT_FIELDS
+from .backend import COLUMN_FIELDS, IndexLocked, IndexUnavailable, Ranking, ResultSet, TEXT_FIELDS
 from .compiling import _Compiler, _estimate
 from .docsets import _DocSets, _best, _bitset, _members
 from .lexicon import _Lexicon, _Lexicons
@@ -412,6 +412,7 @@ class SearchIndex:
         time_limit: float = 0.0,
         deadline: Deadline | None = None,
         boosts: Sequence[tuple[str, float]] = (),
+        fields: Sequence[str] | None = None,
     ) -> ResultSet:
         """Search with a filter, facet counts over the whole result set and a sort order
         (see :meth:`search.engine.backend.Backend.find`).
@@ -439,6 +440,8 @@ class SearchIndex:
         found = self._run(compiler, memo, node, offset + limit, filter, facets, sort, deadline, boosts)
         if not boosts:
             self._local.last_search = memo
+        if fields is not None and set(fields) <= set(COLUMN_FIELDS):
+            return _page_from_columns(found, docsets, offset, limit, fields)
         return _page(found, memo, offset, limit)
 
     def _run(
@@ -672,6 +675,17 @@ class _Found:
     total: int
     top: list[tuple[float, int]]
     facets: dict[str, dict[str, int]]
+
+
+def _page_from_columns(found: _Found, docsets: _DocSets, offset: int, limit: int, fields: Sequence[str]) -> ResultSet:
+    """A page whose hits carry only ``fields``, read from the sortable columns
+    (a stored document is a compressed pickle: 0.1 ms each to read whole)."""
+    columns = {name: docsets.column(name) for name in fields}
+    hits = [
+        (score, {name: labels[codes[docnum]] for name, (labels, codes) in columns.items()})
+        for score, docnum in found.top[offset : offset + limit]
+    ]
+    return ResultSet(total=found.total, hits=hits, facets=found.facets)
 
 
 def _page(found: _Found, memo: "_SearchMemo", offset: int, limit: int) -> ResultSet:

@@ -119,7 +119,9 @@ class Settings:
         128, "Model tokens of a document embedded: its title and the opening of its body (the model never "
         "truncates; a longer passage costs more and, measured, gained little)."
     )
-    semantic_threads: int = _setting(1, "Threads a server process's model uses to embed a query.")
+    semantic_threads: int = _setting(
+        2, "Threads a server process's model uses to embed a query (fixed when the model first loads in a process)."
+    )
     # -- time limits and admission of expensive searches
     export_time_limit: float = _setting(
         30.0, "Seconds an export (/export.csv, /export.json) may take, search and every row's snippet included, "

@@ -190,6 +190,11 @@ def semantic_status() -> str | None:
         return _status["reason"]
 
 
+def probed_status() -> str | None | bool:
+    """:func:`semantic_status` if it is known already, else False (never waits for the probe)."""
+    return _status.get("reason", False)
+
+
 def _probe() -> str | None:
     try:
         import importlib.util
@@ -222,11 +227,6 @@ def load_embedder(*, threads: int = 1, max_tokens: int = 128, check: bool = True
         if key not in _embedders:
             _embedders[key] = E5Embedder(threads=threads, max_tokens=max_tokens)
         return _embedders[key]
-
-
-def describe(embedder: Any) -> dict[str, Any]:
-    """The model's identity for /stats."""
-    return {"model": getattr(embedder, "name", "?"), "dim": getattr(embedder, "dim", DIM)}
 
 
 # --------------------------------------------------------------------------

@@ -51,11 +51,13 @@ class Ranker:
         self, node: Node | None, *, limit: int, offset: int = 0, max_prefix_terms: int = 50,
         filter: FilterNode | None = None, facets: Sequence[str] = (), sort: str = "relevance",
         time_limit: float = 0.0, deadline: Deadline | None = None, fields: Sequence[str] | None = None,
+        feedback: bool = True,
     ) -> ResultSet:
         """:meth:`Backend.find` with romanized readings blended and, for a long any-word
         query by relevance, the hits after the first ``feedback_after`` re-ranked by the
         words of the best ``feedback_docs`` (whatever the page size: pages agree).
-        ``fields`` as for :meth:`Backend.find`."""
+        ``fields`` as for :meth:`Backend.find`; ``feedback`` False leaves feedback out
+        (hybrid search, where the meaning vectors find the stories in other words)."""
         backend = self.backend
         if deadline is None:
             deadline = Deadline(time_limit)
@@ -66,7 +68,7 @@ class Ranker:
         window = offset + limit
         same = dict(max_prefix_terms=max_prefix_terms, filter=filter, sort=sort, fields=fields)
         if not (
-            isinstance(node, AnyWords) and sort == "relevance" and ranking.feedback_terms > 0
+            feedback and isinstance(node, AnyWords) and sort == "relevance" and ranking.feedback_terms > 0
             and ranking.feedback_docs > 0 and window > ranking.feedback_after
         ):
             return backend.find(node, limit=limit, offset=offset, facets=facets, deadline=deadline, **same)

@@ -21,7 +21,7 @@ from .admission import HIT_COST, Busy, ExpensiveSearches, text_cost
 from .analysis import Analyzer
 from .config import Settings
 from .deadline import NO_DEADLINE, Deadline, SearchTimeout
-from .embedding import SemanticUnavailable, load_embedder, semantic_status
+from .embedding import SemanticUnavailable, load_embedder, probed_status
 from .engine import SORTS, Backend, IndexUnavailable, Ranking, ResultSet, open_index
 from .filtering import FilterError, FilterNode, describe_filter, parse_filter
 from .fusion import MODES, Fuser, choose_mode
@@ -206,7 +206,7 @@ class SearchService:
         if self._semantic_reason is not None:
             return {**state, "available": False, "reason": self._semantic_reason}
         if self._fuser is None:
-            reason = semantic_status()  # a child process checks the model runs here, once
+            reason = probed_status()  # the warm-up's child process checks the model runs here, once
             if reason:
                 return {**state, "available": False, "reason": reason}
             return {**state, "available": False, "reason": "loading the model"}
@@ -323,10 +323,15 @@ class SearchService:
         cost = extra_cost + EMBED_COST + index.estimate(
             node, max_prefix_terms=prefix_terms, budget=self.expensive.budget, deadline=deadline
         )
+        vocabulary = self.vocabulary(deadline)
+
+        def spelling(norm: str) -> str:  # the documents' commonest way of writing the word
+            return vocabulary.surface(norm) if vocabulary.frequency(norm) else norm
+
         with self.expensive.admit(cost, deadline):
             return fuser.find(
                 q, node, wanted, limit=limit, offset=offset, filter=filter, facets=facets, sort=sort,
-                deadline=deadline, max_prefix_terms=prefix_terms,
+                deadline=deadline, max_prefix_terms=prefix_terms, spelling=spelling,
             )
 
     def search(self, request: SearchRequest, deadline: Deadline | None = None) -> SearchResponse:

@@ -29,8 +29,9 @@ import fcntl
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -295,8 +296,6 @@ def _append(path: str, committed: int, data: bytes) -> None:
 
 
 def _flock(f: Any, timeout: float) -> bool:
-    import time
-
     end = time.monotonic() + timeout
     while True:
         try:
@@ -307,7 +306,3 @@ def _flock(f: Any, timeout: float) -> bool:
                 return False
             time.sleep(0.05)
 
-
-def ids_and_hashes(stored: Iterable[dict[str, Any]]) -> dict[str, str]:
-    """``{id: content hash}`` of stored documents."""
-    return {fields["id"]: fields.get("hash", "") for fields in stored}

@@ -17,7 +17,6 @@ compare the ratios.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -29,21 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from search.vectors import VectorStore  # noqa: E402
+from suggest import timed  # noqa: E402 - median ms of repeated calls
 
 DIM = 384
 #: A headline-length query and a passage-length text, written for this benchmark.
 QUERY = "राज्य में बारिश से फसलें बर्बाद, किसानों ने मुआवजे की मांग की"
 PASSAGE = ("जिले के कई गांवों में रात भर हुई तेज बारिश और ओलावृष्टि से गेहूं और सरसों की खड़ी फसलें खेतों में बिछ गईं। "
            "किसानों का कहना है कि कटाई से ठीक पहले हुए इस नुकसान की भरपाई के बिना वे अगली बुवाई नहीं कर पाएंगे। ") * 3
-
-
-def median_ms(run, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def nearest(rows: int, repeat: int) -> dict[str, float]:
@@ -63,9 +54,9 @@ def nearest(rows: int, repeat: int) -> dict[str, float]:
         started = time.perf_counter()
         view.matrix()
         copy_ms = (time.perf_counter() - started) * 1000
-        ours = median_ms(lambda: view.nearest(query, 100), repeat)
+        ours = timed(lambda: view.nearest(query, 100), repeat)
         half = query.astype(np.float16)
-        base = median_ms(lambda: np.argpartition(-(view.data @ half), 99)[:100], max(3, repeat // 5))
+        base = timed(lambda: np.argpartition(-(view.data @ half), 99)[:100], max(3, repeat // 5))
         return {"rows": rows, "nearest_ms": ours, "float16_ms": base, "copy_ms": copy_ms,
                 "store_mb": rows * DIM * 2 / 2**20, "copy_mb": rows * DIM * 4 / 2**20}
 
@@ -80,8 +71,8 @@ def model(queries: int, threads: int) -> dict[str, float]:
     embedder.queries([QUERY])
     return {
         "passage_tokens": embedder._model.token_count(passage),
-        "query": median_ms(lambda: embedder.queries([QUERY]), queries),
-        "passage": median_ms(lambda: embedder.passages([passage] * 8), 3) / 8,
+        "query": timed(lambda: embedder.queries([QUERY]), queries),
+        "passage": timed(lambda: embedder.passages([passage] * 8), 3) / 8,
     }
 
 

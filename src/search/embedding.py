@@ -276,7 +276,9 @@ def embed_index(
 
     started = time.monotonic()
     report = EmbedReport(model=embedder.name)
-    wanted = {fields["id"]: fields.get("hash", "") for fields in index.iter_stored()}
+    # Ids and content hashes only (the backend reads them without whole documents).
+    every = index.find(None, limit=max(index.doc_count(), 1), fields=("id", "hash"))
+    wanted = {fields["id"]: fields.get("hash", "") for _, fields in every.hits}
     report.documents = len(wanted)
     with VectorStore(index.path).writer(embedder.name, embedder.dim, timeout=timeout) as writer:
         report.dropped = writer.keep_only(wanted)

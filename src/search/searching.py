@@ -289,17 +289,20 @@ class SearchService:
         ``deadline``, admitted as an expensive search when its estimated cost (plus
         ``extra_cost``, e.g. an export's rows) says so (:class:`ExpensiveSearches`)."""
         deadline = deadline or self.deadline()
-        index = self.index()
         prefix_terms = max_prefix_terms or self.settings.max_prefix_terms
-        cost = extra_cost + index.estimate(
-            node, max_prefix_terms=prefix_terms, budget=self.expensive.budget, deadline=deadline
-        )
+        cost = self._cost(node, prefix_terms, extra_cost, deadline)
         assert self._ranker is not None
         with self.expensive.admit(cost, deadline):
             return self._ranker.find(
                 node, limit=limit, offset=offset, max_prefix_terms=prefix_terms, filter=filter,
                 facets=facets, sort=sort, deadline=deadline,
             )
+
+    def _cost(self, node: Node | None, prefix_terms: int, extra_cost: int, deadline: Deadline) -> int:
+        """A search's estimated work for admission control, ``extra_cost`` included."""
+        return extra_cost + self.index().estimate(
+            node, max_prefix_terms=prefix_terms, budget=self.expensive.budget, deadline=deadline
+        )
 
     def find_in_mode(
         self, node: Node | None, limit: int, *, q: str = "", mode: str = "auto", offset: int = 0, filter: FilterNode | None = None,
@@ -309,20 +312,14 @@ class SearchService:
         :class:`SemanticOff` when semantic or hybrid search is asked for and cannot run."""
         deadline = deadline or self.deadline()
         wanted = choose_mode(node, mode, sort) if self.settings.semantic or mode != "auto" else "lexical"
-        if wanted == "lexical" or node is None:
+        fuser = self.fuser() if wanted != "lexical" else None
+        if fuser is None or node is None:
+            if wanted != "lexical" and mode != "auto":
+                raise SemanticOff(f"mode={mode} is not available here: semantic search is {self._semantic_reason}")
             return self.find(node, limit, offset=offset, filter=filter, facets=facets, sort=sort,
                              deadline=deadline, extra_cost=extra_cost), "lexical"
-        fuser = self.fuser()
-        if fuser is None:
-            if mode == "auto":
-                return self.find(node, limit, offset=offset, filter=filter, facets=facets, sort=sort,
-                                 deadline=deadline, extra_cost=extra_cost), "lexical"
-            raise SemanticOff(f"mode={mode} is not available here: semantic search is {self._semantic_reason}")
-        index = self.index()
         prefix_terms = self.settings.max_prefix_terms
-        cost = extra_cost + EMBED_COST + index.estimate(
-            node, max_prefix_terms=prefix_terms, budget=self.expensive.budget, deadline=deadline
-        )
+        cost = self._cost(node, prefix_terms, extra_cost + EMBED_COST, deadline)
         vocabulary = self.vocabulary(deadline)
 
         def spelling(norm: str) -> str:  # the documents' commonest way of writing the word
@@ -490,7 +487,7 @@ class SearchService:
                     stamp = os.stat(path).st_mtime_ns if os.path.exists(path) else None
                     self._reload_vocabulary(index, stamp, pause=0.0)
                 index.warm_up(self.settings.phrase_warm_share)
-                fuser = self.fuser() if self.settings.semantic else None  # the model, ~1 s to load
+                fuser = self.fuser()  # the model (~1 s to load) when semantic search is on
                 if fuser is not None:
                     view = fuser.view()
                     if view is not None:

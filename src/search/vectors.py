@@ -12,7 +12,7 @@ aside, flushed, renamed into place) count them: a reader never sees a row that
 was not committed, and a kill mid-write leaves only bytes past the committed
 count, cut off by the next writer. A row belongs to one version of a document
 (its content hash); searches use a row only while the index still holds that
-version (:meth:`VectorView.current_rows`), so a replaced or deleted document's
+version (:meth:`VectorView.vector`), so a replaced or deleted document's
 old vector is never used even before ``hindi-search embed`` drops it.
 
 Readers memory-map the float16 file (43 MB for 55,737 documents); scoring
@@ -127,10 +127,6 @@ class VectorView:
         best = best[np.argsort(-scores[best], kind="stable")]
         return [(int(row), float(scores[row])) for row in best]
 
-    def current_rows(self, hashes: dict[str, str]) -> set[str]:
-        """Ids of ``hashes`` (``{id: the index's content hash}``) whose vector is of that version."""
-        return {doc_id for doc_id, h in hashes.items() if (row := self.row_of.get(doc_id)) is not None and self.hashes[row] == h}
-
 
 class VectorStore:
     """The vectors of the index at ``index_path``; cheap to ask often (re-reads only after a commit)."""
@@ -140,9 +136,6 @@ class VectorStore:
         self._view: VectorView | None = None
         self._stamp: tuple[int, int] | None = None
         self._lock = threading.Lock()
-
-    def exists(self) -> bool:
-        return os.path.exists(os.path.join(self.directory, _STATE))
 
     def view(self) -> VectorView | None:
         """The committed vectors now, or None when nothing was ever embedded."""

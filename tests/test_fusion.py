@@ -50,6 +50,23 @@ def test_the_model_reads_the_query_as_typed_without_what_it_excludes():
     assert read("भार*") == ""
 
 
+def test_the_model_reads_each_word_as_the_documents_spell_it():
+    """Spelling the lexical side folds must not move the query's vector: vowel length
+    (दिल्लि), words joined to punctuation (ओडिशा:), stop words where unambiguous."""
+    from search.vocabulary import Vocabulary
+
+    vocabulary = Vocabulary(A)
+    for text in ["दिल्ली और ओडिशा में जागरूकता", "दिल्ली ओडिशा", "जागरुकता"]:
+        vocabulary.add_document([text])
+
+    def spelled(q: str) -> str:
+        return model_text(q, parse(q, A), vocabulary.spelled)
+
+    assert spelled("ओडीशा: दिल्लि में जागरुकता नहिं") == "ओडिशा: दिल्ली में जागरूकता नहीं"
+    assert spelled("आगरा-दिल्लि की कि") == "आगरा-दिल्ली की कि"  # की and कि are two words
+    assert spelled("अनजाना शब्द") == "अनजाना शब्द"  # not in the index: as typed
+
+
 def test_auto_fuses_long_queries_by_relevance_only():
     sentence = parse("दिल्ली में कोरोना के नए मामले बढ़े", A)
     assert choose_mode(sentence, "auto", "relevance") == "hybrid"

@@ -64,6 +64,7 @@ _EMBEDDING = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_pr
 _LATIN = re.compile(r"[A-Za-z]")
 _DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 _FIELD_NAME = re.compile(r"^\(*(title|body):")
+_LETTERS = re.compile(r"[\w\u0900-\u0963\u0966-\u097F\u200c\u200d]+")  # a word: letters, signs, joiners
 
 #: What a candidate carries until it is shown: enough to find its vector and sort it by date.
 _CANDIDATE_FIELDS = ("id", "hash", "published")
@@ -142,7 +143,8 @@ def model_text(q: str, node: Node, spelling: Callable[[str], str] | None = None)
     if devanagari <= latin:
         return ""
     spell = spelling or (lambda word: word)
-    return " ".join(spell(normalise(word)) for word in text.split())
+    # each run of letters of a token on its own: "ओडिशा:", "आगरा-दिल्ली"
+    return " ".join(_LETTERS.sub(lambda m: spell(normalise(m.group())), token) for token in text.split())
 
 
 def choose_mode(node: Node | None, mode: str, sort: str) -> str:
@@ -214,9 +216,10 @@ class Fuser:
         if view is None:
             return self._lexical(node, limit, offset, filter, facets, sort, deadline, same), "lexical"
         window = offset + limit
-        # The model embeds the query (outside the interpreter lock) while the lexical
-        # candidates are found: the two costs overlap instead of adding up.
-        embedding = _EMBEDDING.submit(self.query_vector, text)
+        # The model embeds the query and the product finds its nearest documents (both
+        # outside the interpreter lock) while the lexical candidates are found: the
+        # costs overlap instead of adding up.
+        embedding = _EMBEDDING.submit(self._nearest, text, view)
         lexical = None
         if mode == "hybrid":
             # Without pseudo-relevance feedback: the nearest documents do its work (measured:
@@ -228,11 +231,11 @@ class Fuser:
         try:
             semantic = deadline.share(0.5) if lexical is not None else deadline
             try:
-                vector = embedding.result(timeout=None if math.isinf(semantic.at) else semantic.remaining())
+                vector, nearest = embedding.result(timeout=None if math.isinf(semantic.at) else semantic.remaining())
             except concurrent.futures.TimeoutError:
                 raise SearchTimeout("the query's embedding took longer than its share of the time limit") from None
             semantic.check()
-            found = self._semantic_candidates(node, view, vector, lexical, filter, semantic, same)
+            found = self._semantic_candidates(node, view, nearest, lexical, filter, semantic, same)
         except SearchTimeout:
             if lexical is None:
                 raise
@@ -270,8 +273,13 @@ class Fuser:
         whole = whole_documents(self.backend, [stored["id"] for _, stored in hits if "body" not in stored], deadline)
         return [(score, whole.get(stored["id"], stored)) for score, stored in hits]
 
+    def _nearest(self, text: str, view: VectorView) -> tuple[np.ndarray, list[tuple[int, float]]]:
+        """The query's vector and its :attr:`semantic_candidates` nearest rows of ``view``."""
+        vector = self.query_vector(text)
+        return vector, view.nearest(vector, self.semantic_candidates)
+
     def _semantic_candidates(
-        self, node: Node, view: VectorView, vector: np.ndarray, lexical: ResultSet | None,
+        self, node: Node, view: VectorView, nearest: list[tuple[int, float]], lexical: ResultSet | None,
         filter: FilterNode | None, deadline: Deadline, same: dict[str, Any],
     ) -> tuple[list[_Candidate], list[_Candidate]]:
         """The nearest documents the lexical candidates lack, checked in the index:
@@ -279,7 +287,7 @@ class Fuser:
         lexical candidates)``, each with the vector of its current version."""
         shown = {stored["id"] for _, stored in lexical.hits} if lexical is not None else set()
         cosines = {}
-        for row, cosine in view.nearest(vector, self.semantic_candidates):
+        for row, cosine in nearest:
             doc_id = view.ids[row]
             if doc_id not in shown:
                 cosines[doc_id] = (cosine, view.hashes[row])

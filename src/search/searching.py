@@ -322,13 +322,10 @@ class SearchService:
         cost = self._cost(node, prefix_terms, extra_cost + EMBED_COST, deadline)
         vocabulary = self.vocabulary(deadline)
 
-        def spelling(norm: str) -> str:  # the documents' commonest way of writing the word
-            return vocabulary.surface(norm) if vocabulary.frequency(norm) else norm
-
         with self.expensive.admit(cost, deadline):
             return fuser.find(
                 q, node, wanted, limit=limit, offset=offset, filter=filter, facets=facets, sort=sort,
-                deadline=deadline, max_prefix_terms=prefix_terms, spelling=spelling,
+                deadline=deadline, max_prefix_terms=prefix_terms, spelling=vocabulary.spelled,
             )
 
     def search(self, request: SearchRequest, deadline: Deadline | None = None) -> SearchResponse:

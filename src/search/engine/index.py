@@ -423,8 +423,8 @@ class SearchIndex:
         count every match. ``deadline`` (or a positive ``time_limit`` in
         seconds) bounds all of it: past it, :class:`SearchTimeout` is raised
         between two steps, so a pathological query cannot hold a worker.
-        A search with ``boosts`` right after the same query's search without
-        (feedback's second run) reuses that search's scores and stored fields.
+        A search right after the same query's search on the same commit (in this
+        thread) reuses that search's scores and stored fields.
         """
         if deadline is None:
             deadline = Deadline(time_limit)
@@ -433,7 +433,10 @@ class SearchIndex:
         docsets: _DocSets = self._local.docsets
         compiler = _Compiler(self, searcher, docsets, self.ranking, max_prefix_terms, deadline)
         last: _SearchMemo | None = getattr(self._local, "last_search", None)
-        if boosts and last is not None and last.searcher is searcher and last.node == node:
+        # The same query again on the same commit (feedback's second run, hybrid search
+        # scoring its nearest documents, the next page): its scores and stored fields
+        # are those of the last run, whatever the filter (applied after them).
+        if last is not None and last.searcher is searcher and last.node == node:
             memo = last
         else:
             memo = _SearchMemo(searcher, node)

@@ -75,7 +75,23 @@ class TestSearchPage:
         q = page.by_id("q")
         assert q["attrs"]["role"] == "combobox" and q["attrs"]["name"] == "q"
         assert page.find("label", **{"for": "q"}), "the search box has a label"
-        assert not page.find("li", class_="hit")
+
+    def test_the_empty_page_browses_the_newest_documents_with_the_whole_index_facets(self, client, search):
+        """No query: the newest documents and every source's count, so an analyst can
+        browse by source, category and month without typing."""
+        page, _ = get_page(client, "/")
+        everything = search("", facets="source,category,published")
+        assert total(page) == everything["total"] > 0
+        assert hit_ids(page) == [h["id"] for h in everything["hits"]]
+        dates = [h["published"] for h in everything["hits"]]
+        assert dates == sorted(dates, reverse=True)
+        listed = page.by_id("facet-source")["text"]
+        assert all(source in listed for source in everything["facets"]["source"])
+        options = {o["attrs"]["value"]: "selected" in o["attrs"] for o in page.find("option")}
+        assert options == {"-published": True, "published": False}, "no relevance without a query"
+        source = next(iter(everything["facets"]["source"]))
+        narrowed, _ = get_page(client, "/", source=source)
+        assert total(narrowed) == everything["facets"]["source"][source]
 
     def test_results_match_the_api(self, client, search):
         page, markup = get_page(client, "/", q="भारत")

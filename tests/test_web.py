@@ -98,13 +98,42 @@ def test_a_short_word_does_not_match_a_shorter_one(client):
     assert answer["total"] > 0 and marked <= {"नई", "नयी"}
 
 
+class TestPlaceholderSearch:
+    """No query (Meilisearch's placeholder search): every document the filter keeps,
+    newest first, with facets, so a site or an analyst can browse without typing."""
+
+    @pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "   "}])
+    def test_no_query_lists_every_document_newest_first(self, client, params):
+        answer = client.get("/search", query_string={**params, "per_page": 100}).get_json()
+        everything = client.get("/stats").get_json()["documents"]
+        dates = [h["published"] for h in answer["hits"] if h["published"]]
+        assert answer["total"] == everything and dates == sorted(dates, reverse=True)
+        assert answer["sort"] == "-published" and answer["parsed"] == "" and answer["suggestion"] is None
+        assert all(h["snippet"] and "<mark>" not in h["snippet"] for h in answer["hits"])
+
+    def test_a_filter_alone_browses_its_documents_with_facets(self, client, search):
+        source = next(iter(search("भारत", facets="source")["facets"]["source"]))
+        answer = search("", filter=f'source = "{source}"', facets="source,category", sort="published")
+        assert answer["total"] == answer["facets"]["source"][source] > 0
+        assert set(answer["facets"]["source"]) == {source}
+        assert {h["source"] for h in answer["hits"]} == {source}
+        dates = [h["published"] for h in answer["hits"] if h["published"]]
+        assert answer["sort"] == "published" and dates == sorted(dates)
+
+    def test_relevance_without_a_query_is_by_date(self, search):
+        assert search("", sort="relevance")["sort"] == "-published"
+
+    def test_the_export_of_a_filter_alone(self, client, search):
+        wanted = search("", filter='category = "khel"', per_page=100)
+        response = client.get("/export.json", query_string={"filter": 'category = "khel"'})
+        assert response.status_code == 200
+        assert [h["id"] for h in response.get_json()["hits"]] == [h["id"] for h in wanted["hits"]]
+
+
 class TestErrors:
     @pytest.mark.parametrize(
         "params, message",
         [
-            ({}, "'q' is required"),
-            ({"q": ""}, "'q' is required"),
-            ({"q": "   "}, "'q' is required"),
             ({"q": "भारत", "page": "0"}, "'page' must be at least 1"),
             ({"q": "भारत", "page": "-3"}, "'page' must be at least 1"),
             ({"q": "भारत", "page": "दो"}, "'page' must be a positive whole number"),

@@ -58,9 +58,9 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
         "q",
         "The query: words (up to 2 words all required; more, without operators, any of them, ranked), "
         "\"phrases\", OR, -word / NOT word, (groups), title:word, title:(words), body:word, prefix*. "
-        "Stop words are dropped from keyword queries.",
-        {"type": "string", "minLength": 1, "maxLength": settings.max_query_chars},
-        required=True,
+        "Stop words are dropped from keyword queries. Empty or absent: a placeholder search, every document "
+        "the filter keeps, newest first (sort=published: oldest first).",
+        {"type": "string", "maxLength": settings.max_query_chars},
     )
     hit = {
         "type": "object",

@@ -201,7 +201,7 @@ def search_page() -> tuple[str, int]:
     except BadRequest as exc:
         state, error, status = PageState.from_args(request.args, settings, strict=False), str(exc), 400
     per_page = settings.default_per_page
-    if state.q.strip() and not error:
+    if not error:  # an empty box browses: the newest documents, the whole index's facet counts
         try:
             deadline = g.deadline  # one for the whole page: the search and every facet count
             result = service.search(

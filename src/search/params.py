@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from .config import Settings
-from .searching import FACETS, MODES, SORTS, SearchRequest
+from .searching import FACETS, MODES, SORTS, SearchRequest, browse_sort
 
 __all__ = ["BadRequest", "positive_int", "choice", "choice_list", "tag", "required_q", "search_request"]
 
@@ -82,7 +82,7 @@ def search_request(args: Mapping[str, str], settings: Settings, *, paged: bool =
     ``paged=False`` (the exports) leaves ``page``/``per_page`` out: an export
     takes every page up to its own cap.
     """
-    q = required_q(args)
+    q = args.get("q", "")  # blank: a placeholder search, every document the filter keeps
     page, per_page = 1, settings.default_per_page
     if paged:
         per_page = positive_int(args, "per_page", settings.default_per_page, settings.max_per_page)
@@ -93,7 +93,7 @@ def search_request(args: Mapping[str, str], settings: Settings, *, paged: bool =
         per_page=per_page,
         filter=args.get("filter", ""),
         facets=choice_list(args, "facets", FACETS) if paged else (),
-        sort=choice(args, "sort", SORTS),
+        sort=choice(args, "sort", SORTS) if q.strip() else browse_sort(choice(args, "sort", SORTS)),
         highlight_pre_tag=tag(args, "highlight_pre_tag", "<mark>"),
         highlight_post_tag=tag(args, "highlight_post_tag", "</mark>"),
         snippet_chars=positive_int(args, "snippet_chars", settings.snippet_chars, settings.max_snippet_chars),

@@ -34,6 +34,7 @@ from .vocabulary import VOCABULARY_FILE, Vocabulary
 __all__ = [
     "SearchService",
     "SearchRequest",
+    "browse_sort",
     "SearchResponse",
     "Hit",
     "make_snippet",
@@ -52,6 +53,16 @@ __all__ = [
 
 #: Accepted values of ``facets`` (and of ``sort``: :data:`search.engine.SORTS`).
 FACETS = ("source", "category", "published")
+
+
+def browse_sort(sort: str) -> str:
+    """The order of a placeholder search (no query): without words there is no
+    relevance, so newest first unless ``published`` asks for oldest first.
+
+    >>> browse_sort("relevance"), browse_sort("published")
+    ('-published', 'published')
+    """
+    return "published" if sort == "published" else "-published"
 
 
 @dataclass(frozen=True)
@@ -250,9 +261,10 @@ class SearchService:
         self, q: str, offset: int, limit: int, *, filter: FilterNode | None = None,
         facets: Sequence[str] = (), sort: str = "relevance", deadline: Deadline, extra_cost: int = 0,
         mode: str = "auto",
-    ) -> tuple[Node, ResultSet, bool, str]:
+    ) -> tuple[Node | None, ResultSet, bool, str]:
         """Parse and rank ``q``: the query tree used, what it found, and
         whether that tree is the relaxed one (the strict one found nothing).
+        A blank ``q`` is a placeholder search (tree None): :func:`browse_sort`.
 
         When a query without operators finds nothing (a short one requires
         every word, a long one its quoted phrases), it is searched again as
@@ -260,6 +272,9 @@ class SearchService:
         nothing. A phrase still only matches where its words stand together.
         The last item is the mode that ran (``lexical``, ``hybrid``, ``semantic``).
         """
+        if not q.strip():  # a placeholder search: every document the filter keeps, by date
+            return None, self.find(None, limit, offset=offset, filter=filter, facets=facets,
+                                   sort=browse_sort(sort), deadline=deadline, extra_cost=extra_cost), False, "lexical"
         with self.expensive.admit(text_cost(q) + extra_cost, deadline):
             node = self.parse(q, deadline=deadline)
             wanted = dict(offset=offset, filter=filter, facets=facets, sort=sort, deadline=deadline, extra_cost=extra_cost)
@@ -339,7 +354,7 @@ class SearchService:
             deadline=deadline, extra_cost=HIT_COST * request.per_page, mode=request.mode,
         )
         total = found.total
-        leaves = positive_leaves(node)
+        leaves = positive_leaves(node) if node is not None else []
         style = self._snippet_style(request)
         hits = []
         for score, stored in found.hits:
@@ -347,17 +362,18 @@ class SearchService:
             hits.append(_make_hit(score, stored, index.analyzer, leaves, style))
         suggestion = None
         strict_total = 0 if relaxed else total  # a relaxed answer still deserves a correction
-        if strict_total < self.settings.suggest_below:
+        if node is not None and strict_total < self.settings.suggest_below:
             suggestion = self.did_you_mean(request.q, node, strict_total, flt, deadline=deadline)
+        parsed = describe(node) if node is not None else ""
         return SearchResponse(
             query=request.q,
-            parsed=describe(node) if mode == "lexical" else f"{mode}: {describe(node)}",
+            parsed=parsed if mode == "lexical" else f"{mode}: {parsed}",
             total=total,
             page=request.page,
             per_page=request.per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             hits=hits,
-            sort=request.sort,
+            sort=request.sort if node is not None else browse_sort(request.sort),
             filter=describe_filter(flt) if flt is not None else None,
             facets=_facet_counts(found.facets) if request.facets else None,
             suggestion=suggestion,
@@ -390,7 +406,7 @@ class SearchService:
             request.q, 0, max_rows, filter=flt, sort=request.sort, deadline=deadline,
             extra_cost=HIT_COST * max_rows, mode=request.mode,
         )
-        leaves = positive_leaves(node)
+        leaves = positive_leaves(node) if node is not None else []
         style = self._snippet_style(request)
 
         def rows() -> Iterator[Hit]:
@@ -409,9 +425,9 @@ class SearchService:
         a ticked source still shows how many documents the other sources have.
         """
         deadline = deadline or self.deadline()
+        node = self.parse(q, deadline=deadline) if q.strip() else None
         found, _ = self.find_in_mode(
-            self.parse(q, deadline=deadline), 1, filter=self.parse_filter(filter), facets=names, deadline=deadline,
-            q=q, mode=mode,
+            node, 1, filter=self.parse_filter(filter), facets=names, deadline=deadline, q=q, mode=mode,
         )
         return _facet_counts(found.facets)
 

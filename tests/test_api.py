@@ -307,6 +307,13 @@ class TestSuggest:
         body = get(client, "/suggest", q="मानसू")[1]
         assert body["titles"] and all("मानसून" in t["title"] for t in body["titles"])
 
+    @pytest.mark.parametrize("typed, word", [("दिल्ली", "दिल्ली"), ("मुंबई", "मुंबई"), ("हिंदी", "हिंदी|हिन्दी"), ("दिल्ली में डेंगू", "डेंगू")])
+    def test_titles_of_a_whole_word_ending_in_a_vowel_sign(self, client, typed, word):
+        """दिल्ली is indexed as its stem दिल्ल: as a prefix alone it matched no title."""
+        titles = get(client, "/suggest", q=typed)[1]["titles"]
+        assert titles and all(re.search(word, t["title"]) for t in titles)
+        assert {t["id"] for t in titles} >= {t["id"] for t in get(client, "/suggest", q=typed + " ")[1]["titles"]}
+
     def test_limit(self, client):
         assert len(get(client, "/suggest", q="क", limit=3)[1]["completions"]) == 3
         status, body = get(client, "/suggest", q="क", limit=21)

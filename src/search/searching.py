@@ -571,7 +571,9 @@ class SearchService:
         # a prefix matches too many titles to be worth a search per keystroke.
         if words and (complete_word or len(tail) >= 3):
             query = " ".join(f"title:{w}" for w in words[:-1])
-            query += f" title:{words[-1]}" if complete_word else f" title:{words[-1]}*"
+            # A prefix is matched against stems: दिल्ली* alone misses दिल्ली, indexed as दिल्ल
+            # (the vowel sign is a suffix), so the typed word also counts as a whole word.
+            query += f" title:{words[-1]}" if complete_word else f" (title:{words[-1]} OR title:{words[-1]}*)"
             query += "".join(f" -title:{w}" for w in excluded)
             try:
                 # The last word's 10 most common completions are enough here.

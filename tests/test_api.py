@@ -314,6 +314,21 @@ class TestSuggest:
         assert titles and all(re.search(word, t["title"]) for t in titles)
         assert {t["id"] for t in titles} >= {t["id"] for t in get(client, "/suggest", q=typed + " ")[1]["titles"]}
 
+    @pytest.mark.parametrize("typed, wanted", [("bhar", {"भारत", "भारतीय"}), ("kis", {"किसानों", "किसान"}),
+                                               ("modi", {"मोदी"}), ("dill", {"दिल्ली"})])
+    def test_a_latin_prefix_completes_with_the_index_words_in_devanagari(self, client, typed, wanted):
+        completions = get(client, "/suggest", q=typed)[1]["completions"]
+        top = [c["text"] for c in completions[: len(wanted)]]
+        assert set(top) == wanted, completions
+        assert all(c["roman"][0] == typed[0] for c in completions if "roman" in c), "nothing far-fetched"
+        counts = [c["documents"] for c in completions[: len(wanted)]]
+        assert counts == sorted(counts, reverse=True), "most common first"
+
+    def test_a_latin_prefix_after_other_words_keeps_them_and_finds_titles(self, client):
+        body = get(client, "/suggest", q="bharat ru")[1]
+        assert body["completions"][0]["query"] == "bharat रूस"
+        assert body["titles"] and all("रूस" in t["title"] for t in body["titles"])
+
     def test_limit(self, client):
         assert len(get(client, "/suggest", q="क", limit=3)[1]["completions"]) == 3
         status, body = get(client, "/suggest", q="क", limit=21)

@@ -165,3 +165,30 @@ def test_words_of_a_new_commit_are_read_from_latin(tmp_path, sample_records):
         assert time.monotonic() < deadline, "the new commit's words were never filed"
         time.sleep(0.05)
     assert [t for t, _ in index.read_roman("bharat")][:1] == ["भारत"]
+
+
+class TestRomanCompletions:
+    """A Latin prefix completed with Devanagari words (search.romanized.RomanCompletions)."""
+
+    WORDS = {"सरकार": 90, "सरकारी": 40, "सर्कस": 5, "सहयोग": 30, "दिल्ली": 60, "दिल": 80, "देखा": 70,
+             "भारत": 50, "बार": 200, "किसान": 20, "कसम": 90}
+
+    def complete(self, prefix: str) -> list[str]:
+        from search.romanized import RomanCompletions
+
+        return [word for word, _, _ in RomanCompletions(self.WORDS).complete(prefix)]
+
+    def test_spoken_spelling_drops_the_medial_a(self):
+        assert self.complete("sark")[:2] == ["सरकार", "सरकारी"]  # sarkaar, not sarakaar
+        assert self.complete("sahyo") == ["सहयोग"]
+
+    def test_as_typed_before_folded(self):
+        assert self.complete("bhar")[:2] == ["भारत", "बार"]  # bh is भ first, then ब
+        assert self.complete("dill")[0] == "दिल्ली"
+
+    def test_a_silent_english_h(self):
+        assert self.complete("dilhi") == ["दिल्ली"]  # dili: h after l is not written in Hindi
+
+    def test_nothing_far_fetched(self):
+        assert "कसम" not in self.complete("kis")  # a vowel off in the first syllable
+        assert self.complete("x") == [] and self.complete("zzzz") == []

@@ -238,6 +238,8 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
                                                 "text": {"type": "string", "description": "the completed word"},
                                                 "query": {"type": "string", "description": "q with its last word completed"},
                                                 "documents": {"type": "integer", "minimum": 0},
+                                                "roman": {"type": "string", "description": "for a Latin-script prefix "
+                                                          "(bhar): the completion's Latin spelling (bharat)"},
                                             },
                                         },
                                     },

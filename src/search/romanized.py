@@ -24,6 +24,7 @@ pure function; looking candidates up in an index lives in :mod:`search.engine`.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import re
 import unicodedata
@@ -42,6 +43,7 @@ __all__ = [
     "candidate_keys",
     "best_matches",
     "best_readings",
+    "RomanCompletions",
 ]
 
 # --------------------------------------------------------------------------
@@ -371,3 +373,111 @@ def best_readings(
         extended = [(score * w, seq + (t,)) for score, seq in beam for t, w in zip(terms, ws)]
         beam = heapq.nlargest(cap, extended, key=lambda sw: sw[0])
     return [(seq, score) for score, seq in beam]
+
+
+# --------------------------------------------------------------------------
+# Completing a romanized prefix with the index's own words
+# --------------------------------------------------------------------------
+
+_LONG_VOWELS = re.compile(r"aa|ii|uu|ee|oo")
+
+
+def _spelled(latin: str) -> str:
+    """A Latin spelling with only doubled vowels folded: closer to how a word is
+    typed than :func:`loose` (``bh`` is not ``b``: भारत ``bharat``, बार ``bar``)."""
+    return _LONG_VOWELS.sub(lambda m: m.group()[0], latin.lower())
+
+
+_C = "[bcdfghjklmnpqrstvwxyz]h?"
+#: Hindi drops the inherent a between two consonants after a vowel and before
+#: one: सरकार is sarkaar, not sarakaar; सहयोग sahyog.
+_MEDIAL_SCHWA = re.compile(f"(?<=[aeiou])({_C})a(?={_C}[aeiou])")
+
+
+def _prefix_closeness(typed: str, text: str) -> float:
+    """1 - the edit distance between ``typed`` and the closest prefix of ``text``
+    (one letter shorter to one longer), over the length typed."""
+    distances = _prefix_distances(typed, text[: len(typed) + 1])
+    return 1.0 - min(distances[max(0, len(typed) - 1):] or [len(typed)]) / len(typed)
+
+
+class RomanCompletions:
+    """Completions of a Latin-script prefix with Devanagari words: ``bhar`` ->
+    भारत, भारतीय; ``kis`` -> किसान; ``dill`` -> दिल्ली.
+
+    The words are filed under their :func:`key` (the consonant skeleton, which a
+    romanized prefix shares whatever its vowels); a prefix finds the words whose
+    key starts with its own, keeps those whose spelling begins like the prefix
+    (:func:`loose` folding, at most one letter in four off), and ranks them by
+    how closely they begin with it as typed, then by how many documents have them.
+
+    >>> c = RomanCompletions({"भारत": 50, "भारतीय": 30, "बार": 90, "किसान": 10, "कसम": 40})
+    >>> [w for w, _, _ in c.complete("bhar")]
+    ['भारत', 'भारतीय', 'बार']
+    >>> [w for w, _, _ in c.complete("kis")]
+    ['किसान']
+    >>> [(w, spelled) for w, _, spelled in RomanCompletions({"सरकार": 9, "सहयोग": 5}).complete("sa")]
+    [('सरकार', 'sarkar'), ('सहयोग', 'sahyog')]
+    """
+
+    #: Letters a prefix needs before it is completed (one letter matches a tenth of a language).
+    MIN_LETTERS = 2
+    #: How close a word's start must be to the prefix, after folding.
+    MIN_CLOSENESS = 0.75
+
+    def __init__(self, documents: dict[str, int], min_documents: int = 1) -> None:
+        rows = []
+        for word, count in documents.items():
+            if count < min_documents or word.isascii():
+                continue
+            written = transliterate(word)
+            for plain in {written, _MEDIAL_SCHWA.sub(r"\1", written)}:  # भारतीय: bharatiy and bhartiy
+                rows.append((key(word), word, count, loose(plain), _spelled(plain)))
+        rows.sort()
+        self._keys = [row[0] for row in rows]
+        self._rows = rows
+
+    def complete(self, prefix: str, limit: int = 10) -> list[tuple[str, int, str]]:
+        """``[(word, documents, its Latin spelling)]``, best first."""
+        typed = re.sub(r"[^a-z]", "", prefix.lower())
+        if len(typed) < self.MIN_LETTERS:
+            return []
+        # An English h after l, m, n, r, v, y is often silent in the Devanagari word
+        # (delhi = दिल्ली): that reading too, a little behind the one as typed.
+        variants = {typed: 0.0}
+        silent_h = typed[0] + re.sub(r"(?<=[lmnrvy])h", "", typed[1:])
+        if silent_h != typed:
+            variants[silent_h] = 0.1
+        found: dict[str, tuple[float, int, str]] = {}
+        for variant, penalty in variants.items():
+            for closeness, count, word, spelled_word in self._matches(variant):
+                score = round(0.8 * closeness + 0.2 * _prefix_closeness(_spelled(variant), spelled_word) - penalty, 2)
+                if word not in found or found[word][0] < score:
+                    found[word] = (score, count, spelled_word)
+        ranked = sorted(found.items(), key=lambda wb: (-wb[1][0], -wb[1][1], wb[0]))
+        return [(word, count, spelled) for word, (_, count, spelled) in ranked[:limit]]
+
+    #: Candidates of one reading scored as typed: the closest, most common ones.
+    _SCORED = 50
+
+    def _matches(self, typed: str) -> list[tuple[float, int, str, str]]:
+        """``[(closeness, documents, word, spelling)]`` of the words a prefix may begin:
+        those beginning with it exactly (after folding) and, only when they are few,
+        those a letter in four off (an edit distance per word is the costly part)."""
+        folded, skeleton = loose(typed), key(typed)
+        if not folded:
+            return []
+        lo = bisect.bisect_left(self._keys, skeleton)
+        hi = bisect.bisect_left(self._keys, skeleton + "\x7f")
+        rows = self._rows[lo:hi]
+        exact = [(1.0, row[2], row[1], row[4]) for row in rows if row[3].startswith(folded)]
+        exact = list({m[2]: m for m in sorted(exact, key=lambda m: -len(m[3]))}.values())  # one per word, as spoken
+        if len(exact) < self._SCORED:
+            start = folded[:2]
+            for _, word, count, folded_word, spelled_word in rows:
+                if folded_word.startswith(start) and not folded_word.startswith(folded):
+                    closeness = _prefix_closeness(folded, folded_word)
+                    if closeness >= self.MIN_CLOSENESS:
+                        exact.append((closeness, count, word, spelled_word))
+        return heapq.nlargest(self._SCORED, exact, key=lambda m: (m[0], m[1]))
+

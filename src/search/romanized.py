@@ -228,6 +228,16 @@ _INFLECTIONS = frozenset(
 )
 
 
+_C = "[bcdfghjklmnpqrstvwxyz]h?"
+#: Hindi drops the inherent a between two consonants after a vowel and before
+#: one: सरकार is sarkaar, not sarakaar; सहयोग sahyog.
+_MEDIAL_SCHWA = re.compile(f"(?<=[aeiou])({_C})a(?={_C}[aeiou])")
+
+
+#: What reading a word as spoken rather than letter by letter costs in :func:`similarity`.
+_SPOKEN_COST = 0.05
+
+
 def _closeness(a: str, b: str) -> float:
     longest = max(len(a), len(b))
     return 1.0 - edit_distance(a, b, longest) / longest
@@ -261,13 +271,22 @@ def similarity(roman: str, devanagari: str) -> float:
     True
     >>> similarity("bharat", "भारत") > similarity("bharat", "भर")
     True
+    >>> round(similarity("sarkar", "सरकार"), 2)  # spoken sarkaar: the medial a is silent
+    0.92
     """
     r = loose(roman)
     best = 0.0
     flaps = (False, True) if any(c in _FLAPS for c in devanagari) else (False,)
     nasals = ("n", "") if any(c in _ANUSVARA for c in devanagari) else ("n",)
+    spellings = []
     for inherent, flap, nasal in ((i, f, n) for i in ("a", "") for f in flaps for n in nasals):
         plain = transliterate(devanagari, inherent, flap, nasal)
+        spellings.append((plain, 0.0))
+        if inherent:  # as spoken (सरकार sarkaar, सहयोग sahyog), a little behind the letters
+            spoken = _MEDIAL_SCHWA.sub(r"\1", plain)
+            if spoken != plain:
+                spellings.append((spoken, _SPOKEN_COST))
+    for plain, penalty in spellings:
         d = loose(plain)
         if not r or not d:
             continue
@@ -277,7 +296,7 @@ def similarity(roman: str, devanagari: str) -> float:
             tail = r[cut:]
             cost = 0.0 if not tail else 0.05 if tail in _INFLECTIONS else 0.12 * len(tail)
             closeness = 1.0 - distances[cut] / max(cut, len(d))
-            best = max(best, 0.8 * (closeness - cost) + raw)
+            best = max(best, 0.8 * (closeness - cost) + raw - penalty)
     return max(0.0, best)
 
 
@@ -386,12 +405,6 @@ def _spelled(latin: str) -> str:
     """A Latin spelling with only doubled vowels folded: closer to how a word is
     typed than :func:`loose` (``bh`` is not ``b``: भारत ``bharat``, बार ``bar``)."""
     return _LONG_VOWELS.sub(lambda m: m.group()[0], latin.lower())
-
-
-_C = "[bcdfghjklmnpqrstvwxyz]h?"
-#: Hindi drops the inherent a between two consonants after a vowel and before
-#: one: सरकार is sarkaar, not sarakaar; सहयोग sahyog.
-_MEDIAL_SCHWA = re.compile(f"(?<=[aeiou])({_C})a(?={_C}[aeiou])")
 
 
 def _prefix_closeness(typed: str, text: str) -> float:

@@ -109,9 +109,9 @@ def install_caching(app: Flask, service: SearchService) -> None:
     def static_version(endpoint: str, values: dict[str, Any]) -> None:
         """``url_for('static', filename='style.css')`` -> ``/static/style.css?v=<hash>``."""
         if endpoint == "static" and "v" not in values:
-            version = hashes.get(values.get("filename", ""))
-            if version:
-                values["v"] = version
+            digest = hashes.get(values.get("filename", ""))
+            if digest:
+                values["v"] = digest
 
     def static_file(filename: str) -> Response:
         """A file of ``static/``: no byte ranges (they would be ranges of the compressed bytes)
@@ -129,12 +129,13 @@ def install_caching(app: Flask, service: SearchService) -> None:
             return hashes.get((request.view_args or {}).get("filename", ""))
         if endpoint == "pages.widget_script":
             return hashes.get("widget.js")
-        version = service.answers_version()
-        if version is None:  # no index: the answer is an error
+        state = service.answers_version()
+        if state is None:  # no index: the answer is an error
             return None
-        key = "\n".join((fingerprint, version, request.method if request.method != "HEAD" else "GET",
-                         request.path, request.query_string.decode("latin-1")))
-        return f"{version.split('-', 1)[0]}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:20]}"
+        # HEAD is GET without the body: one representation, one ETag.
+        key = "\n".join((fingerprint, state, "GET", request.path, request.query_string.decode("latin-1")))
+        generation = state.split("-", 1)[0]
+        return f"{generation}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:20]}"
 
     @app.before_request
     def check_not_modified() -> Response | None:

@@ -290,3 +290,58 @@ def test_settings_errors_name_the_variable_and_what_it_must_be(variable, value, 
     with pytest.raises(SettingsError) as error:
         Settings.load(environ={variable: value})
     assert message in str(error.value)
+
+
+# --------------------------------------------------------------------------
+# --version, and serve's choice of server (the real gunicorn runs are in
+# tests/test_serving.py)
+# --------------------------------------------------------------------------
+
+
+def hindi_search(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "search", *args], capture_output=True, text=True, encoding="utf-8", timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_version_is_the_packages():
+    import tomllib
+    from importlib import metadata
+
+    done = hindi_search("--version")
+    assert done.returncode == 0, done.stderr
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert done.stdout == f"hindi-search {metadata.version('hindi-search')}\n" == f"hindi-search {declared}\n"
+
+
+@pytest.fixture
+def without_gunicorn(tmp_path) -> dict:
+    """An environment in which ``import gunicorn`` fails, as where the serve extra is not installed."""
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "gunicorn.py").write_text("raise ImportError('No module named gunicorn')\n")
+    return {"PYTHONPATH": os.pathsep.join([str(blocked), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+def test_workers_without_gunicorn_is_one_line_and_status_2(sample_index, without_gunicorn):
+    done = hindi_search("serve", "--index", sample_index, "--port", str(free_port()), "--workers", "2",
+                        env=without_gunicorn)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--workers needs gunicorn" in lines[0] and "pip install" in lines[0], lines
+    assert "Traceback" not in done.stderr and "Serving" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--workers", "0"], "--workers must be at least 1"), (["--workers", "2", "--dev"], "exclude each other")],
+)
+def test_bad_serve_flags_are_one_line_and_status_2(sample_index, args, message):
+    done = hindi_search("serve", "--index", sample_index, "--port", str(free_port()), *args)
+    assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_serve_help_names_both_servers():
+    done = hindi_search("serve", "--help")
+    assert done.returncode == 0 and "--workers N" in done.stdout and "--dev" in done.stdout

@@ -38,7 +38,10 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_endpoint_conforms(case):
-    case.call_and_validate(checks=CHECKS)
+    # The WSGI transport hands the body over as sent, without decoding brotli or gzip
+    # as an HTTP client does: ask for it uncompressed (tests/test_caching.py checks that
+    # compressed answers decode to the same).
+    case.call_and_validate(checks=CHECKS, headers={"Accept-Encoding": "identity"})
 
 
 def test_spec_lists_every_route_and_parameter(client, app):
@@ -64,3 +67,37 @@ def test_limits_in_the_spec_follow_the_settings(sample_index):
     spec = create_app({"index": sample_index, "max_per_page": 7}).test_client().get("/openapi.json").get_json()
     per_page = next(p for p in spec["paths"]["/search"]["get"]["parameters"] if p["name"] == "per_page")
     assert per_page["schema"]["maximum"] == 7
+
+
+def test_every_operation_has_a_unique_operation_id_and_declared_tags(client):
+    spec = client.get("/openapi.json").get_json()
+    declared = {tag["name"] for tag in spec["tags"]}
+    assert declared == {"search", "export", "suggest", "documents", "service"}
+    operations = [(path, method, op) for path, item in spec["paths"].items() for method, op in item.items()]
+    ids = [op.get("operationId") for _, _, op in operations]
+    assert all(isinstance(i, str) and i for i in ids), ids
+    assert len(set(ids)) == len(ids) == len(operations), ids
+    for path, method, op in operations:
+        assert op.get("tags") and set(op["tags"]) <= declared, (path, method, op.get("tags"))
+    used = {tag for _, _, op in operations for tag in op["tags"]}
+    assert used == declared, "every declared tag groups at least one operation"
+
+
+def test_revalidated_answers_declare_their_etag_and_304(client):
+    spec = client.get("/openapi.json").get_json()
+    for path in ("/search", "/suggest", "/documents/{id}"):
+        responses = spec["paths"][path]["get"]["responses"]
+        assert "ETag" in responses["200"]["headers"] and "304" in responses, path
+        assert "content" not in responses["304"], "a 304 has no body"
+    for path in ("/health", "/stats", "/export.csv"):
+        assert "304" not in spec["paths"][path]["get"]["responses"], path
+
+
+def test_the_examples_are_valid_requests(client):
+    """The parameter examples a reader (or a generated client) copies are answered 200."""
+    spec = client.get("/openapi.json").get_json()
+    params = {p["name"]: p["example"] for p in spec["paths"]["/search"]["get"]["parameters"] if "example" in p}
+    assert {"q", "filter", "facets"} <= set(params)
+    assert client.get("/search", query_string=params).status_code == 200
+    doc = spec["paths"]["/documents/{id}"]["get"]["parameters"][0]["example"]
+    assert client.get(f"/documents/{doc}").status_code == 200

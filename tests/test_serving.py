@@ -6,13 +6,16 @@ before forking."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -164,3 +167,84 @@ def test_the_configuration_sets_only_what_it_means_to():
     longest = serving.request_line_bytes(Settings())
     assert longest >= 12 * (Settings().max_query_chars + Settings().max_filter_chars)
     assert serving.limit_request_field_size > longest, "a Referer holds a whole search URL"
+
+
+# --------------------------------------------------------------------------
+# hindi-search serve: gunicorn by default, --workers N, --dev, SIGTERM
+# --------------------------------------------------------------------------
+
+
+def _serve(tmp_path: Path, index: str, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str, Path]:
+    """Start ``hindi-search serve`` on a free port; wait until /health answers (at most
+    300 tries). Returns the process, its base URL and its log file."""
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    log = open(log_path, "w", encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "search", "serve", "--index", index, "--port", str(port), *args],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+    log.close()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        if process.poll() is not None:
+            pytest.fail(f"serve exited with {process.returncode}: {log_path.read_text()}")
+        try:
+            if http_get(base + "/health")[0] == 200:
+                return process, base, log_path
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    pytest.fail("serve did not answer: " + log_path.read_text())
+
+
+def _stop(process: subprocess.Popen) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=60)
+
+
+def test_serve_workers_runs_gunicorn_and_stops_cleanly_on_sigterm(sample_index, tmp_path):
+    process, base, log = _serve(tmp_path, sample_index, "--workers", "2")
+    try:
+        status, body = http_get(base + "/health")
+        assert status == 200 and body["documents"] == 60
+        # Compression and revalidation over real HTTP, through gunicorn.
+        url = base + "/search?" + urllib.parse.urlencode({"q": "भारत"})
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept-Encoding": "gzip"}), timeout=30) as answer:
+            assert answer.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in answer.headers["Vary"]
+            assert json.loads(gzip.decompress(answer.read()))["total"] == 15
+            etag = answer.headers["ETag"]
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, headers={"If-None-Match": etag}), timeout=30)
+            raise AssertionError("expected a 304")
+        except urllib.error.HTTPError as not_modified:
+            assert not_modified.code == 304 and not_modified.headers["ETag"] == etag
+        export = base + "/export.csv?" + urllib.parse.urlencode({"q": "भारत"})
+        with urllib.request.urlopen(urllib.request.Request(export, headers={"Accept-Encoding": "gzip"}), timeout=30) as answer:
+            assert answer.headers["Content-Encoding"] == "gzip"
+            rows = gzip.decompress(answer.read()).decode("utf-8-sig").splitlines()
+            assert len(rows) == 16 and rows[0].startswith("id,title")
+    finally:
+        code = _stop(process)
+    text = log.read_text()
+    assert code == 0, text
+    assert text.count("Booting worker") == 2 and "Using worker: search.serving.Worker" in text, text
+    assert "Shutting down: Master" in text and "Traceback" not in text, text
+    assert "with gunicorn" in text.splitlines()[0]
+
+
+def test_serve_defaults_to_gunicorn_with_the_documented_workers(sample_index, tmp_path):
+    import search.serving as serving
+
+    process, base, log = _serve(tmp_path, sample_index)
+    code = _stop(process)
+    text = log.read_text()
+    assert code == 0 and text.count("Booting worker") == serving.workers, text
+
+
+def test_serve_dev_is_the_development_server(sample_index, tmp_path):
+    process, base, log = _serve(tmp_path, sample_index, "--dev")
+    code = _stop(process)
+    text = log.read_text()
+    assert "with the development server" in text and "Booting worker" not in text, text
+    assert code == 3 and "serve: stopped by signal 15" in text and "Traceback" not in text, text

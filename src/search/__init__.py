@@ -53,6 +53,17 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def version() -> str:
+    """The installed package's version (``version`` in pyproject.toml), read from its
+    metadata so it is written in one place; ``unknown`` in a checkout never installed."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("hindi-search")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 

@@ -1,4 +1,5 @@
-"""``hindi-search``: the command line. ``ingest``, ``query``, ``serve`` and ``settings``.
+"""``hindi-search``: the command line. ``ingest``, ``embed``, ``query``, ``serve`` and ``settings``;
+``--version``.
 
 Exit status of ``ingest``: 0 every record landed, 1 some were rejected
 (reported on stderr with line numbers, and in ``--rejects`` FILE), 2 usage
@@ -31,6 +32,7 @@ import time
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, Iterator, Sequence
 
+from . import version
 from .config import SETTINGS_HELP, Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -352,19 +354,53 @@ def cmd_query(args: argparse.Namespace) -> int:
     return EXIT_OK if response.total else EXIT_REJECTED
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from .web import create_app
+def _gunicorn_missing() -> str | None:
+    """Why gunicorn cannot serve here (the ``serve`` extra is not installed), or None."""
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError as exc:
+        return f"gunicorn is not installed ({exc}): pip install 'hindi-search[serve]'"
+    return None
 
-    app = create_app({"index": args.index})
-    settings: Settings = app.config["SETTINGS"]
-    url = f"http://{args.host}:{args.port}"
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the API: gunicorn with the shipped configuration (``search.serving``), or
+    Flask's development server with ``--dev`` or where gunicorn is not installed."""
+    settings = Settings.load({"index": args.index})  # a bad setting: one line, status 78, before anything starts
+    if args.workers is not None and args.dev:
+        print("serve: error: --workers and --dev exclude each other (the development server is one process)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.workers is not None and args.workers < 1:
+        print(f"serve: error: --workers must be at least 1, not {args.workers}", file=sys.stderr)
+        return EXIT_USAGE
+    missing = None if args.dev else _gunicorn_missing()
+    if missing and args.workers is not None:
+        print(f"serve: error: --workers needs gunicorn, which cannot run: {missing} (or use --dev)", file=sys.stderr)
+        return EXIT_USAGE
+    url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}"
+    server = "the development server" if args.dev or missing else "gunicorn"
     print(
-        f"Serving {settings.index} at {url}/  (open it in a browser, or try: "
+        f"Serving {settings.index} at {url}/ with {server}  (open it in a browser, or try: "
         f"curl -G {url}/search --data-urlencode 'q=भारत')",
         flush=True,
     )
-    app.run(host=args.host, port=args.port, threaded=True)
-    return EXIT_OK
+    if args.dev or missing:
+        if missing:
+            print(f"serve: note: {missing}; using Flask's development server, not for production", file=sys.stderr, flush=True)
+        from .web import create_app
+
+        app = create_app({"index": settings.index})
+        app.run(host=args.host, port=args.port, threaded=True)
+        return EXIT_OK
+    # gunicorn takes over this process: its master handles the signals (SIGTERM: a
+    # graceful stop, workers finish their requests) and its exit status is ours.
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:search.serving", "-b", url.removeprefix("http://")]
+    if args.workers is not None:
+        argv += ["-w", str(args.workers)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, argv, {**os.environ, "SEARCH_INDEX": settings.index})
+    return EXIT_OK  # not reached
 
 
 class _EmbedBar:
@@ -448,6 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .searching import MODES, SORTS
 
     parser = argparse.ArgumentParser(prog="hindi-search", description="Hindi full-text search.")
+    parser.add_argument("--version", action="version", version=f"hindi-search {version()}",
+                        help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser(
@@ -523,10 +561,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="colour the highlights: auto (on a terminal, unless NO_COLOR is set), always, never")
     p.set_defaults(func=cmd_query)
 
-    p = commands.add_parser("serve", help="serve the HTTP API (development server)")
+    p = commands.add_parser(
+        "serve",
+        help="serve the HTTP API (gunicorn; --dev: the development server)",
+        description="Serve the HTTP API and the search page. With gunicorn installed (the serve extra): gunicorn "
+        "with the shipped configuration (python:search.serving: one worker process per core, at least 2, 4 "
+        "threads each); SIGTERM stops it gracefully. Without it, or with --dev: Flask's development server.",
+    )
     p.add_argument("--index", help="index directory (default: $SEARCH_INDEX or index/)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="gunicorn worker processes (default: one per core, at least 2); needs gunicorn")
+    p.add_argument("--dev", action="store_true", help="Flask's development server (one process, not for production)")
     p.set_defaults(func=cmd_serve)
 
     p = commands.add_parser("settings", help="list every setting, its value and default")

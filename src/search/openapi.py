@@ -37,15 +37,49 @@ def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
-def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _ok(description: str, schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"description": description, "content": {"application/json": media}}
 
 
-def _param(name: str, description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+def _param(name: str, description: str, schema: dict[str, Any], required: bool = False, example: Any = None) -> dict[str, Any]:
     param = {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
     if not required:  # an empty value (as an HTML form sends it) means the default
         param["allowEmptyValue"] = True
+    if example is not None:
+        param["example"] = example
     return param
+
+
+#: The operations' groups, in the order a reader meets them.
+TAGS = [
+    {"name": "search", "description": "Search the documents: words, phrases, filters, facets, highlighted snippets"},
+    {"name": "export", "description": "Every page of a search as one download (CSV or JSON)"},
+    {"name": "suggest", "description": "Autocomplete for a search box"},
+    {"name": "documents", "description": "Stored documents by id"},
+    {"name": "service", "description": "What the index holds, liveness, this description"},
+]
+
+_HEADERS = {
+    "X-Index-Generation": {"description": "the index commit the answer comes from", "schema": {"type": "integer", "minimum": 0}},
+    "Cache-Control": {"description": "how long the answer may be kept (see docs/api.md, caching)", "schema": {"type": "string"}},
+}
+_ETAG = {
+    "ETag": {"description": "weak validator of this answer (index commit and request); send it back in If-None-Match",
+             "schema": {"type": "string"}, "example": 'W/"1-3f2a9c0d4b5e6f7a8b9c"'},
+}
+
+
+def _not_modified() -> dict[str, Any]:
+    return {"description": "not modified: the If-None-Match ETag is still current (no body)", "headers": {**_ETAG, **_HEADERS}}
+
+
+def _cached(responses: dict[str, Any]) -> dict[str, Any]:
+    """An answer that carries an ETag and can be revalidated (304)."""
+    responses["200"]["headers"] = {**_ETAG, **_HEADERS}
+    return {"200": responses["200"], "304": _not_modified(), **{k: v for k, v in responses.items() if k != "200"}}
 
 
 def _string_map() -> dict[str, Any]:
@@ -61,6 +95,7 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
         "Stop words are dropped from keyword queries. Empty or absent: a placeholder search, every document "
         "the filter keeps, newest first (sort=published: oldest first).",
         {"type": "string", "maxLength": settings.max_query_chars},
+        example="भारत रूस",
     )
     hit = {
         "type": "object",
@@ -131,6 +166,7 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
             + ': = != IN [..] NOT IN [..], >= > < <= on published, AND OR NOT ( ). '
             'E.g. source = "Jan Awaz" AND published >= 2025-03',
             {"type": "string", "maxLength": settings.max_filter_chars},
+            example="category = krishi AND published >= 2026-01",
         ),
         _param("sort", "relevance (default), published (oldest first), -published (newest first)", {"type": "string", "enum": list(SORTS), "default": "relevance"}),
         _param(
@@ -171,11 +207,19 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
     def export_path(mimetype: str, schema: dict[str, Any], what: str) -> dict[str, Any]:
         return {
             "get": {
+                "operationId": f"export{what.title()}",
+                "tags": ["export"],
                 "summary": f"Every page of a search as {what}, up to {settings.export_max_rows} rows, as a download",
                 "parameters": export_params,
                 "responses": {
                     "200": {
-                        "description": f"{what}, streamed (Content-Disposition: attachment; X-Total-Count, X-Export-Rows)",
+                        "description": f"{what}, streamed (Content-Disposition: attachment; X-Total-Count, X-Export-Rows; "
+                        "never cached: Cache-Control no-store)",
+                        "headers": {
+                            "X-Total-Count": {"description": "documents the search finds", "schema": {"type": "integer", "minimum": 0}},
+                            "X-Export-Rows": {"description": "rows in the file", "schema": {"type": "integer", "minimum": 0}},
+                            **_HEADERS,
+                        },
                         "content": {mimetype: {"schema": schema}},
                     },
                     "400": _error("a parameter, the query or the filter is wrong; the message says what to fix"),
@@ -189,25 +233,30 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
         "info": {
             "title": "Hindi full-text search",
             "version": "1",
-            "description": "Search Hindi documents with highlighted snippets, filters, facets, suggestions.",
+            "description": "Search Hindi documents with highlighted snippets, filters, facets, suggestions. "
+            "Answers are compressed (brotli, gzip) as Accept-Encoding asks; search answers carry a weak ETag "
+            "to send back in If-None-Match (a 304 when nothing changed).",
         },
+        "tags": TAGS,
         "paths": {
             "/search": {
                 "get": {
+                    "operationId": "search",
+                    "tags": ["search"],
                     "summary": "Search the documents",
                     "parameters": [
                         q_param,
-                        _param("page", f"page of results, 1 … {settings.max_page}", {"type": "integer", "minimum": 1, "maximum": settings.max_page, "default": 1}),
-                        _param("per_page", f"hits per page, 1 … {settings.max_per_page}", {"type": "integer", "minimum": 1, "maximum": settings.max_per_page, "default": settings.default_per_page}),
+                        _param("page", f"page of results, 1 … {settings.max_page}", {"type": "integer", "minimum": 1, "maximum": settings.max_page, "default": 1}, example=2),
+                        _param("per_page", f"hits per page, 1 … {settings.max_per_page}", {"type": "integer", "minimum": 1, "maximum": settings.max_per_page, "default": settings.default_per_page}, example=20),
                         *result_params[:2],
-                        _param("facets", "comma-separated: " + ",".join(FACETS), {"type": "string"}),
+                        _param("facets", "comma-separated: " + ",".join(FACETS), {"type": "string"}, example="source,published"),
                         *result_params[2:],
                     ],
-                    "responses": {
+                    "responses": _cached({
                         "200": _ok("the page of hits", {"$ref": "#/components/schemas/SearchResponse"}),
                         "400": _error("a parameter, the query or the filter is wrong; the message says what to fix"),
                         "503": _error("the index is unavailable, the search ran past its time limit (timeout), or too many expensive searches run (busy); Retry-After says when to try again"),
-                    },
+                    }),
                 }
             },
             "/export.csv": export_path(
@@ -216,12 +265,14 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
             "/export.json": export_path("application/json", export_head, "JSON"),
             "/suggest": {
                 "get": {
+                    "operationId": "suggest",
+                    "tags": ["suggest"],
                     "summary": "Autocomplete the last, partial word; titles matching as typed",
                     "parameters": [
-                        _param("q", "what is typed so far", {"type": "string", "minLength": 1, "maxLength": settings.max_query_chars}, required=True),
+                        _param("q", "what is typed so far", {"type": "string", "minLength": 1, "maxLength": settings.max_query_chars}, required=True, example="भार"),
                         _param("limit", f"most completions and titles, 1 … {settings.max_suggest_limit}", {"type": "integer", "minimum": 1, "maximum": settings.max_suggest_limit, "default": settings.suggest_limit}),
                     ],
-                    "responses": {
+                    "responses": _cached({
                         "200": _ok(
                             "completions, most common first, and titles",
                             {
@@ -254,26 +305,37 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
                                     "took_ms": {"type": "number"},
                                 },
                             },
+                            example={
+                                "query": "भार",
+                                "completions": [{"text": "भारत", "query": "भारत", "documents": 15}],
+                                "titles": [{"id": "s017", "title": "वैश्विक संकेतों से शेयर बाज़ार में भारी गिरावट"}],
+                                "took_ms": 1.62,
+                            },
                         ),
                         "400": _error("q is missing or too long, or limit is wrong"),
                         "503": _error("the index is unavailable, or the answer ran past its time limit (timeout, with Retry-After)"),
-                    },
+                    }),
                 }
             },
             "/documents/{id}": {
                 "get": {
+                    "operationId": "getDocument",
+                    "tags": ["documents"],
                     "summary": "One stored document",
-                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}],
-                    "responses": {
+                    "parameters": [{"name": "id", "in": "path", "required": True, "description": "the document's id, as ingested",
+                                    "schema": {"type": "string", "minLength": 1}, "example": "s055"}],
+                    "responses": _cached({
                         "200": _ok("the document", {"$ref": "#/components/schemas/Document"}),
                         "404": _error("no document has this id"),
                         "503": _error("the index is unavailable"),
-                    },
+                    }),
                 }
             },
             "/stats": {
                 "get": {
-                    "summary": "What the index holds",
+                    "operationId": "getStats",
+                    "tags": ["service"],
+                    "summary": "What the index holds (never cached)",
                     "responses": {
                         "200": _ok(
                             "counts and sizes",
@@ -298,23 +360,36 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
             },
             "/health": {
                 "get": {
-                    "summary": "Liveness: does the index open",
+                    "operationId": "getHealth",
+                    "tags": ["service"],
+                    "summary": "Liveness: does the index open (never cached)",
                     "responses": {
-                        "200": _ok("ok", {"type": "object", "required": ["status", "documents", "generation"], "properties": {"status": {"type": "string"}, "documents": {"type": "integer"}, "generation": _GENERATION, "semantic": semantic_state}}),
-                        "503": _ok("the index cannot be opened", {"type": "object", "required": ["status", "message"], "properties": {"status": {"type": "string"}, "message": {"type": "string"}}}),
+                        "200": _ok(
+                            "ok",
+                            {"type": "object", "required": ["status", "documents", "generation"], "properties": {"status": {"type": "string"}, "documents": {"type": "integer"}, "generation": _GENERATION, "semantic": semantic_state}},
+                            example={"status": "ok", "documents": 60, "generation": 1,
+                                     "semantic": {"enabled": False, "available": False, "reason": "off (set SEARCH_SEMANTIC=1)"}},
+                        ),
+                        "503": _ok(
+                            "the index cannot be opened",
+                            {"type": "object", "required": ["status", "message"], "properties": {"status": {"type": "string"}, "message": {"type": "string"}}},
+                            example={"status": "error", "message": "no index directory at 'index': run ingest first"},
+                        ),
                     },
                 }
             },
             "/openapi.json": {
                 "get": {
+                    "operationId": "getOpenApi",
+                    "tags": ["service"],
                     "summary": "This description",
-                    "responses": {"200": _ok("OpenAPI 3 document", {"type": "object"})},
+                    "responses": _cached({"200": _ok("OpenAPI 3 document", {"type": "object"})}),
                 }
             },
         },
         "components": {
             "schemas": {
-                "Error": _ERROR,
+                "Error": {**_ERROR, "example": {"error": "bad_query", "message": "the query only excludes words: add at least one word to find"}},
                 "Hit": hit,
                 "SearchResponse": search_response,
                 "Document": document,

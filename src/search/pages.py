@@ -253,8 +253,11 @@ def _facet_values(counts: dict[str, int], selected: tuple[str, ...], counted: bo
 
 @pages.get("/widget.js")
 def widget_script() -> Response:
-    """The embeddable search box (a static file, at a short, stable URL)."""
-    return send_from_directory(current_app.static_folder or "static", "widget.js", mimetype="text/javascript", max_age=3600)
+    """The embeddable search box (a static file, at a short, stable URL). Its
+    Cache-Control (an hour) and ETag (its content hash) are :mod:`search.caching`'s."""
+    return send_from_directory(
+        current_app.static_folder or "static", "widget.js", mimetype="text/javascript", etag=False, conditional=False
+    )
 
 
 @pages.get("/widget-demo")

@@ -188,6 +188,24 @@ class SearchService:
         except IndexUnavailable:
             return None
 
+    def answers_version(self) -> str | None:
+        """What an answer depends on besides the request and the settings, as text that
+        starts with the index commit: the commit, the vocabulary loaded (/suggest,
+        did-you-mean) and, with hybrid search on, whether the model runs and which
+        vectors are committed. Equal versions give equal answers to equal requests,
+        so HTTP caches key their validators on it; None without an index."""
+        generation = self.generation()
+        if generation is None:
+            return None
+        parts = [str(generation), str(self._vocabulary_stamp)]
+        if self.settings.semantic:
+            if self._fuser is None:
+                parts.append("lexical" if self._semantic_reason else "loading")
+            else:
+                view = self._fuser.view()
+                parts.append(f"v{view.state.number}.{view.state.rows}" if view is not None else "v0")
+        return "-".join(parts)
+
     def health(self) -> dict[str, Any]:
         index = self.index()
         return {"status": "ok", "documents": index.doc_count(), "generation": index.generation(),

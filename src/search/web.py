@@ -4,7 +4,8 @@ The web layer never touches Whoosh: it asks :class:`SearchService` and turns
 its answers and errors into JSON (and CSV for ``/export.csv``). Every error is
 a JSON body with ``error`` (a machine-readable kind) and ``message`` (what to
 fix). The HTML search page and the widget are a blueprint in :mod:`search.pages`;
-the security headers of every HTML answer are set here, in one place.
+the security headers of every HTML answer are set here, in one place; caching
+and compression (ETags, 304s, Cache-Control, gzip and brotli) in :mod:`search.caching`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Iterator, Mapping
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .caching import install_caching
 from .config import Settings, SettingsError
 from .exporting import csv_chunks, json_chunks
 from .openapi import openapi_spec
@@ -267,6 +269,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return response
 
     app.register_blueprint(pages)
+    # Last: its hooks run first after a view (Cache-Control, ETag, then compression),
+    # so the access log and the headers above see the answer as it is sent.
+    install_caching(app, service)
     return app
 
 

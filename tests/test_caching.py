@@ -84,7 +84,7 @@ class TestCompression:
     def test_the_clients_preference_decides(self, client, accept, chosen):
         assert get(client, SEARCH, **{"Accept-Encoding": accept}).headers.get("Content-Encoding") == chosen
 
-    @pytest.mark.parametrize("url", [SEARCH, "/health", "/search?q=", "/nope", "/static/style.css"])
+    @pytest.mark.parametrize("url", [SEARCH, "/health", "/search?page=0", "/nope", "/static/style.css"])
     def test_every_answer_varies_on_accept_encoding(self, client, url):
         assert "Accept-Encoding" in get(client, url).headers.get("Vary", "")
 
@@ -244,7 +244,7 @@ class TestCacheControl:
 
     @pytest.mark.parametrize(
         "url, status",
-        [("/search?q=", 400), ("/search?q=-x", 400), ("/suggest", 400), ("/documents/no-such-id", 404), ("/nope", 404),
+        [("/search?page=0", 400), ("/search?q=-x", 400), ("/suggest", 400), ("/documents/no-such-id", 404), ("/nope", 404),
          ("/static/none.css", 404), ("/static/../../pyproject.toml", 404), ("/?from=2026-13", 400)],
     )
     def test_errors_are_never_cached(self, client, url, status):
@@ -252,7 +252,7 @@ class TestCacheControl:
         assert response.status_code == status
         assert response.headers["Cache-Control"] == "no-store" and "ETag" not in response.headers
 
-    @pytest.mark.parametrize("url", ["/search?q=", "/documents/no-such-id"])
+    @pytest.mark.parametrize("url", ["/search?page=0", "/documents/no-such-id"])
     def test_if_none_match_star_never_hides_an_error(self, client, url):
         assert get(client, url, **{"If-None-Match": "*"}).status_code in (400, 404)
 

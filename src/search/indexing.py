@@ -31,7 +31,12 @@ from .engine import Backend, IndexLocked, open_or_create
 from .vocabulary import VOCABULARY_FILE, Vocabulary, document_texts, fsync_directory
 
 #: ``read_inputs`` is re-exported: it is what ``ingest`` usually reads.
-__all__ = ["IngestReport", "IngestLock", "VocabularyNotSaved", "ingest", "read_inputs", "reason_kind"]
+__all__ = ["IngestReport", "IngestLock", "VocabularyNotSaved", "ingest", "read_inputs", "reason_kind", "OUTCOMES"]
+
+#: What became of one input item, as ``on_outcome`` is told (the documents API answers with it):
+#: ``superseded``: a later item of the same id in the same input wins; ``not_found``: a delete of an
+#: id the index does not hold.
+OUTCOMES = ("added", "updated", "unchanged", "superseded", "deleted", "not_found", "rejected")
 
 
 def reason_kind(reason: str) -> str:
@@ -279,6 +284,7 @@ def ingest(
     rebuild: bool = False,
     max_segments: int = MAX_SEGMENTS,
     fsync: bool | None = None,
+    on_outcome: Callable[[Item, str], None] | None = None,
 ) -> IngestReport:
     """Write ``items`` to the index at ``index_dir`` (created when missing).
 
@@ -302,7 +308,10 @@ def ingest(
     several times faster on one). ``fsync`` (None: the ``SEARCH_FSYNC`` setting)
     flushes every commit to disk before it is reported. When the vocabulary cannot
     be saved after a commit, the run stops there: :class:`VocabularyNotSaved`,
-    with the report of what is committed.
+    with the report of what is committed. ``on_outcome`` is told, for each item
+    read, what became of it (one of :data:`OUTCOMES`), so the documents API can
+    answer record by record; it is called before the commit that makes it
+    visible, which happens before ``ingest`` returns.
     """
     started = time.perf_counter()
     settings = Settings.load()
@@ -343,9 +352,12 @@ def ingest(
                     report.reject(item)
                     if on_reject:
                         on_reject(item)
+                    outcome = "rejected"
                 elif isinstance(item, Delete):
-                    if not items.again(item.id):  # (a later record of the id replaces it anyway)
-                        _delete(batch, item.id, report)
+                    if items.again(item.id):  # (a later record of the id replaces it anyway)
+                        outcome = "superseded"
+                    else:
+                        outcome = "deleted" if _delete(batch, item.id, report) else "not_found"
                 else:
                     seen_ids.add(item.id)
                     seen_sources.add(item.source)
@@ -354,8 +366,15 @@ def ingest(
                         # every re-run of the same input replace the document twice.
                         report.read += 1
                         report.superseded += 1
-                    elif _put(batch, item, report) and _more_words(item, most_words):
-                        cut += 1
+                        outcome = "superseded"
+                    else:
+                        before = report.added
+                        written = _put(batch, item, report)
+                        outcome = ("added" if report.added > before else "updated") if written else "unchanged"
+                        if written and _more_words(item, most_words):
+                            cut += 1
+                if on_outcome:
+                    on_outcome(item, outcome)
             if cut:
                 report.notes.append(
                     f"{cut} document(s) have more than {most_words:,} words in the body or title: the words past "
@@ -510,15 +529,17 @@ def _put(batch: _Batch, record: Record, report: IngestReport) -> bool:
     return True
 
 
-def _delete(batch: _Batch, doc_id: str, report: IngestReport) -> None:
+def _delete(batch: _Batch, doc_id: str, report: IngestReport) -> bool:
+    """Delete ``doc_id``; False when the index (as this run left it) does not hold it."""
     if batch.previous(doc_id) is None:
-        return
+        return False
     batch.touch(doc_id)
     batch.uncount(doc_id)
     batch.writer.delete(doc_id)
     batch.pending[doc_id] = None
     report.deleted += 1
     batch.maybe_commit()
+    return True
 
 
 def _compact(index: Backend, max_segments: int, report: IngestReport) -> None:

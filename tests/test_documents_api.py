@@ -351,3 +351,56 @@ def test_writes_leave_the_vectors_of_hybrid_search_usable(writer, index):
     view = VectorStore(index).view()
     assert sorted(view.ids) == ["m1", "m2"] and view.vector("m1", hashes["m1"]) is not None
     assert found(writer, "पाठ") == ["m1"] and writer.get("/health").status_code == 200
+
+
+# --------------------------------------------------------------------------
+# Commits batched within SEARCH_COMMIT_WITHIN_MS
+# --------------------------------------------------------------------------
+
+
+def test_with_commit_within_a_write_is_pending_until_its_commit(index):
+    """An hour's delay: nothing is committed before the queue is flushed (as at exit)."""
+    from search.documents_api import pending_writes
+
+    app = create_app({"index": index, "refresh_seconds": 0, "api_key": KEY, "commit_within_ms": 3_600_000})
+    client = app.test_client()
+    response = client.post("/documents", json=[MONSOON, {"title": "बिना पहचान"}], headers=AUTH)
+    assert response.status_code == 202
+    answer = response.get_json()
+    assert statuses(answer) == [(1, "m1", "pending"), (2, None, "rejected")]
+    assert (answer["pending"], answer["rejected"], answer["committed"], answer["commit_within_ms"]) == (1, 1, False, 3_600_000)
+    assert client.put("/documents/m2", json=SNOW, headers=AUTH).status_code == 202
+    assert client.delete("/documents/m1", headers=AUTH).status_code == 202
+    assert client.get("/documents/m2").status_code == 503  # not even an index yet: nothing committed
+    assert pending_writes(app).flush() == 3
+    assert client.get("/documents/m1").status_code == 404  # added, then deleted, in the order sent
+    assert found(client, "बर्फ़बारी") == ["m2"]
+
+
+def test_with_commit_within_a_pending_write_becomes_visible_by_itself(index):
+    client = create_app({"index": index, "refresh_seconds": 0, "api_key": KEY, "commit_within_ms": 50}).test_client()
+    assert client.post("/documents", json=MONSOON, headers=AUTH).status_code == 202
+    import time
+
+    for _ in range(600):  # the commit comes 50 ms after the write; give a loaded machine a minute
+        if client.get("/documents/m1").status_code == 200:
+            break
+        time.sleep(0.1)
+    assert client.get("/documents/m1").get_json()["title"] == MONSOON["title"]
+    assert found(client, "मानसून") == ["m1"]
+
+
+def test_a_pending_flush_that_finds_the_lock_held_keeps_its_writes(index):
+    from search.documents_api import pending_writes
+
+    app = create_app({"index": index, "refresh_seconds": 0, "api_key": KEY, "commit_within_ms": 3_600_000,
+                      "write_lock_wait": 0.1})
+    client = app.test_client()
+    client.post("/documents", json=MONSOON, headers=AUTH)
+    queue = pending_writes(app)
+    with IngestLock(index) as lock:
+        lock.acquire(0)
+        with pytest.raises(Exception, match="another ingest"):
+            queue.flush()
+    assert queue.pending() == 1 and queue.flush() == 1
+    assert found(client, "मानसून") == ["m1"]

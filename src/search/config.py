@@ -189,6 +189,11 @@ class Settings:
         5.0, "Seconds a documents API write waits for the ingest lock (an ingest.py run holds it) before it "
         "answers 503 index_locked with Retry-After."
     )
+    commit_within_ms: int = _setting(
+        0, "0: a documents API write is committed before it is answered (the next search sees it). More: writes "
+        "are answered at once as pending (202) and committed together within this many milliseconds, fewer "
+        "commits for many small writes; pending writes are lost if the server process dies before then."
+    )
 
     @classmethod
     def load(

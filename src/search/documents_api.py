@@ -9,7 +9,9 @@ alike. Each write is committed before the answer, which lists what became of
 every record, in order.
 
 Statuses: 200 when the body was read and at least one record was taken (the
-results say which were rejected, and why); 422 ``rejected`` when every record
+results say which were rejected, and why; 202 with every taken record
+``pending`` when ``SEARCH_COMMIT_WITHIN_MS`` batches commits, see
+:class:`PendingWrites`); 422 ``rejected`` when every record
 was; 400 when nothing of the body could be read (or a PUT's id is not the
 URL's); 404 for a ``DELETE`` of an id the index does not hold; 413 past
 ``SEARCH_MAX_BATCH`` records or ``SEARCH_MAX_BODY_BYTES``; 415 for a body that
@@ -22,8 +24,12 @@ Must not touch: the engine (it speaks to :mod:`search.indexing` only).
 
 from __future__ import annotations
 
+import atexit
+import json
+import logging
 import math
-from typing import Any
+import threading
+from typing import Any, Iterable
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -40,9 +46,12 @@ from .documents import (
     read_ids,
     read_one,
 )
+from .documents import Item
 from .indexing import OUTCOMES, IndexLocked, VocabularyNotSaved, ingest
 
-__all__ = ["documents_api", "JSON_TYPES", "NDJSON_TYPES"]
+__all__ = ["documents_api", "JSON_TYPES", "NDJSON_TYPES", "PendingWrites", "pending_writes"]
+
+log = logging.getLogger("search.writes")
 
 documents_api = Blueprint("documents_api", __name__)
 
@@ -102,9 +111,104 @@ def _read(reader: Any, *args: Any) -> list[BodyItem]:
         raise _Refused(413, "too_many_records", str(exc)) from None
 
 
+class PendingWrites:
+    """Writes answered before they are committed (``SEARCH_COMMIT_WITHIN_MS`` > 0).
+
+    Many small writes (a CMS saving one story at a time) would each cost a commit and
+    a new segment; here they are queued in this server process and written as one
+    ingest, in the order they came, within ``commit_within_ms`` of the first. The
+    queue is committed when the process exits normally too; a process that dies
+    (``kill -9``, a crash) loses what it had not committed, which is why it is off
+    by default. A flush that finds the index locked, or fails, keeps the queue and
+    tries again after the same delay.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._items: list[Item] = []
+        self._lock = threading.Lock()  # guards the queue and the timer
+        self._flushing = threading.Lock()  # one flush at a time
+        self._timer: threading.Timer | None = None
+        atexit.register(self.flush)
+
+    def add(self, items: Iterable[Item]) -> None:
+        """Queue ``items`` (records and deletions) to be committed within the delay."""
+        with self._lock:
+            self._items.extend(items)
+            self._schedule()
+
+    def _schedule(self) -> None:
+        if self._timer is None and self._items:
+            self._timer = threading.Timer(self.settings.commit_within_ms / 1000, self._run)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _run(self) -> None:
+        with self._lock:
+            self._timer = None
+        try:
+            self.flush()
+        except Exception as exc:  # noqa: BLE001 - kept and retried; a thread has no one to raise to
+            log.warning(_log_line("pending writes not committed, trying again", exc))
+
+    def flush(self) -> int:
+        """Commit what is queued now; the number of items written. Raises what the ingest
+        raises (the queue is kept, and tried again after the delay)."""
+        with self._flushing:
+            with self._lock:
+                items, self._items = self._items, []
+            if not items:
+                return 0
+            try:
+                ingest(items, self.settings.index, wait=self.settings.write_lock_wait, fsync=bool(self.settings.fsync))
+            except VocabularyNotSaved:
+                return len(items)  # committed; the next ingest rebuilds the word list
+            except BaseException:
+                with self._lock:
+                    self._items[:0] = items
+                    self._schedule()
+                raise
+            return len(items)
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+def _log_line(message: str, exc: BaseException) -> str:
+    """A line of the server's log, JSON like the access log's."""
+    return json.dumps({"event": "writes", "message": message, "error": f"{type(exc).__name__}: {exc}"}, ensure_ascii=False)
+
+
+def pending_writes(app: Any) -> PendingWrites:
+    """The app's queue of pending writes (made on first use); ``flush()`` commits it now."""
+    queue = app.extensions.get("pending_writes")
+    if queue is None:
+        queue = app.extensions["pending_writes"] = PendingWrites(app.config["SETTINGS"])
+    return queue
+
+
+def _queue(items: list[BodyItem], settings: Settings) -> dict[str, Any]:
+    """Queue the records that were read (rejects are answered now): the answer of a pending write."""
+    pending_writes(current_app).add(b.item for b in items if not isinstance(b.item, Reject))
+    results = []
+    for b in items:
+        rejected = isinstance(b.item, Reject)
+        result: dict[str, Any] = {"position": b.position, "id": b.id, "status": "rejected" if rejected else "pending"}
+        if rejected:
+            result["reason"] = b.item.reason  # type: ignore[union-attr]
+        results.append(result)
+    counts = {name: 0 for name in OUTCOMES}
+    counts["rejected"] = sum(r["status"] == "rejected" for r in results)
+    return {"results": results, **counts, "pending": len(results) - counts["rejected"], "committed": False,
+            "commit_within_ms": settings.commit_within_ms, "notes": []}
+
+
 def _write(items: list[BodyItem], settings: Settings) -> dict[str, Any]:
     """Write ``items`` as one ingest (under the ingest lock, committed before it returns);
-    what became of each, in order, and the counts."""
+    what became of each, in order, and the counts. With ``commit_within_ms``, queue them."""
+    if settings.commit_within_ms > 0:
+        return _queue(items, settings)
     outcomes: list[str] = []
     try:
         report = ingest(
@@ -147,11 +251,11 @@ def _locked(exc: _Locked) -> Any:
 
 
 def _answer(answer: dict[str, Any]) -> Any:
-    """200 when a record was taken; 422 when every one was rejected (nothing written)."""
+    """200 when a record was taken (202 when it is pending); 422 when every one was rejected."""
     if answer["rejected"] == len(answer["results"]):
         return _error(422, "rejected", "every record was rejected, nothing was written: see results[].reason",
                       **answer)
-    return jsonify(answer)
+    return jsonify(answer), 202 if not answer["committed"] else 200
 
 
 @documents_api.post("/documents")
@@ -182,7 +286,7 @@ def delete_document(doc_id: str) -> Any:
     answer = _write([item], settings)
     if answer["not_found"]:
         return _error(404, "not_found", f"no document with id {doc_id[:200]!r}", **answer)
-    return jsonify(answer)
+    return _answer(answer)
 
 
 @documents_api.post("/documents/delete")

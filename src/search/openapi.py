@@ -360,7 +360,8 @@ def _add_documents_api(spec: dict[str, Any], settings: Settings) -> None:
         "properties": {
             "position": {"type": "integer", "minimum": 1, "description": "the record's element of the array (1-based), or its line of JSON Lines"},
             "id": {"type": "string", "nullable": True, "description": "null when the record gives none that can be read"},
-            "status": {"type": "string", "enum": list(OUTCOMES)},
+            "status": {"type": "string", "enum": [*OUTCOMES, "pending"],
+                       "description": "pending: queued, committed within commit_within_ms (SEARCH_COMMIT_WITHIN_MS)"},
             "reason": {"type": "string", "description": "why the record was rejected, as ingest.py reports it"},
         },
     }
@@ -371,7 +372,10 @@ def _add_documents_api(spec: dict[str, Any], settings: Settings) -> None:
         "properties": {
             "results": {"type": "array", "items": result, "description": "one per record, in the order sent"},
             **counts,
-            "committed": {"type": "boolean", "description": "every change is committed: the next search sees it"},
+            "committed": {"type": "boolean", "description": "every change is committed: the next search sees it "
+                          "(false: the changes are pending, see commit_within_ms)"},
+            "pending": {"type": "integer", "minimum": 0, "description": "records queued to be committed"},
+            "commit_within_ms": {"type": "integer", "minimum": 1, "description": "when pending ones are committed at the latest"},
             "notes": {"type": "array", "items": text},
         },
     }
@@ -386,6 +390,7 @@ def _add_documents_api(spec: dict[str, Any], settings: Settings) -> None:
                    "description": "SEARCH_API_KEY for writes; SEARCH_READ_KEY (or the write key) for reads when it is set"},
     }
     written = _ok("what became of each record; 200 when at least one was taken", {"$ref": "#/components/schemas/WriteAnswer"})
+    queued = _ok("every record taken is pending: committed within SEARCH_COMMIT_WITHIN_MS", {"$ref": "#/components/schemas/WriteAnswer"})
     refused = {"description": "every record was rejected: nothing was written",
                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WriteRefusal"}}}}
     common = {
@@ -409,7 +414,7 @@ def _add_documents_api(spec: dict[str, Any], settings: Settings) -> None:
                 "application/json": {"schema": records},
                 "application/x-ndjson": {"schema": {"type": "string", "description": "one record (DocumentInput) a line"}},
             }},
-            "responses": {"200": written, **body_errors, "422": refused, **common},
+            "responses": {"200": written, "202": queued, **body_errors, "422": refused, **common},
         }
     }
     spec["paths"]["/documents/{id}"].update({
@@ -418,7 +423,7 @@ def _add_documents_api(spec: dict[str, Any], settings: Settings) -> None:
             "security": _BEARER,
             "parameters": id_param,
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DocumentPut"}}}},
-            "responses": {"200": written, **body_errors, "422": refused, **common},
+            "responses": {"200": written, "202": queued, **body_errors, "422": refused, **common},
         },
         "delete": {
             "summary": "Delete the document of this id",
@@ -426,6 +431,7 @@ def _add_documents_api(spec: dict[str, Any], settings: Settings) -> None:
             "parameters": id_param,
             "responses": {
                 "200": written,
+                "202": queued,
                 "400": _error("the id cannot be an id (over 512 characters)"),
                 "404": {"description": "no document has this id",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WriteRefusal"}}}},
@@ -441,7 +447,7 @@ def _add_documents_api(spec: dict[str, Any], settings: Settings) -> None:
                 "type": "object", "required": ["ids"],
                 "properties": {"ids": {"type": "array", "minItems": 1, "maxItems": settings.max_batch, "items": an_id}},
             }}}},
-            "responses": {"200": written, **body_errors, "422": refused, **common},
+            "responses": {"200": written, "202": queued, **body_errors, "422": refused, **common},
         }
     }
     for path, item in spec["paths"].items():

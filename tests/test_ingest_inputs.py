@@ -195,3 +195,51 @@ def test_html_pages_keep_their_canonical_id_when_their_directory_moves(tmp_path,
     assert index_ids(index) == ["2026-06/d.html", "2026-06/desh/c.html", "https://e.example/a", "https://e.example/b",
                                 "june/d.html", "june/desh/c.html"]
     assert stored(index, "https://e.example/a")["url"] == "https://e.example/a"
+
+
+def test_rejects_file_has_source_line_reason_and_raw(tmp_path, run_ingest):
+    krutidev = "Hkkjr vkSj :l us viuh nh?kZdkfyd j.kuhfrd lk>snkjh dks etcwr djus ij tksj fn;kA"
+    rows = [
+        {"id": "ok", "body": "भारत और रूस ने साझेदारी मजबूत की"},
+        "{broken",
+        {"id": "kd", "title": "Hkkjr&:l", "body": krutidev},
+        {"id": "nb"},
+    ]
+    data = write_jsonl(tmp_path / "in.jsonl", rows)
+    data.write_bytes(data.read_bytes() + b'{"id": "bytes", "body": "\xff\xfe"}\n')
+    index = str(tmp_path / "ix")
+    rejects = tmp_path / "rejects.jsonl"
+    result = run_ingest("--index", index, "--json", "--rejects", str(rejects), str(data))
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["rejected"] == 4 and report["added"] == 1
+    assert report["rejected_by_reason"] == {"invalid JSON": 1, "legacy font encoding": 1, "empty text": 1, "not UTF-8 text": 1}
+    lines = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert [(r["line"], r["reason"].split(":")[0]) for r in lines] == [
+        (2, "invalid JSON"), (3, "legacy font encoding"), (4, "empty text"), (5, "not UTF-8 text")
+    ]
+    assert all(r["source"] == str(data) for r in lines)
+    assert lines[1]["raw"] == json.dumps(rows[2], ensure_ascii=False)
+    assert "KrutiDev" in lines[1]["reason"]
+
+
+def test_unknown_file_type_and_bad_map_are_usage_errors(tmp_path, run_ingest):
+    (tmp_path / "x.pdf").write_bytes(b"%PDF")
+    result = run_ingest("--index", str(tmp_path / "ix"), str(tmp_path / "x.pdf"))
+    assert result.returncode == 2 and "unknown input type" in result.stderr
+    result = run_ingest("--index", str(tmp_path / "ix"), "--map", "bodytext", "-", stdin="")
+    assert result.returncode == 2 and "--map" in result.stderr
+
+
+def test_a_gz_cut_short_keeps_the_lines_before_and_says_where(tmp_path):
+    from search.documents import Record, Reject
+
+    rows = b"".join((json.dumps({"id": f"d{i}", "title": "खबर", "body": "बात " * 40}) + "\n").encode() for i in range(200))
+    packed = gzip.compress(rows)
+    cut = tmp_path / "feed.jsonl.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    items = list(read_inputs([str(cut)]))
+    records, rejects = [i for i in items if isinstance(i, Record)], [i for i in items if isinstance(i, Reject)]
+    assert len(rejects) == 1 and rejects[0].line == len(records) + 1 > 1
+    assert "cannot read the file from this line on" in rejects[0].reason
+    assert [r.id for r in records] == [f"d{i}" for i in range(len(records))]

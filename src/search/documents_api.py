@@ -129,7 +129,13 @@ class PendingWrites:
         self._lock = threading.Lock()  # guards the queue and the timer
         self._flushing = threading.Lock()  # one flush at a time
         self._timer: threading.Timer | None = None
-        atexit.register(self.flush)
+        atexit.register(self._flush_at_exit)
+
+    def _flush_at_exit(self) -> None:
+        try:
+            self.flush()
+        except Exception as exc:  # noqa: BLE001 - at exit there is no one to raise to: say what is lost
+            log.error(_log_line(f"{self.pending()} pending write(s) lost at exit", exc))
 
     def add(self, items: Iterable[Item]) -> None:
         """Queue ``items`` (records and deletions) to be committed within the delay."""
@@ -182,10 +188,14 @@ def _log_line(message: str, exc: BaseException) -> str:
 
 def pending_writes(app: Any) -> PendingWrites:
     """The app's queue of pending writes (made on first use); ``flush()`` commits it now."""
-    queue = app.extensions.get("pending_writes")
-    if queue is None:
-        queue = app.extensions["pending_writes"] = PendingWrites(app.config["SETTINGS"])
-    return queue
+    with _QUEUE_LOCK:  # two first writes at once must not make two queues
+        queue = app.extensions.get("pending_writes")
+        if queue is None:
+            queue = app.extensions["pending_writes"] = PendingWrites(app.config["SETTINGS"])
+        return queue
+
+
+_QUEUE_LOCK = threading.Lock()
 
 
 def _queue(items: list[BodyItem], settings: Settings) -> dict[str, Any]:

@@ -166,7 +166,8 @@ class PendingWrites:
             if not items:
                 return 0
             try:
-                ingest(items, self.settings.index, wait=self.settings.write_lock_wait, fsync=bool(self.settings.fsync))
+                ingest(items, self.settings.index, wait=self.settings.write_lock_wait, fsync=bool(self.settings.fsync),
+                       look_up_ids=True)
             except VocabularyNotSaved:
                 return len(items)  # committed; the next ingest rebuilds the word list
             except BaseException:
@@ -223,7 +224,7 @@ def _write(items: list[BodyItem], settings: Settings) -> dict[str, Any]:
     try:
         report = ingest(
             (b.item for b in items), settings.index, wait=settings.write_lock_wait, fsync=bool(settings.fsync),
-            on_outcome=lambda item, outcome: outcomes.append(outcome),
+            on_outcome=lambda item, outcome: outcomes.append(outcome), look_up_ids=True,
         )
         notes = report.notes
     except IndexLocked as exc:

@@ -199,12 +199,49 @@ MAX_SEGMENTS = 0
 VOCABULARY_DIRTY = "vocabulary.dirty"
 
 
+class _CommittedHashes(dict):
+    """``{id: content hash}`` of committed documents, looked up one id at a time as asked.
+
+    For a write of a few records into a large index (the documents API): reading every
+    hash first is a pass over the whole index per request (seconds at 50,000 documents),
+    a lookup by id costs a term lookup. What a batch commits is set and popped as in the
+    full mapping; a popped id is remembered as absent, so the lookup of a deleted id
+    never asks a writer that has not seen the delete.
+    """
+
+    def __init__(self, writer: Callable[[], Any]) -> None:
+        super().__init__()
+        self._writer = writer  # the batch's current writer (it is reopened after each commit)
+        self._absent: set[str] = set()
+
+    def get(self, doc_id: str, default: Any = None) -> Any:  # type: ignore[override]
+        if doc_id in self:
+            return self[doc_id]
+        if doc_id in self._absent:
+            return default
+        fields = self._writer().stored_fields(doc_id)
+        if fields is None:
+            self._absent.add(doc_id)
+            return default
+        self[doc_id] = fields.get("hash", "")
+        return self[doc_id]
+
+    def __setitem__(self, doc_id: str, content_hash: str) -> None:
+        self._absent.discard(doc_id)
+        super().__setitem__(doc_id, content_hash)
+
+    def pop(self, doc_id: str, *default: Any) -> Any:  # type: ignore[override]
+        self._absent.add(doc_id)
+        return super().pop(doc_id, *default)
+
+
 class _Batch:
     """The open writer, the changes not yet committed, and the vocabulary kept in step."""
 
     def __init__(
         self, index: Backend, batch_size: int, workers: int,
         read_ahead: Callable[[], bool] | None = None, fsync: bool = True, max_chars: int = Settings.batch_max_chars,
+        look_up_ids: bool = False,
     ) -> None:
         self.index = index
         self.fsync = fsync  # the vocabulary and the dirty marker made durable too
@@ -215,7 +252,8 @@ class _Batch:
         self.workers = workers  # processes besides this one that index shares of a batch
         self.vocabulary, self.vocabulary_rebuilt = _open_vocabulary(index)
         self.writer = index.writer(timeout=30.0, vocabulary=self.vocabulary, workers=workers)
-        self.known = self.writer.indexed_hashes()  # id -> hash, as committed
+        # id -> hash, as committed: every one read at once, or each looked up when first asked
+        self.known: dict[str, str] = _CommittedHashes(lambda: self.writer) if look_up_ids else self.writer.indexed_hashes()
         self.pending: dict[str, str | None] = {}  # id -> hash written (None: deleted) in this batch
 
     def touch(self, doc_id: str) -> None:
@@ -285,6 +323,7 @@ def ingest(
     max_segments: int = MAX_SEGMENTS,
     fsync: bool | None = None,
     on_outcome: Callable[[Item, str], None] | None = None,
+    look_up_ids: bool = False,
 ) -> IngestReport:
     """Write ``items`` to the index at ``index_dir`` (created when missing).
 
@@ -311,7 +350,9 @@ def ingest(
     with the report of what is committed. ``on_outcome`` is told, for each item
     read, what became of it (one of :data:`OUTCOMES`), so the documents API can
     answer record by record; it is called before the commit that makes it
-    visible, which happens before ``ingest`` returns.
+    visible, which happens before ``ingest`` returns. ``look_up_ids`` looks each
+    id's committed content hash up as it comes instead of reading every hash
+    first: for a few records into a large index (not with ``prune``).
     """
     started = time.perf_counter()
     settings = Settings.load()
@@ -333,7 +374,8 @@ def ingest(
                 "--max-segments 1 (a merge) or --rebuild writes them again with checksums"
             )
         items = _Lookahead(items, stop)
-        batch = _Batch(index, batch_size, max(procs - 1, 0), items.read_ahead, fsync, settings.batch_max_chars)
+        batch = _Batch(index, batch_size, max(procs - 1, 0), items.read_ahead, fsync, settings.batch_max_chars,
+                       look_up_ids and not prune)
         most_words = settings.max_indexed_words
         cut = 0  # documents written with more words than are indexed
         seen_ids: set[str] = set()

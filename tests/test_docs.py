@@ -18,7 +18,9 @@ Conventions (also in docs/development.md, "Writing the docs"):
   it), so blocks use it as they are. No block may write into ``$SEARCH_INDEX``
   (checked: its document count and generation stay). ``PATH`` starts with the
   test's Python environment, so ``python``, ``hindi-search`` and ``gunicorn``
-  are the project's, and ``curl`` is the system's (``/usr/bin/curl``).
+  are the project's, and ``curl`` is the system's (``/usr/bin/curl``). The write
+  examples send to ``$SEARCH_WRITE_URL`` with ``$SEARCH_API_KEY``: a second
+  server with writes on, of an index of its own (:func:`docs_write_server`).
 * A fenced block right after a runnable block (only blank lines between) whose
   info string ends in ``output`` (````` ```json output `````, ````` ```text output `````)
   is what the block prints, checked:
@@ -221,6 +223,29 @@ def docs_server(docs_index: Path):
     server.shutdown()
 
 
+#: The key of the writable server the write examples of docs/api.md use (``$SEARCH_API_KEY``).
+DOCS_WRITE_KEY = "change-me"
+
+
+@pytest.fixture(scope="module")
+def docs_write_server(tmp_path_factory: pytest.TempPathFactory):
+    """A second server, with writes on (``SEARCH_API_KEY``), of an index of its own (the
+    sample corpus): the write examples of docs/api.md send to it as ``$SEARCH_WRITE_URL``,
+    so ``$SEARCH_INDEX`` stays as it is."""
+    from search import create_app
+
+    index = tmp_path_factory.mktemp("docs-writes") / "index"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "ingest.py"), "--index", str(index), str(SAMPLE)],
+        capture_output=True, text=True, encoding="utf-8", timeout=120, env=_environment(),
+    )
+    assert done.returncode == 0, done.stderr
+    app = create_app({"index": str(index), "refresh_seconds": 0, "api_key": DOCS_WRITE_KEY})
+    base, server = serve_in_thread(app)
+    yield base
+    server.shutdown()
+
+
 def _environment(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCH_")}
     env.update(
@@ -354,12 +379,13 @@ def test_there_are_runnable_blocks():
 
 
 @pytest.mark.parametrize("path", _runnable_docs(), ids=_id)
-def test_runnable_blocks(path: Path, docs_server: str, docs_index: Path, tmp_path: Path):
+def test_runnable_blocks(path: Path, docs_server: str, docs_index: Path, docs_write_server: str, tmp_path: Path):
     """Every runnable block of the file, in order: exits 0 and prints what the doc shows."""
     assert shutil.which("curl"), "the documented examples need curl (apt-get install curl)"
     before = _index_state(docs_server)
     scratch = _scratch(tmp_path)
-    env = _environment(SEARCH_URL=docs_server, SEARCH_INDEX=str(docs_index))
+    env = _environment(SEARCH_URL=docs_server, SEARCH_INDEX=str(docs_index),
+                       SEARCH_WRITE_URL=docs_write_server, SEARCH_API_KEY=DOCS_WRITE_KEY)
     for block in parse_doc(path).blocks:
         if not block.runnable:
             continue
@@ -741,7 +767,7 @@ def test_every_search_variable_named_exists():
     """A ``SEARCH_*`` name anywhere in the docs is a setting, or a variable the tests read."""
     from search.config import SETTINGS_HELP
 
-    known = {f"SEARCH_{n.upper()}" for n in SETTINGS_HELP} | {"SEARCH_URL"}
+    known = {f"SEARCH_{n.upper()}" for n in SETTINGS_HELP} | {"SEARCH_URL", "SEARCH_WRITE_URL"}
     tests_text = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("*.py") if p.name != "test_docs.py")
     problems = []
     for doc in all_docs():
@@ -761,11 +787,12 @@ def test_api_doc_covers_every_endpoint_and_parameter():
     problems = []
     for path, item in openapi_spec(Settings())["paths"].items():
         shown = path.replace("{id}", "<id>")
-        if not any(f"`GET {shown}`" in h for h in headings):
-            problems.append(f"docs/api.md: no heading for `GET {shown}`")
-        for param in item["get"].get("parameters", []):
-            if param["in"] == "query" and f"| `{param['name']}` |" not in text:
-                problems.append(f"docs/api.md: {path} parameter `{param['name']}` is in no parameter table")
+        for method, operation in item.items():
+            if not any(f"`{method.upper()} {shown}`" in h for h in headings):
+                problems.append(f"docs/api.md: no heading for `{method.upper()} {shown}`")
+            for param in operation.get("parameters", []):
+                if param["in"] == "query" and f"| `{param['name']}` |" not in text:
+                    problems.append(f"docs/api.md: {path} parameter `{param['name']}` is in no parameter table")
     page_params = {"q", "source", "category", "from", "to", "filter", "sort", "page"}
     assert {name for name, _ in PageState(q="x", sources=("a",), categories=("b",), date_from="2026-01-01",
                                           date_to="2026-02-01", filter="f", sort="-published", page=2).pairs()} == page_params

@@ -13,7 +13,7 @@ import pytest
 import search.documents
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["records", "validation", "lines", "json_lines", "csv_rows", "web_pages", "inputs"]
+MODULES = ["records", "validation", "lines", "json_lines", "csv_rows", "web_pages", "inputs", "bodies"]
 
 
 def test_the_package_gives_every_name_imported_from_it():

@@ -138,3 +138,31 @@ def test_an_input_error_read_ahead_during_a_commit_fails_only_the_batch_it_is_in
     with pytest.raises(RuntimeError, match="went away"):
         ingest(items(), index, procs=2, batch_size=1200)
     assert index_ids(index) == sorted(f"syn-{n}" for n in range(2400))
+
+
+def test_looking_ids_up_one_by_one_gives_what_reading_every_hash_gives(tmp_path):
+    """``look_up_ids`` (the documents API: a few records into a large index) asks the index
+    for each id's hash instead of reading them all first; every run reports the same."""
+    from conftest import hindi_docs
+
+    from search import ingest
+    from search.documents import Delete, parse_record
+
+    docs = hindi_docs(6)
+    runs = [
+        [parse_record(d) for d in docs[:4]],
+        [parse_record(docs[0]), parse_record({**docs[1], "title": "नया"}), Delete("syn-2"), Delete("nope"), parse_record(docs[4])],
+        [Delete("syn-1"), parse_record(docs[2]), parse_record({**docs[1], "title": "फिर"}), parse_record(docs[5])],
+        [parse_record(d) for d in docs] + [Delete("syn-0")],
+    ]
+    reports = {}
+    for look_up in (False, True):
+        index = str(tmp_path / f"ix-{look_up}")
+        outcomes: list[list[str]] = []
+        for items in runs:
+            told: list[str] = []
+            ingest(items, index, batch_size=2, look_up_ids=look_up, on_outcome=lambda item, outcome: told.append(outcome))
+            outcomes.append(told)
+        reports[look_up] = outcomes
+    assert reports[True] == reports[False]
+    assert reports[True][1] == ["unchanged", "updated", "deleted", "not_found", "added"]

@@ -56,7 +56,7 @@ def test_html_page_keeps_article_drops_furniture(tmp_path, run_ingest):
     index = str(tmp_path / "ix")
     result = run_ingest("--index", index, str(tmp_path / "site"))
     assert result.returncode == 0, result.stderr
-    doc = stored(index, "news/monsoon.html")  # id: the path under the input root
+    doc = stored(index, "https://janawaz.example/monsoon-delhi")  # id: the canonical URL
     assert doc["title"] == "दिल्ली में मानसून की पहली बारिश"
     assert doc["url"] == "https://janawaz.example/monsoon-delhi"
     assert doc["published"] == "2026-06-29"
@@ -64,7 +64,7 @@ def test_html_page_keeps_article_drops_furniture(tmp_path, run_ingest):
     assert "उमस से राहत" in doc["body"] and "हल्की से मध्यम वर्षा" in doc["body"]
     for furniture in ("विज्ञापन", "विदेश", "ज्योतिष", "WhatsApp", "Share", "शतरंज", "पंचायत", "टिप्पणी", "Follow", "color"):
         assert furniture not in doc["body"], furniture
-    assert hits(index, "शतरंज") == [] and hits(index, "उमस") == ["news/monsoon.html"]
+    assert hits(index, "शतरंज") == [] and hits(index, "उमस") == ["https://janawaz.example/monsoon-delhi"]
 
 
 @pytest.mark.data
@@ -164,7 +164,37 @@ def test_directory_is_read_recursively_with_every_format(tmp_path, run_ingest):
     result = run_ingest("--index", index, "--json", str(root))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["added"] == 4
-    assert index_ids(index) == ["a/b/four.htm", "a/b/three.txt", "c1", "j1"]
+    assert index_ids(index) == ["a/b/three.txt", "c1", "https://janawaz.example/monsoon-delhi", "j1"]
+
+
+def _page(canonical: str, story: str) -> str:
+    return (f"<html><head><title>{story}</title>{canonical}</head>"
+            f"<body><article><h1>{story}</h1><p>{story}: आज की ख़बर विस्तार से।</p></article></body></html>")
+
+
+def test_html_pages_keep_their_canonical_id_when_their_directory_moves(tmp_path, run_ingest):
+    """A page's id is its canonical URL (else og:url): when a cron job's download directory
+    is renamed, its pages are the same documents again. A page without one (or with a
+    relative one) keeps its path under the input root as its id, as before."""
+    feeds = tmp_path / "feeds"
+    crawl = feeds / "2026-06"
+    (crawl / "desh").mkdir(parents=True)
+    (crawl / "desh" / "a.html").write_text(_page('<link rel="canonical" href="https://e.example/a">', "बाढ़"), encoding="utf-8")
+    (crawl / "desh" / "b.html").write_text(_page('<meta property="og:url" content="https://e.example/b">', "सूखा"), encoding="utf-8")
+    (crawl / "desh" / "c.html").write_text(_page('<link rel="canonical" href="/relative-c">', "भूकंप"), encoding="utf-8")
+    (crawl / "d.html").write_text(_page("", "चुनाव"), encoding="utf-8")
+    index = str(tmp_path / "ix")
+    first = json.loads(run_ingest("--index", index, "--json", str(feeds)).stdout)
+    assert first["added"] == 4
+    assert index_ids(index) == ["2026-06/d.html", "2026-06/desh/c.html", "https://e.example/a", "https://e.example/b"]
+
+    shutil.move(str(crawl), str(feeds / "june"))
+    (feeds / "june" / "desh" / "a.html").rename(feeds / "june" / "desh" / "renamed.html")
+    again = json.loads(run_ingest("--index", index, "--json", str(feeds)).stdout)
+    assert (again["added"], again["updated"], again["unchanged"]) == (2, 0, 2)  # only the pages without one
+    assert index_ids(index) == ["2026-06/d.html", "2026-06/desh/c.html", "https://e.example/a", "https://e.example/b",
+                                "june/d.html", "june/desh/c.html"]
+    assert stored(index, "https://e.example/a")["url"] == "https://e.example/a"
 
 
 def test_rejects_file_has_source_line_reason_and_raw(tmp_path, run_ingest):

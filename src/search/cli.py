@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, Iterator, Sequence
 
 from . import version
-from .config import SETTINGS_HELP, Settings, SettingsError
+from .config import SECRET_SETTINGS, SETTINGS_HELP, Settings, SettingsError
 
 if TYPE_CHECKING:
     from .documents import InputProgress, Reject
@@ -474,7 +474,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
 def cmd_settings(args: argparse.Namespace) -> int:
     current = Settings.load()
     for name, (default, help_text) in SETTINGS_HELP.items():
-        print(f"SEARCH_{name.upper():<20} = {getattr(current, name)!r:<12} (default {default!r}) {help_text}")
+        value = getattr(current, name)
+        if name in SECRET_SETTINGS:  # a key is never printed: only whether one is set
+            value = "(set)" if value else ""
+        print(f"SEARCH_{name.upper():<20} = {value!r:<12} (default {default!r}) {help_text}")
     return EXIT_OK
 
 

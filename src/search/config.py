@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Mapping
 
-__all__ = ["Settings", "SETTINGS_HELP", "SettingsError"]
+__all__ = ["Settings", "SETTINGS_HELP", "SECRET_SETTINGS", "SettingsError"]
 
 
 class SettingsError(ValueError):
@@ -170,6 +170,30 @@ class Settings:
         16_000_000, "Characters of text (titles and bodies) a batch may hold before it commits, even short of "
         "--batch-size: a batch's postings stay in memory until it commits."
     )
+    # The documents API (issue 19): writes over HTTP, and keys
+    api_key: str = _setting(
+        "", "Key of the documents API's writes (POST, PUT, DELETE /documents...), sent as Authorization: Bearer KEY; "
+        "empty: writes are off (403 writes_disabled). Never printed or logged."
+    )
+    read_key: str = _setting(
+        "", "Key every read (search, suggest, exports, documents, stats, the search page) must send as "
+        "Authorization: Bearer KEY (the write key works too); empty: reads are open. /health and "
+        "/openapi.json stay open. Never printed or logged."
+    )
+    max_batch: int = _setting(1000, "Most records (or ids) one documents API request may hold; more is a 413.")
+    max_body_bytes: int = _setting(
+        32 << 20, "Largest request body the documents API reads, in bytes; a larger one is a 413 (a record is "
+        "also bounded by max_record_bytes)."
+    )
+    write_lock_wait: float = _setting(
+        5.0, "Seconds a documents API write waits for the ingest lock (an ingest.py run holds it) before it "
+        "answers 503 index_locked with Retry-After."
+    )
+    commit_within_ms: int = _setting(
+        0, "0: a documents API write is committed before it is answered (the next search sees it). More: writes "
+        "are answered at once as pending (202) and committed together within this many milliseconds, fewer "
+        "commits for many small writes; pending writes are lost if the server process dies before then."
+    )
 
     @classmethod
     def load(
@@ -199,6 +223,9 @@ class Settings:
 
 
 _NAMES = {f.name: f for f in fields(Settings)}
+
+#: Settings whose values are secrets: ``hindi-search settings`` shows only whether they are set.
+SECRET_SETTINGS = frozenset({"api_key", "read_key"})
 
 SETTINGS_HELP: dict[str, tuple[Any, str]] = {
     f.name: (f.default, f.metadata["help"]) for f in fields(Settings)

@@ -31,7 +31,12 @@ from .engine import Backend, IndexLocked, open_or_create
 from .vocabulary import VOCABULARY_FILE, Vocabulary, document_texts, fsync_directory
 
 #: ``read_inputs`` is re-exported: it is what ``ingest`` usually reads.
-__all__ = ["IngestReport", "IngestLock", "VocabularyNotSaved", "ingest", "read_inputs", "reason_kind"]
+__all__ = ["IngestReport", "IngestLock", "VocabularyNotSaved", "ingest", "read_inputs", "reason_kind", "OUTCOMES"]
+
+#: What became of one input item, as ``on_outcome`` is told (the documents API answers with it):
+#: ``superseded``: a later item of the same id in the same input wins; ``not_found``: a delete of an
+#: id the index does not hold.
+OUTCOMES = ("added", "updated", "unchanged", "superseded", "deleted", "not_found", "rejected")
 
 
 def reason_kind(reason: str) -> str:
@@ -194,12 +199,49 @@ MAX_SEGMENTS = 0
 VOCABULARY_DIRTY = "vocabulary.dirty"
 
 
+class _CommittedHashes(dict):
+    """``{id: content hash}`` of committed documents, looked up one id at a time as asked.
+
+    For a write of a few records into a large index (the documents API): reading every
+    hash first is a pass over the whole index per request (seconds at 50,000 documents),
+    a lookup by id costs a term lookup. What a batch commits is set and popped as in the
+    full mapping; a popped id is remembered as absent, so the lookup of a deleted id
+    never asks a writer that has not seen the delete.
+    """
+
+    def __init__(self, writer: Callable[[], Any]) -> None:
+        super().__init__()
+        self._writer = writer  # the batch's current writer (it is reopened after each commit)
+        self._absent: set[str] = set()
+
+    def get(self, doc_id: str, default: Any = None) -> Any:  # type: ignore[override]
+        if doc_id in self:
+            return self[doc_id]
+        if doc_id in self._absent:
+            return default
+        fields = self._writer().stored_fields(doc_id)
+        if fields is None:
+            self._absent.add(doc_id)
+            return default
+        self[doc_id] = fields.get("hash", "")
+        return self[doc_id]
+
+    def __setitem__(self, doc_id: str, content_hash: str) -> None:
+        self._absent.discard(doc_id)
+        super().__setitem__(doc_id, content_hash)
+
+    def pop(self, doc_id: str, *default: Any) -> Any:  # type: ignore[override]
+        self._absent.add(doc_id)
+        return super().pop(doc_id, *default)
+
+
 class _Batch:
     """The open writer, the changes not yet committed, and the vocabulary kept in step."""
 
     def __init__(
         self, index: Backend, batch_size: int, workers: int,
         read_ahead: Callable[[], bool] | None = None, fsync: bool = True, max_chars: int = Settings.batch_max_chars,
+        look_up_ids: bool = False,
     ) -> None:
         self.index = index
         self.fsync = fsync  # the vocabulary and the dirty marker made durable too
@@ -210,7 +252,8 @@ class _Batch:
         self.workers = workers  # processes besides this one that index shares of a batch
         self.vocabulary, self.vocabulary_rebuilt = _open_vocabulary(index)
         self.writer = index.writer(timeout=30.0, vocabulary=self.vocabulary, workers=workers)
-        self.known = self.writer.indexed_hashes()  # id -> hash, as committed
+        # id -> hash, as committed: every one read at once, or each looked up when first asked
+        self.known: dict[str, str] = _CommittedHashes(lambda: self.writer) if look_up_ids else self.writer.indexed_hashes()
         self.pending: dict[str, str | None] = {}  # id -> hash written (None: deleted) in this batch
 
     def touch(self, doc_id: str) -> None:
@@ -279,6 +322,8 @@ def ingest(
     rebuild: bool = False,
     max_segments: int = MAX_SEGMENTS,
     fsync: bool | None = None,
+    on_outcome: Callable[[Item, str], None] | None = None,
+    look_up_ids: bool = False,
 ) -> IngestReport:
     """Write ``items`` to the index at ``index_dir`` (created when missing).
 
@@ -302,7 +347,12 @@ def ingest(
     several times faster on one). ``fsync`` (None: the ``SEARCH_FSYNC`` setting)
     flushes every commit to disk before it is reported. When the vocabulary cannot
     be saved after a commit, the run stops there: :class:`VocabularyNotSaved`,
-    with the report of what is committed.
+    with the report of what is committed. ``on_outcome`` is told, for each item
+    read, what became of it (one of :data:`OUTCOMES`), so the documents API can
+    answer record by record; it is called before the commit that makes it
+    visible, which happens before ``ingest`` returns. ``look_up_ids`` looks each
+    id's committed content hash up as it comes instead of reading every hash
+    first: for a few records into a large index (not with ``prune``).
     """
     started = time.perf_counter()
     settings = Settings.load()
@@ -324,7 +374,8 @@ def ingest(
                 "--max-segments 1 (a merge) or --rebuild writes them again with checksums"
             )
         items = _Lookahead(items, stop)
-        batch = _Batch(index, batch_size, max(procs - 1, 0), items.read_ahead, fsync, settings.batch_max_chars)
+        batch = _Batch(index, batch_size, max(procs - 1, 0), items.read_ahead, fsync, settings.batch_max_chars,
+                       look_up_ids and not prune)
         most_words = settings.max_indexed_words
         cut = 0  # documents written with more words than are indexed
         seen_ids: set[str] = set()
@@ -343,9 +394,12 @@ def ingest(
                     report.reject(item)
                     if on_reject:
                         on_reject(item)
+                    outcome = "rejected"
                 elif isinstance(item, Delete):
-                    if not items.again(item.id):  # (a later record of the id replaces it anyway)
-                        _delete(batch, item.id, report)
+                    if items.again(item.id):  # (a later record of the id replaces it anyway)
+                        outcome = "superseded"
+                    else:
+                        outcome = "deleted" if _delete(batch, item.id, report) else "not_found"
                 else:
                     seen_ids.add(item.id)
                     seen_sources.add(item.source)
@@ -354,8 +408,15 @@ def ingest(
                         # every re-run of the same input replace the document twice.
                         report.read += 1
                         report.superseded += 1
-                    elif _put(batch, item, report) and _more_words(item, most_words):
-                        cut += 1
+                        outcome = "superseded"
+                    else:
+                        before = report.added
+                        written = _put(batch, item, report)
+                        outcome = ("added" if report.added > before else "updated") if written else "unchanged"
+                        if written and _more_words(item, most_words):
+                            cut += 1
+                if on_outcome:
+                    on_outcome(item, outcome)
             if cut:
                 report.notes.append(
                     f"{cut} document(s) have more than {most_words:,} words in the body or title: the words past "
@@ -510,15 +571,17 @@ def _put(batch: _Batch, record: Record, report: IngestReport) -> bool:
     return True
 
 
-def _delete(batch: _Batch, doc_id: str, report: IngestReport) -> None:
+def _delete(batch: _Batch, doc_id: str, report: IngestReport) -> bool:
+    """Delete ``doc_id``; False when the index (as this run left it) does not hold it."""
     if batch.previous(doc_id) is None:
-        return
+        return False
     batch.touch(doc_id)
     batch.uncount(doc_id)
     batch.writer.delete(doc_id)
     batch.pending[doc_id] = None
     report.deleted += 1
     batch.maybe_commit()
+    return True
 
 
 def _compact(index: Backend, max_segments: int, report: IngestReport) -> None:

@@ -228,7 +228,7 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
             }
         }
 
-    return {
+    spec = {
         "openapi": "3.0.3",
         "info": {
             "title": "Hindi full-text search",
@@ -396,3 +396,144 @@ def openapi_spec(settings: Settings) -> dict[str, Any]:
             }
         },
     }
+    _add_documents_api(spec, settings)
+    return spec
+
+
+# -- The documents API (issue 19): the write operations, and the keys of reads and writes.
+
+_BEARER = [{"bearer": []}]
+
+
+def _add_documents_api(spec: dict[str, Any], settings: Settings) -> None:
+    """Add the write operations (always marked with the bearer key: without ``SEARCH_API_KEY``
+    they answer 403 ``writes_disabled``) and, with ``SEARCH_READ_KEY``, the key on every read."""
+    from .indexing import OUTCOMES
+
+    text = {"type": "string", "nullable": True}
+    an_id = {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 512}, {"type": "integer"}]}
+    fields = {
+        "id": an_id,
+        "title": text, "body": text, "url": text,
+        "published": {"type": "string", "nullable": True, "description": "an ISO date (YYYY-MM-DD) or date-time"},
+        "source": text, "category": text,
+        "deleted": {"description": "true (or 1, \"true\", \"yes\"): delete the document with this id"},
+    }
+    document_in = {
+        "type": "object",
+        "required": ["id"],
+        "description": "a record as a line of ingest.py's JSON Lines input: id, and a non-empty title or body; "
+                       "other keys are ignored",
+        "properties": fields,
+    }
+    document_put = {
+        "type": "object",
+        "description": "a record whose id, when given, is the URL's",
+        "properties": {name: value for name, value in fields.items() if name != "deleted"},
+    }
+    result = {
+        "type": "object",
+        "required": ["position", "id", "status"],
+        "properties": {
+            "position": {"type": "integer", "minimum": 1, "description": "the record's element of the array (1-based), or its line of JSON Lines"},
+            "id": {"type": "string", "nullable": True, "description": "null when the record gives none that can be read"},
+            "status": {"type": "string", "enum": [*OUTCOMES, "pending"],
+                       "description": "pending: queued, committed within commit_within_ms (SEARCH_COMMIT_WITHIN_MS)"},
+            "reason": {"type": "string", "description": "why the record was rejected, as ingest.py reports it"},
+        },
+    }
+    counts = {name: {"type": "integer", "minimum": 0} for name in OUTCOMES}
+    answer = {
+        "type": "object",
+        "required": ["results", *OUTCOMES, "committed"],
+        "properties": {
+            "results": {"type": "array", "items": result, "description": "one per record, in the order sent"},
+            **counts,
+            "committed": {"type": "boolean", "description": "every change is committed: the next search sees it "
+                          "(false: the changes are pending, see commit_within_ms)"},
+            "pending": {"type": "integer", "minimum": 0, "description": "records queued to be committed"},
+            "commit_within_ms": {"type": "integer", "minimum": 1, "description": "when pending ones are committed at the latest"},
+            "notes": {"type": "array", "items": text},
+        },
+    }
+    spec["components"]["schemas"].update({
+        "DocumentInput": document_in,
+        "DocumentPut": document_put,
+        "WriteAnswer": answer,
+        "WriteRefusal": {"allOf": [{"$ref": "#/components/schemas/Error"}, {"$ref": "#/components/schemas/WriteAnswer"}]},
+    })
+    spec["components"]["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer",
+                   "description": "SEARCH_API_KEY for writes; SEARCH_READ_KEY (or the write key) for reads when it is set"},
+    }
+    written = _ok("what became of each record; 200 when at least one was taken", {"$ref": "#/components/schemas/WriteAnswer"})
+    queued = _ok("every record taken is pending: committed within SEARCH_COMMIT_WITHIN_MS", {"$ref": "#/components/schemas/WriteAnswer"})
+    refused = {"description": "every record was rejected: nothing was written",
+               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WriteRefusal"}}}}
+    common = {
+        "401": _error("no key was sent (WWW-Authenticate: Bearer)"),
+        "403": _error("writes_disabled: the server has no SEARCH_API_KEY; forbidden: the key is wrong"),
+        "503": _error("index_locked: another writer holds the index (Retry-After); or the index is unavailable or cannot be written"),
+    }
+    body_errors = {
+        "400": _error("nothing of the body can be read (not UTF-8, not JSON, empty, not records), or a PUT's id is not its URL's"),
+        "413": _error(f"more than {settings.max_batch} records (SEARCH_MAX_BATCH) or a body over {settings.max_body_bytes} bytes"),
+        "415": _error("the body is not application/json (or application/x-ndjson where accepted)"),
+    }
+    records = {"oneOf": [{"$ref": "#/components/schemas/DocumentInput"},
+                         {"type": "array", "minItems": 1, "maxItems": settings.max_batch, "items": {"$ref": "#/components/schemas/DocumentInput"}}]}
+    id_param = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}]
+    spec["paths"]["/documents"] = {
+        "post": {
+            "summary": "Add or replace documents: one record, an array of records, or JSON Lines",
+            "security": _BEARER,
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": records},
+                "application/x-ndjson": {"schema": {"type": "string", "description": "one record (DocumentInput) a line"}},
+            }},
+            "responses": {"200": written, "202": queued, **body_errors, "422": refused, **common},
+        }
+    }
+    spec["paths"]["/documents/{id}"].update({
+        "put": {
+            "summary": "Store the document of this id (its id in the body must be the same, or absent)",
+            "security": _BEARER,
+            "parameters": id_param,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DocumentPut"}}}},
+            "responses": {"200": written, "202": queued, **body_errors, "422": refused, **common},
+        },
+        "delete": {
+            "summary": "Delete the document of this id",
+            "security": _BEARER,
+            "parameters": id_param,
+            "responses": {
+                "200": written,
+                "202": queued,
+                "400": _error("the id cannot be an id (over 512 characters)"),
+                "404": {"description": "no document has this id",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WriteRefusal"}}}},
+                **common,
+            },
+        },
+    })
+    spec["paths"]["/documents/delete"] = {
+        "post": {
+            "summary": "Delete documents by id; ids the index does not hold are not_found",
+            "security": _BEARER,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["ids"],
+                "properties": {"ids": {"type": "array", "minItems": 1, "maxItems": settings.max_batch, "items": an_id}},
+            }}}},
+            "responses": {"200": written, "202": queued, **body_errors, "422": refused, **common},
+        }
+    }
+    for path, item in spec["paths"].items():
+        read = item.get("get")
+        if read is None:
+            continue
+        if path in ("/health", "/openapi.json") or not settings.read_key:
+            read["security"] = []  # open: load balancers probe /health without credentials
+            continue
+        read["security"] = _BEARER
+        read["responses"].setdefault("401", _error("no key was sent (WWW-Authenticate: Bearer): SEARCH_READ_KEY is set"))
+        read["responses"].setdefault("403", _error("the key sent is neither the read key nor the write key"))

@@ -20,8 +20,10 @@ from typing import Any, Iterator, Mapping
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .access import refusal
 from .caching import install_caching
 from .config import Settings, SettingsError
+from .documents_api import documents_api
 from .exporting import csv_chunks, json_chunks
 from .openapi import openapi_spec
 from .pages import pages
@@ -82,6 +84,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         """The request's one deadline: every step of its answer checks it."""
         g.started = time.perf_counter()
         g.deadline = service.deadline()
+
+    # -- The documents API (issue 19): keys for reads and writes, and the write endpoints.
+    write_methods = "GET, HEAD, OPTIONS, POST, PUT, DELETE" if settings.api_key else "GET, HEAD, OPTIONS"
+
+    @app.before_request
+    def check_key() -> Any:
+        """Writes need the API key (and are off without one); reads the read key when one is set."""
+        refused = refusal(settings, request.method, request.path, request.headers.get("Authorization"))
+        if refused is None:
+            return None
+        response, status = _error(refused.status, refused.kind, refused.message)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="hindi-search"'
+        return response, status
+
+    app.register_blueprint(documents_api)
+    # -- (end of the documents API)
 
     @app.get("/search")
     def search() -> Any:
@@ -261,7 +280,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             return response
         response.headers["Access-Control-Allow-Origin"] = "*" if "*" in origins else origin
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+            response.headers["Access-Control-Allow-Methods"] = write_methods
             wanted = request.headers.get("Access-Control-Request-Headers", "")
             if wanted:
                 response.headers["Access-Control-Allow-Headers"] = wanted

@@ -27,6 +27,7 @@ only the ones above it)::
     csv_rows     read_csv
     web_pages    read_text, read_html: one web page -> one record
     inputs       read_inputs: files, directories, stdin, gzip -> the reader of each
+    bodies       read_body, read_one, read_ids: a documents API request body -> items with their positions
 
 This module only re-exports their public names; it must not touch the index
 (:mod:`search.indexing` takes the items from here).
@@ -34,6 +35,7 @@ This module only re-exports their public names; it must not touch the index
 
 from __future__ import annotations
 
+from .bodies import BodyError, BodyItem, IdMismatch, TooManyRecords, delete_item, read_body, read_ids, read_one
 from .csv_rows import read_csv
 from .inputs import FORMATS, InputProgress, read_inputs
 from .json_lines import read_jsonl
@@ -58,4 +60,12 @@ __all__ = [
     "read_html",
     "read_inputs",
     "clean_text",
+    "BodyError",
+    "BodyItem",
+    "TooManyRecords",
+    "read_body",
+    "read_ids",
+    "read_one",
+    "delete_item",
+    "IdMismatch",
 ]

@@ -142,6 +142,23 @@ def _optional_date(value: str) -> str:
         return ""
 
 
+_ABSOLUTE_URL_RE = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
+
+
+def canonical_id(url: str) -> str:
+    """The id a page takes from its canonical URL: the URL itself when it is an absolute
+    http(s) address of at most 512 characters (an id's limit), else "" (the path's id).
+
+    A page saved by a crawler keeps its canonical URL wherever the file is moved, so a
+    job whose directory moves updates its pages instead of adding them again; a
+    relative ``href`` ("/", "story.html") says nothing about which page it is.
+
+    >>> canonical_id("https://janawaz.example/monsoon-delhi"), canonical_id("/monsoon-delhi")
+    ('https://janawaz.example/monsoon-delhi', '')
+    """
+    return url if len(url) <= 512 and _ABSOLUTE_URL_RE.fullmatch(url) else ""
+
+
 def read_html(html: str, source: str, doc_id: str, limits: Limits | None = None) -> Iterator[Item]:
     """One document from a web page: its title and main text, without page furniture.
 
@@ -151,7 +168,9 @@ def read_html(html: str, source: str, doc_id: str, limits: Limits | None = None)
     the text is taken from ``<article>`` (or ``itemprop=articleBody``,
     ``<main>``, the body), block by block. ``url`` comes from the canonical
     link or ``og:url``, ``published`` from ``article:published_time`` or the
-    first ``<time datetime>``, ``source`` from ``og:site_name``.
+    first ``<time datetime>``, ``source`` from ``og:site_name``. The page's id is
+    its canonical URL (:func:`canonical_id`) when it has one, else ``doc_id``
+    (its path under the input root).
     """
     from selectolax.lexbor import LexborHTMLParser  # only HTML inputs need it
 
@@ -181,6 +200,6 @@ def read_html(html: str, source: str, doc_id: str, limits: Limits | None = None)
     if root is not None:
         texts = [n.text(separator=" ") for n in _leaf_blocks(root)] or [root.text(separator="\n")]
         blocks = [b for b in (clean_text(t) for t in texts) if b and not is_boilerplate_line(b)]
-    fields = {"id": doc_id, "title": title, "body": "\n".join(blocks), "url": url,
+    fields = {"id": canonical_id(url) or doc_id, "title": title, "body": "\n".join(blocks), "url": url,
               "published": _optional_date(published), "source": site}
     yield _reject_or_record(fields, None, source, 1, html, limits or DEFAULT_LIMITS)

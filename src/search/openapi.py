@@ -485,6 +485,8 @@ def _add_documents_api(spec: dict[str, Any], settings: Settings) -> None:
     id_param = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}]
     spec["paths"]["/documents"] = {
         "post": {
+            "operationId": "addDocuments",
+            "tags": ["documents"],
             "summary": "Add or replace documents: one record, an array of records, or JSON Lines",
             "security": _BEARER,
             "requestBody": {"required": True, "content": {
@@ -496,6 +498,8 @@ def _add_documents_api(spec: dict[str, Any], settings: Settings) -> None:
     }
     spec["paths"]["/documents/{id}"].update({
         "put": {
+            "operationId": "putDocument",
+            "tags": ["documents"],
             "summary": "Store the document of this id (its id in the body must be the same, or absent)",
             "security": _BEARER,
             "parameters": id_param,
@@ -503,6 +507,8 @@ def _add_documents_api(spec: dict[str, Any], settings: Settings) -> None:
             "responses": {"200": written, "202": queued, **body_errors, "422": refused, **common},
         },
         "delete": {
+            "operationId": "deleteDocument",
+            "tags": ["documents"],
             "summary": "Delete the document of this id",
             "security": _BEARER,
             "parameters": id_param,
@@ -518,6 +524,8 @@ def _add_documents_api(spec: dict[str, Any], settings: Settings) -> None:
     })
     spec["paths"]["/documents/delete"] = {
         "post": {
+            "operationId": "deleteDocuments",
+            "tags": ["documents"],
             "summary": "Delete documents by id; ids the index does not hold are not_found",
             "security": _BEARER,
             "requestBody": {"required": True, "content": {"application/json": {"schema": {

@@ -91,7 +91,7 @@ class TestJson:
 @pytest.mark.parametrize(
     "params, kind",
     [
-        ({}, "bad_request"),
+        ({"q": "भारत", "snippets": "9"}, "bad_request"),
         ({"q": '"'}, "bad_query"),
         ({"q": "भारत", "filter": "source ="}, "bad_filter"),
         ({"q": "भारत", "sort": "best"}, "bad_request"),

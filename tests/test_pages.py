@@ -88,7 +88,7 @@ class TestSearchPage:
         listed = page.by_id("facet-source")["text"]
         assert all(source in listed for source in everything["facets"]["source"])
         options = {o["attrs"]["value"]: "selected" in o["attrs"] for o in page.find("option")}
-        assert options == {"-published": True, "published": False}, "no relevance without a query"
+        assert options == {"relevance": True, "-published": False, "published": False}, "kept for the next query"
         source = next(iter(everything["facets"]["source"]))
         narrowed, _ = get_page(client, "/", source=source)
         assert total(narrowed) == everything["facets"]["source"][source]

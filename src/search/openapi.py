@@ -516,8 +516,11 @@ def _add_documents_api(spec: dict[str, Any], settings: Settings) -> None:
                 "200": written,
                 "202": queued,
                 "400": _error("the id cannot be an id (over 512 characters)"),
+                # with the results when the id was looked up; a plain error when the path is no
+                # id at all (a line break in it: no route matches)
                 "404": {"description": "no document has this id",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WriteRefusal"}}}},
+                        "content": {"application/json": {"schema": {"anyOf": [
+                            {"$ref": "#/components/schemas/WriteRefusal"}, {"$ref": "#/components/schemas/Error"}]}}}},
                 **common,
             },
         },

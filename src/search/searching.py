@@ -602,8 +602,14 @@ class SearchService:
         if words and (complete_word or len(tail) >= 3):
             query = " ".join(f"title:{w}" for w in words[:-1])
             # A prefix is matched against stems: दिल्ली* alone misses दिल्ली, indexed as दिल्ल
-            # (the vowel sign is a suffix), so the typed word also counts as a whole word.
-            query += f" title:{words[-1]}" if complete_word else f" (title:{words[-1]} OR title:{words[-1]}*)"
+            # (the vowel sign is a suffix), so a typed word the index has as a word also
+            # counts as a whole word (a partial one, कोरो, would match stems it is not: कोर).
+            if complete_word:
+                query += f" title:{words[-1]}"
+            elif vocabulary.frequency(tail):
+                query += f" (title:{words[-1]} OR title:{words[-1]}*)"
+            else:
+                query += f" title:{words[-1]}*"
             query += "".join(f" -title:{w}" for w in excluded)
             try:
                 # The last word's 10 most common completions are enough here.

@@ -243,3 +243,32 @@ def test_a_gz_cut_short_keeps_the_lines_before_and_says_where(tmp_path):
     assert len(rejects) == 1 and rejects[0].line == len(records) + 1 > 1
     assert "cannot read the file from this line on" in rejects[0].reason
     assert [r.id for r in records] == [f"d{i}" for i in range(len(records))]
+
+
+def test_day_first_csv_dates_need_an_explicit_date_format(tmp_path, run_ingest):
+    """01/03/2026 is the 1st of March in India and January 3rd elsewhere: refused with a
+    hint without --date-format, read day first with it, and never guessed."""
+    from search.engine import open_index
+
+    feed = tmp_path / "feed.csv"
+    feed.write_text("id,title,published\nd1,पहली ख़बर,01/03/2026\nd2,दूसरी ख़बर,2026-03-02\n"
+                    "d3,तीसरी ख़बर,31/02/2026\nd4,चौथी ख़बर,15-04-2026 09:30\n", encoding="utf-8")
+    plain = run_ingest("--index", str(tmp_path / "a"), str(feed))
+    assert plain.returncode == 1 and "read 1, added 1" in plain.stdout
+    assert "feed.csv:2: rejected: 'published' is not an ISO date (YYYY-MM-DD): '01/03/2026'; " \
+           "if it is day, month, year, say so with --date-format DD/MM/YYYY" in plain.stderr
+    assert "--date-format DD-MM-YYYY" in plain.stderr  # the hint follows the separator
+
+    dashes = run_ingest("--index", str(tmp_path / "b"), "--date-format", "DD-MM-YYYY", str(feed))
+    index = open_index(str(tmp_path / "b"))
+    try:
+        dates = {fields["id"]: fields["published"] for _, fields in index.find(None, limit=10, fields=("id", "published")).hits}
+    finally:
+        index.close()
+    assert dates == {"d2": "2026-03-02", "d4": "2026-04-15"}  # ISO still read; a time after the date allowed
+    assert "feed.csv:2: rejected: 'published' is not a date written DD-MM-YYYY: '01/03/2026'" in dashes.stderr
+
+    slashes = run_ingest("--index", str(tmp_path / "c"), "--date-format", "DD/MM/YYYY", str(feed))
+    assert "read 2, added 2" in slashes.stdout and "feed.csv:4: rejected: 'published' is not a date written DD/MM/YYYY: '31/02/2026'" in slashes.stderr
+    wrong = run_ingest("--index", str(tmp_path / "d"), "--date-format", "MM/DD/YYYY", str(feed))
+    assert wrong.returncode == 2 and "is not one of YYYY-MM-DD, DD/MM/YYYY, DD-MM-YYYY" in wrong.stderr

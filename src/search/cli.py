@@ -209,7 +209,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             print(f"ingest: error: {name} must be at least {least}, not {value:g}", file=sys.stderr)
             return EXIT_USAGE
     try:
-        field_map = parse_field_map(args.map or "")
+        field_map = parse_field_map(args.map or "", "" if args.date_format == "YYYY-MM-DD" else args.date_format)
         rejects = _Rejects(args.rejects)
     except (ValueError, OSError) as exc:
         print(f"ingest: error: {exc}", file=sys.stderr)
@@ -508,6 +508,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--quiet", action="store_true", help="print nothing but rejects")
     p.add_argument("--map", metavar="FIELD=COLUMN,...", help="take a field from another column/key, e.g. body=text,title=headline")
+    p.add_argument("--date-format", default="YYYY-MM-DD", metavar="FORMAT",
+                   help="how the input's dates are written: YYYY-MM-DD (default), DD/MM/YYYY or DD-MM-YYYY "
+                        "(day first, as in India; never guessed)")
     p.add_argument("--format", default="jsonl", choices=sorted(set(FORMATS.values())), help="format of stdin (default jsonl)")
     p.add_argument("--delete", nargs="+", action="extend", metavar="ID", help="delete these document ids")
     p.add_argument("--prune", action="store_true", help="full sync: delete documents of the sources seen that this run did not see")

@@ -80,13 +80,39 @@ def _nfc(text: str) -> str:
         return " ".join(map(cache.__getitem__, chunks))
 
 
-def _published(value: str) -> str:
-    """Accept an ISO date or date-time; store the date part as YYYY-MM-DD."""
+#: ``--date-format`` values: how the day, month and year of an input's dates are written.
+DATE_FORMATS = {"YYYY-MM-DD": "", "DD/MM/YYYY": "%d/%m/%Y", "DD-MM-YYYY": "%d-%m-%Y"}
+_DAY_FIRST = re.compile(r"^\d{1,2}([/-])\d{1,2}\1\d{4}")
+
+
+def _published(value: str, date_format: str = "") -> str:
+    """Accept an ISO date or date-time (or, with ``date_format`` ``DD/MM/YYYY`` or
+    ``DD-MM-YYYY``, such a date, a time after it allowed); store YYYY-MM-DD.
+
+    >>> _published("2026-03-01T10:00:00"), _published("01/03/2026 10:30", "DD/MM/YYYY")
+    ('2026-03-01', '2026-03-01')
+
+    A day-first date without the format is refused, never guessed (01/03 is
+    the 1st of March in India, January 3rd elsewhere).
+    """
     value = value.strip()
+    if not value:
+        return ""
+    pattern = DATE_FORMATS.get(date_format, "")
+    if pattern and _DAY_FIRST.match(value):
+        try:
+            return dt.datetime.strptime(value.split()[0].split("T")[0], pattern).date().isoformat()
+        except ValueError:
+            raise ValueError(f"'published' is not a date written {date_format}: {value[:40]!r}") from None
     try:
-        return dt.date.fromisoformat(value[:10]).isoformat() if value else ""
+        return dt.date.fromisoformat(value[:10]).isoformat()
     except ValueError:
-        raise ValueError(f"'published' is not an ISO date (YYYY-MM-DD): {value[:40]!r}") from None
+        hint = ""
+        day_first = _DAY_FIRST.match(value)
+        if day_first and not pattern:
+            hint = f"; if it is day, month, year, say so with --date-format DD{day_first.group(1)}MM{day_first.group(1)}YYYY"
+        written = f"an ISO date (YYYY-MM-DD) or a date written {date_format}" if pattern else "an ISO date (YYYY-MM-DD)"
+        raise ValueError(f"'published' is not {written}: {value[:40]!r}{hint}") from None
 
 
 def parse_record(
@@ -126,7 +152,7 @@ def parse_record(
     if not values.get("title") and not values.get("body"):
         raise ValueError("empty text: 'title' and 'body' are both missing or blank")
     if "published" in values:
-        values["published"] = _published(values["published"])
+        values["published"] = _published(values["published"], getattr(field_map, "date_format", ""))
     if values.get("url") and "\n" in values["url"]:
         raise ValueError("'url' must be a single line")
     field_chars = limits.field_chars
@@ -163,7 +189,17 @@ def _reject_or_record(
 # --------------------------------------------------------------------------
 
 
-def parse_field_map(spec: str) -> dict[str, str]:
+class FieldMap(dict):
+    """How an input's fields are read: our field -> the input's column or key
+    (``--map``), and how its dates are written (``--date-format``, one of
+    :data:`DATE_FORMATS`; "" for ISO)."""
+
+    def __init__(self, pairs: Mapping[str, str] | None = None, date_format: str = "") -> None:
+        super().__init__(pairs or {})
+        self.date_format = date_format
+
+
+def parse_field_map(spec: str, date_format: str = "") -> FieldMap:
     """``"body=text,title=headline"`` -> ``{"body": "text", "title": "headline"}``.
 
     The left side is our field, the right side the input's column or key.
@@ -171,7 +207,9 @@ def parse_field_map(spec: str) -> dict[str, str]:
     >>> parse_field_map("body=text, title=headline")
     {'body': 'text', 'title': 'headline'}
     """
-    mapping: dict[str, str] = {}
+    if date_format and date_format not in DATE_FORMATS:
+        raise ValueError(f"--date-format: {date_format!r} is not one of {', '.join(DATE_FORMATS)}")
+    mapping = FieldMap(date_format=date_format)
     for part in filter(None, (p.strip() for p in spec.split(","))):
         ours, sep, theirs = (s.strip() for s in part.partition("="))
         if not sep or not ours or not theirs:

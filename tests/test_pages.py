@@ -299,3 +299,49 @@ class TestWidgetFiles:
     @pytest.mark.parametrize("path", ["/static/style.css", "/static/widget.css", "/static/search.js"])
     def test_static_files_are_served(self, client, path):
         assert client.get(path).status_code == 200
+
+
+class TestFiltersShown:
+    """Facet values by their labels, active filters as removable chips, the date facet
+    as a histogram."""
+
+    @pytest.fixture
+    def labelled(self, sample_index):
+        from search import create_app
+
+        return create_app({"index": sample_index, "labels": "krishi=कृषि,khel=खेल"}).test_client()
+
+    def test_facet_values_are_shown_by_their_labels(self, labelled):
+        page, _ = get_page(labelled, "/", q="किसान")
+        listed = page.by_id("facet-category")["text"]
+        assert "कृषि" in listed and "krishi" not in listed
+        box = next(e for e in page.find("input", name="category") if e["attrs"]["value"] == "krishi")
+        assert box, "the value sent stays the stored one"
+
+    def test_active_filters_are_chips_that_remove_themselves(self, labelled):
+        page, _ = get_page(labelled, "/", q="भारत", category=["khel", "krishi"], filter='source = "Jan Awaz"',
+                           **{"from": "2026-01-01"})
+        chips = [e for e in page.find("a") if e["attrs"].get("title") == "हटाएँ (remove)"]
+        texts = [c["text"] for c in chips]
+        assert [t.split(" ×")[0].strip() for t in texts] == ["खेल", "कृषि", "2026-01-01 – …", 'source = "Jan Awaz"']
+        without_khel = chips[0]["attrs"]["href"]
+        assert "category=krishi" in without_khel and "category=khel" not in without_khel and "filter=" in without_khel
+        assert "from=" not in chips[2]["attrs"]["href"] and "filter=" not in chips[3]["attrs"]["href"]
+        response = labelled.get(without_khel)
+        assert response.status_code == 200
+        followed = Page(response.get_data(as_text=True))
+        assert [c["text"].split(" ×")[0].strip() for c in followed.find("a") if c["attrs"].get("title") == "हटाएँ (remove)"] == [
+            "कृषि", "2026-01-01 – …", 'source = "Jan Awaz"']
+
+    def test_the_date_facet_is_a_histogram(self, client):
+        page, _ = get_page(client, "/")
+        bars = page.find("meter")
+        assert bars and all(int(b["attrs"]["value"]) <= int(b["attrs"]["max"]) for b in bars)
+        assert max(int(b["attrs"]["value"]) for b in bars) == int(bars[0]["attrs"]["max"])
+
+
+def test_a_label_setting_that_is_not_pairs_is_refused():
+    from search.config import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="value=label pairs"):
+        Settings.load({"labels": "krishi"})

@@ -84,6 +84,10 @@ class Settings:
         "text", "How the access log shows a query: text (first 200 characters), hash (sha256 prefix and length), none."
     )
     cors_origins: str = _setting("", "Origins allowed to call the API from a browser: comma-separated, or '*'. Empty: none.")
+    labels: str = _setting(
+        "", "How the search page names facet values: value=label pairs, comma-separated "
+        "(krishi=कृषि,khel=खेल); a value without a label is shown as stored."
+    )
     refresh_seconds: float = _setting(
         0.0, "How often a server checks the index for newly committed documents; 0: at every request (a "
         "directory listing), so a client never sees an older commit after a newer one, whichever worker answers."
@@ -221,6 +225,15 @@ class Settings:
     def allowed_origins(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
+    def facet_labels(self) -> dict[str, str]:
+        """``labels`` as ``{value: label}``.
+
+        >>> Settings(labels="krishi=कृषि, khel = खेल").facet_labels()
+        {'krishi': 'कृषि', 'khel': 'खेल'}
+        """
+        pairs = (part.partition("=") for part in self.labels.split(",") if part.strip())
+        return {value.strip(): label.strip() for value, _, label in pairs}
+
 
 _NAMES = {f.name: f for f in fields(Settings)}
 
@@ -252,6 +265,8 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "semantic": lambda v: None if v in (0, 1) else "0 or 1",
     "semantic_weight": lambda v: None if v <= 1 else "a number from 0 to 1",
     "embed_tokens": lambda v: None if 8 <= v <= 512 else "from 8 to 512 (the model reads at most 512 tokens at once)",
+    "labels": lambda v: None if all("=" in p and p.partition("=")[0].strip() and p.partition("=")[2].strip()
+                                    for p in v.split(",") if p.strip()) else "value=label pairs, comma-separated",
 }
 
 

@@ -166,6 +166,7 @@ def _date_links(state: PageState, months: dict[str, int]) -> list[dict[str, Any]
         links.append({
             "label": period,
             "count": count,
+            "most": max(periods.values()),  # the histogram's scale
             "url": state.url(date_from=low, date_to=high),
             "current": (state.date_from, state.date_to) == (low, high),
         })
@@ -240,7 +241,24 @@ def search_page() -> tuple[str, int]:
             "export_json": state.export_url("json", service),
             "last_page": _last_page(result.total, per_page, settings.max_page),
         }
+    labels = settings.facet_labels()
+    context |= {"labels": labels, "chips": _chips(state, labels)}
     return render_template("search.html", **context), status
+
+
+def _chips(state: PageState, labels: dict[str, str]) -> list[dict[str, str]]:
+    """The active filters as removable chips: each names one selection and links to
+    the same search without it."""
+    chips = []
+    for name, chosen in (("sources", state.sources), ("categories", state.categories)):
+        for value in chosen:
+            chips.append({"text": labels.get(value, value),
+                          "url": state.url(**{name: tuple(v for v in chosen if v != value)})})
+    if state.date_from or state.date_to:
+        chips.append({"text": f"{state.date_from or '…'} – {state.date_to or '…'}", "url": state.url(date_from="", date_to="")})
+    if state.filter:
+        chips.append({"text": state.filter, "url": state.url(filter=""), "code": "1"})
+    return chips
 
 
 def _facet_values(counts: dict[str, int], selected: tuple[str, ...], counted: bool = True) -> list[dict[str, Any]]:

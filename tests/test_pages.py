@@ -210,6 +210,7 @@ class TestSearchPage:
         page, _ = get_page(client, "/", status=400, **params)
         error = page.by_id("error")
         assert error["attrs"]["role"] == "alert" and message in error["text"]
+        assert re.match(r"[\u0900-\u097F][^.]*।", error["text"]), "said first in Hindi, the detail after"
         assert page.by_id("q")["attrs"]["value"] == params["q"]
 
     def test_a_mistake_keeps_the_rest_of_the_selection(self, client, search):

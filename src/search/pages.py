@@ -191,6 +191,18 @@ def _pagination(state: PageState, total: int, per_page: int, max_page: int) -> l
     return links
 
 
+#: What the page says first when a search cannot run, in the page's language; the
+#: service's own words (the API's message) follow, as the detail.
+_SAID = {
+    "query": "यह खोज समझ में नहीं आई।",
+    "request": "पता (URL) में कुछ गलत है।",
+    "filter": "फ़िल्टर में गलती है।",
+    "timeout": "यह खोज समय-सीमा में पूरी नहीं हुई; कम उपसर्ग (भार*) या ज़्यादा शब्द आज़माएँ।",
+    "busy": "सर्वर अभी व्यस्त है; थोड़ी देर में फिर कोशिश करें।",
+    "unavailable": "इंडेक्स अभी उपलब्ध नहीं है।",
+}
+
+
 @pages.get("/")
 def search_page() -> tuple[str, int]:
     """The search page: form, facets, results, pagination, export links."""
@@ -200,7 +212,7 @@ def search_page() -> tuple[str, int]:
     try:
         state = PageState.from_args(request.args, settings)
     except BadRequest as exc:
-        state, error, status = PageState.from_args(request.args, settings, strict=False), str(exc), 400
+        state, error, status = PageState.from_args(request.args, settings, strict=False), f"{_SAID['request']} {exc}", 400
     per_page = settings.default_per_page
     if not error:  # an empty box browses: the newest documents, the whole index's facet counts
         try:
@@ -217,16 +229,18 @@ def search_page() -> tuple[str, int]:
                         service.facet_counts(state.q, state.filter_text(service, without=name), (name,), deadline)
                     )
             g.hits, g.total = len(result.hits), result.total
-        except (QueryError, BadRequest) as exc:
-            error, status = str(exc), 400
+        except QueryError as exc:
+            error, status = f"{_SAID['query']} {exc}", 400
+        except BadRequest as exc:
+            error, status = f"{_SAID['request']} {exc}", 400
         except FilterError as exc:
-            error, status = f"filter: {exc}", 400
+            error, status = f"{_SAID['filter']} filter: {exc}", 400
         except SearchTimeout as exc:
-            error, status = f"{exc}; narrow the query (fewer prefixes, more words)", 503
+            error, status = f"{_SAID['timeout']} {exc}; narrow the query (fewer prefixes, more words)", 503
         except Busy as exc:
-            error, status = f"{exc}", 503
+            error, status = f"{_SAID['busy']} {exc}", 503
         except IndexUnavailable as exc:
-            error, status = str(exc), 503
+            error, status = f"{_SAID['unavailable']} {exc}", 503
     # Without a result (an error) the ticked values stay, uncounted, so the next search keeps them.
     ticked = {name: _facet_values({}, _selected(state, name), counted=False) for name in ("source", "category")}
     context: dict[str, Any] = {"state": state, "error": error, "result": result, "facet_values": ticked, "date_links": []}

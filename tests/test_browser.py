@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
-from urllib.parse import parse_qs, urlsplit
+import urllib.request
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -30,6 +32,23 @@ HOST_PAGE = """<!doctype html>
 """
 
 
+#: A site with a coloured header holding a widget that opens its results in a panel over
+#: the page, and a second widget writing into the site's own element, both configured
+#: by data attributes.
+OVERLAY_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Dainik Example</title>
+<style>body {{ margin: 0; font-family: sans-serif; }} header {{ background: #7b1fa2; color: #fff; padding: 1rem; }}</style></head>
+<body><header><h1>Dainik Example</h1>
+<div id="box" data-hindi-search data-api="{api}" data-per-page="3" data-placeholder="यहाँ खोजें" data-lang="en"></div>
+</header>
+<main><p id="below">Today's stories, which a search must not push down.</p>
+<div id="sports" data-hindi-search data-api="{api}" data-target="#sports-hits" data-filter='category = "khel"'></div>
+<section id="sports-hits"></section></main>
+<script src="{api}/widget.js" defer></script>
+</body></html>
+"""
+
+
 @pytest.fixture(scope="module")
 def site(sample_index):
     """``(search service URL, another origin's page embedding the widget)``, both served locally."""
@@ -37,7 +56,8 @@ def site(sample_index):
 
     def host_app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-        return [HOST_PAGE.format(api=host_url["api"]).encode()]
+        page = OVERLAY_PAGE if environ.get("PATH_INFO") == "/overlay" else HOST_PAGE
+        return [page.format(api=host_url["api"]).encode()]
 
     host_base, host_server = serve_in_thread(host_app)
     app = create_app({"index": sample_index, "refresh_seconds": 0, "cors_origins": host_base})
@@ -343,6 +363,57 @@ def test_widget_on_another_site_uses_cors(site, browser_page):
     assert page.locator(".hs-results script").count() == 0
     assert page.evaluate("getComputedStyle(document.querySelector('.hs-button')).borderRadius") == "6px", "widget.css loaded"
     assert trouble == []
+
+
+def test_widget_results_open_over_the_host_page_and_take_the_keyboard(site, browser_page):
+    base, host = site
+    page = browser_page
+    trouble = watch_for_trouble(page)
+    page.goto(host + "/overlay")
+    box = page.locator("#box input[type=search]")
+    expect(box).to_have_attribute("placeholder", "यहाँ खोजें")
+    expect(page.locator("#box .hs-button")).to_have_text("Search")  # data-lang="en"
+    below = page.locator("#below").bounding_box()
+    box.fill("भारत")
+    box.press("Enter")
+    panel = page.locator("#box .hs-panel")
+    expect(panel.locator(".hs-hit")).to_have_count(3)  # data-per-page="3"
+    assert page.evaluate("getComputedStyle(document.querySelector('#box .hs-panel')).position") == "absolute"
+    assert panel.bounding_box()["y"] >= box.bounding_box()["y"] + box.bounding_box()["height"], "anchored under the box"
+    assert page.locator("#below").bounding_box() == below, "the host page did not move"
+    assert re.match(r"\d+ results", panel.locator(".hs-status").inner_text())
+    links = panel.locator(".hs-hit-title")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.className") == "hs-hit-title"
+    first = page.evaluate("document.activeElement.href")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.href") == links.nth(1).get_attribute("href") != first
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate("document.activeElement.id") == box.get_attribute("id"), "back in the box"
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    box.press("Enter")
+    expect(panel).to_be_visible()
+    page.click("h1")
+    expect(panel).to_be_hidden()  # a click elsewhere on the page closes it
+    assert trouble == []
+
+
+def test_widget_writes_into_the_sites_own_element_with_its_filter(site, browser_page):
+    base, host = site
+    page = browser_page
+    page.goto(host + "/overlay")
+    sports = page.locator("#sports input[type=search]")
+    sports.fill("भारत")
+    sports.press("Enter")
+    hits = page.locator("#sports-hits .hs-hit")
+    hits.first.wait_for()
+    with urllib.request.urlopen(base + "/search?" + urlencode({"q": "भारत", "filter": 'category = "khel"', "per_page": 5})) as r:
+        wanted = json.load(r)
+    assert hits.count() == len(wanted["hits"]) and wanted["total"] < 15  # only the filter's documents
+    assert page.locator("#sports-hits .hs-status").inner_text().startswith(f"{wanted['total']} परिणाम")
+    assert page.locator("#sports .hs-panel").count() == 0, "no panel: the site's element holds the results"
 
 
 @pytest.fixture(scope="module")

@@ -129,28 +129,51 @@
     close();
   }
 
+  // What the widget says, in the language data-lang asks for (Hindi unless "en").
+  var LABELS = {
+    hi: { search: 'खोजें', placeholder: 'हिंदी में खोजें…', results: ' परिणाम', didYouMean: ' · क्या आपका मतलब था: ',
+          more: function (n) { return 'सभी ' + n + ' परिणाम देखें →'; }, unreachable: 'खोज सेवा से संपर्क नहीं हो सका।',
+          close: 'बंद करें', suggestions: 'सुझाव', panel: 'खोज के परिणाम' },
+    en: { search: 'Search', placeholder: 'Search in Hindi…', results: ' results', didYouMean: ' · did you mean: ',
+          more: function (n) { return 'all ' + n + ' results →'; }, unreachable: 'The search service could not be reached.',
+          close: 'Close', suggestions: 'Suggestions', panel: 'Search results' }
+  };
+
+  // The options a site gives as data attributes of the widget's element.
+  function options(root) {
+    var perPage = parseInt(root.getAttribute('data-per-page') || '5', 10);
+    return {
+      api: (root.getAttribute('data-api') || scriptOrigin).replace(/\/+$/, ''),
+      target: root.getAttribute('data-target') || '',  // a selector: results go there, not in a panel
+      perPage: String(perPage >= 1 && perPage <= 20 ? perPage : 5),
+      filter: root.getAttribute('data-filter') || '',
+      placeholder: root.getAttribute('data-placeholder') || '',
+      labels: LABELS[root.getAttribute('data-lang') === 'en' ? 'en' : 'hi']
+    };
+  }
+
   function mount(root) {
     if (root.getAttribute('data-hindi-search-ready')) return;
     root.setAttribute('data-hindi-search-ready', '1');
-    var api = (root.getAttribute('data-api') || scriptOrigin).replace(/\/+$/, '');
+    var opts = options(root), api = opts.api, say = opts.labels;
     var id = 'hs-' + (++counter);
     root.classList.add('hs-widget');
     root.setAttribute('lang', 'hi');
 
     var form = el('form', 'hs-form');
     form.setAttribute('role', 'search');
-    var label = el('label', 'hs-label', 'खोजें');
+    var label = el('label', 'hs-label', say.search);
     label.htmlFor = id + '-q';
     var combo = el('div', 'hs-combo');
     var input = el('input', 'hs-input');
     input.type = 'search';
     input.id = id + '-q';
     input.autocomplete = 'off';
-    input.placeholder = 'हिंदी में खोजें…';
+    input.placeholder = opts.placeholder || say.placeholder;
     var list = el('ul', 'hs-suggestions');
     list.id = id + '-list';
-    list.setAttribute('aria-label', 'सुझाव');
-    var button = el('button', 'hs-button', 'खोजें');
+    list.setAttribute('aria-label', say.suggestions);
+    var button = el('button', 'hs-button', say.search);
     button.type = 'submit';
     combo.appendChild(input);
     combo.appendChild(list);
@@ -162,24 +185,47 @@
     var results = el('ol', 'hs-results');
     root.textContent = '';
     root.appendChild(form);
-    root.appendChild(status);
-    root.appendChild(results);
+    // The results: in the site's own element (data-target), or in a panel over the page,
+    // anchored under the box, so the host page's layout never moves.
+    var target = opts.target ? document.querySelector(opts.target) : null;
+    var panel = el('div', target ? 'hs-widget hs-inline' : 'hs-panel');  // styled alike wherever it is
+    panel.id = id + '-panel';
+    panel.setAttribute('role', 'region');
+    panel.setAttribute('aria-label', say.panel);
+    var shut = el('button', 'hs-close', '×');
+    shut.type = 'button';
+    shut.setAttribute('aria-label', say.close);
+    if (!target) panel.appendChild(shut);
+    panel.appendChild(status);
+    panel.appendChild(results);
+    (target || root).appendChild(panel);
+    panel.hidden = true;
 
+    function hidePanel(refocus) {
+      if (target) return;
+      panel.hidden = true;
+      if (refocus) input.focus();
+    }
+    function links() { return Array.prototype.slice.call(results.querySelectorAll('a')); }
     function search(q) {
       if (!q.trim()) return;
       status.textContent = '…';
-      fetch(api + '/search?' + new URLSearchParams({ q: q, per_page: '5' }))
+      panel.hidden = false;
+      var params = { q: q, per_page: opts.perPage };
+      if (opts.filter) params.filter = opts.filter;
+      fetch(api + '/search?' + new URLSearchParams(params))
         .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
         .then(function (answer) { render(q, answer); })
-        .catch(function () { status.textContent = 'खोज सेवा से संपर्क नहीं हो सका।'; results.textContent = ''; });
+        .catch(function () { status.textContent = say.unreachable; results.textContent = ''; });
     }
     function render(q, answer) {
       results.textContent = '';
+      panel.hidden = false;
       if (!answer.ok) { status.textContent = answer.body.message || 'error'; return; }
       var body = answer.body;
-      status.textContent = body.total + ' परिणाम';
+      status.textContent = body.total + say.results;
       if (body.suggestion) {
-        status.appendChild(document.createTextNode(' · क्या आपका मतलब था: '));
+        status.appendChild(document.createTextNode(say.didYouMean));
         var fix = el('a', 'hs-fix', body.suggestion);
         fix.href = '#';
         fix.addEventListener('click', function (e) { e.preventDefault(); input.value = body.suggestion; search(body.suggestion); });
@@ -199,13 +245,35 @@
         results.appendChild(li);
       });
       if (body.total > body.hits.length) {
-        var more = el('a', 'hs-more', 'सभी ' + body.total + ' परिणाम देखें →');
-        more.href = api + '/?' + new URLSearchParams({ q: q });
+        var more = el('a', 'hs-more', say.more(body.total));
+        var page = { q: q };
+        if (opts.filter) page.filter = opts.filter;
+        more.href = api + '/?' + new URLSearchParams(page);
         var li = el('li', 'hs-more-row');
         li.appendChild(more);
         results.appendChild(li);
       }
     }
+    // Arrows from the box (its suggestions closed) into the results and among them;
+    // Escape closes the panel and goes back to the box; Enter follows a result's link.
+    input.addEventListener('keydown', function (e) {
+      if (e.key === 'ArrowDown' && list.hidden && !panel.hidden && links().length) {
+        e.preventDefault();
+        e.stopImmediatePropagation();
+        links()[0].focus();
+      } else if (e.key === 'Escape' && list.hidden && !panel.hidden) {
+        e.preventDefault();  // closes the panel; the words typed stay (a search box's Escape would clear them)
+        hidePanel(true);
+      }
+    });
+    panel.addEventListener('keydown', function (e) {
+      var all = links(), at = all.indexOf(document.activeElement);
+      if (e.key === 'ArrowDown' && at >= 0) { e.preventDefault(); all[Math.min(at + 1, all.length - 1)].focus(); }
+      else if (e.key === 'ArrowUp' && at >= 0) { e.preventDefault(); if (at === 0) input.focus(); else all[at - 1].focus(); }
+      else if (e.key === 'Escape') { e.preventDefault(); hidePanel(true); }
+    });
+    shut.addEventListener('click', function () { hidePanel(true); });
+    document.addEventListener('click', function (e) { if (!root.contains(e.target)) hidePanel(false); });
     combobox(input, list, api, search);
     form.addEventListener('submit', function (e) { e.preventDefault(); search(input.value); });
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from .config import Settings
-from .searching import FACETS, MODES, SORTS, SearchRequest, browse_sort
+from .searching import FACETS, MODES, SORTS, SearchRequest
 
 __all__ = ["BadRequest", "positive_int", "choice", "choice_list", "tag", "required_q", "search_request"]
 
@@ -93,7 +93,7 @@ def search_request(args: Mapping[str, str], settings: Settings, *, paged: bool =
         per_page=per_page,
         filter=args.get("filter", ""),
         facets=choice_list(args, "facets", FACETS) if paged else (),
-        sort=choice(args, "sort", SORTS) if q.strip() else browse_sort(choice(args, "sort", SORTS)),
+        sort=choice(args, "sort", SORTS),
         highlight_pre_tag=tag(args, "highlight_pre_tag", "<mark>"),
         highlight_post_tag=tag(args, "highlight_post_tag", "</mark>"),
         snippet_chars=positive_int(args, "snippet_chars", settings.snippet_chars, settings.max_snippet_chars),

@@ -80,6 +80,10 @@ class SearchRequest:
     snippets: int = 1
     mode: str = "auto"  # lexical, semantic, hybrid; auto: hybrid for long natural-language queries
 
+    def __post_init__(self) -> None:
+        if not self.q.strip():  # a placeholder search is by date (browse_sort)
+            object.__setattr__(self, "sort", browse_sort(self.sort))
+
 
 @dataclass
 class Hit:
@@ -394,7 +398,7 @@ class SearchService:
             per_page=request.per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             hits=hits,
-            sort=request.sort if node is not None else browse_sort(request.sort),
+            sort=request.sort,
             filter=describe_filter(flt) if flt is not None else None,
             facets=_facet_counts(found.facets) if request.facets else None,
             suggestion=suggestion,
@@ -529,6 +533,8 @@ class SearchService:
                 for word in self.vocabulary().common_words(WARM_WORDS):
                     index.analyzer.word(word)  # remembered: snippets analyse hits' text word by word
                 self.roman_completions(self.vocabulary())
+                if self.settings.semantic:
+                    self.vocabulary().vowel_length_forms()  # how hybrid search spells the query for the model
             except Exception:  # noqa: BLE001 - a missing or damaged index is reported by the searches themselves
                 pass
 

@@ -45,7 +45,7 @@ _UNSEEN = object()
 _SEEN_LIMIT = 500_000
 
 
-def _by_vowel_length(words: Iterable[str]) -> dict[str, str]:
+def _unambiguous_by_vowel_length(words: Iterable[str]) -> dict[str, str]:
     """``{word with long vowels folded: word}`` for the words no other one folds onto."""
     found: dict[str, list[str]] = {}
     for word in words:
@@ -54,7 +54,7 @@ def _by_vowel_length(words: Iterable[str]) -> dict[str, str]:
 
 
 #: Stop words by their vowel-folded form, where only one folds there (see :meth:`Vocabulary.spelled`).
-_STOP_WORDS_BY_VOWEL_LENGTH = _by_vowel_length(sorted(STOP_WORDS))
+_STOP_WORDS_BY_VOWEL_LENGTH = _unambiguous_by_vowel_length(sorted(STOP_WORDS))
 
 
 class Vocabulary:
@@ -323,22 +323,26 @@ class Vocabulary:
         >>> [v.spelled(w) for w in ["नहिं", "लीए", "कि", "की"]]
         ['नहीं', 'लिए', 'कि', 'की']
         """
-        words = self._words
         if norm in STOP_WORDS:
             return norm
-        by_length = self._by_vowel_length
-        if by_length is None:  # built once per set of counts: ~0.1 s for 200,000 words
-            best: dict[str, tuple[int, str]] = {}
-            for word, (df, _forms) in words.items():
-                key = fold_vowel_length(word)
-                if key not in best or best[key] < (df, word):
-                    best[key] = (df, word)
-            by_length = self._by_vowel_length = {key: word for key, (_df, word) in best.items()}
         key = fold_vowel_length(norm)
-        word = by_length.get(key)
+        word = self.vowel_length_forms().get(key)
         if word is not None:
             return self.surface(word)
         return _STOP_WORDS_BY_VOWEL_LENGTH.get(key, norm)
+
+    def vowel_length_forms(self) -> dict[str, str]:
+        """``{word with long vowels folded: the commonest word folding there}``, built
+        once per set of counts (~0.1 s for 200,000 words; a server's warm-up builds it)."""
+        forms = self._by_vowel_length
+        if forms is None:
+            best: dict[str, tuple[int, str]] = {}
+            for word, (df, _forms) in self._words.items():
+                key = fold_vowel_length(word)
+                if key not in best or best[key] < (df, word):
+                    best[key] = (df, word)
+            forms = self._by_vowel_length = {key: word for key, (_df, word) in best.items()}
+        return forms
 
     def frequency(self, norm: str) -> int:
         entry = self._words.get(norm)
